@@ -1,0 +1,126 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+static const struct cli_command commands[] = {
+	{ "version", cmd_version, "print the version" },
+};
+
+static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
+{
+	fprintf(out, "Usage: outpost [--state PATH] %s%s<command> [options]\n\nCommands:\n",
+		group ? group : "", group ? " " : "");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %-12s %s\n", table[i].name, table[i].summary);
+	fprintf(out, "\nRun 'outpost %s%s<command> --help' for a command's options.\n",
+		group ? group : "", group ? " " : "");
+}
+
+int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return err_set(&cli->err, EXIT_USAGE, "%s: %s (see 'outpost %s --help')", cmd, what, cmd);
+}
+
+int cli_bad_option(struct cli *cli, const char *cmd, char **argv, int optopt_char)
+{
+	/* getopt has advanced optind past the offending word; argv[optind - 1] is it. */
+	const char *word = argv[optind - 1];
+
+	if (optopt_char && word[0] == '-' && word[1] != '-')
+		return cli_usage(cli, cmd, "unknown option or missing value for '-%c'", optopt_char);
+	return cli_usage(cli, cmd, "unknown option or missing value: '%s'", word);
+}
+
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *table,
+		 size_t n, int argc, char **argv)
+{
+	const char *name = argc > 0 ? argv[0] : NULL;
+
+	if (!name || !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		print_commands(name ? stdout : stderr, group, table, n);
+		if (name)
+			return 0;
+		return err_set(&cli->err, EXIT_USAGE, "%s%smissing command (see 'outpost %s%s--help')",
+			       group ? group : "", group ? ": " : "", group ? group : "", group ? " " : "");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(table[i].name, name))
+			return table[i].run(cli, argc, argv);
+	return err_set(&cli->err, EXIT_USAGE, "%s%sunknown command '%s' (see 'outpost %s%s--help')",
+		       group ? group : "", group ? ": " : "", name, group ? group : "",
+		       group ? " " : "");
+}
+
+int cmd_version(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1)
+		return cli_usage(cli, "version", "takes no arguments");
+	printf("outpost %s\n", PACKAGE_VERSION);
+	return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { 0 };
+	int c, rc;
+
+	log_init("outpost", LOG_INFO);
+	cli.state_path = getenv("OUTPOST_STATE");
+	if (!cli.state_path || !*cli.state_path)
+		cli.state_path = OUTPOST_DEFAULT_STATE;
+	cli.datadir = getenv("OUTPOST_DATADIR");
+	if (!cli.datadir || !*cli.datadir)
+		cli.datadir = OUTPOST_DATADIR;
+
+	/* '+' stops at the command name: the rest of argv belongs to the command. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			cli.state_path = optarg;
+			break;
+		case 'h':
+			print_commands(stdout, NULL, commands, ARRAY_SIZE(commands));
+			return EXIT_OK;
+		case 'V':
+			return cmd_version(&cli, 1, argv);
+		default:
+			err_set(&cli.err, EXIT_USAGE,
+				"unknown option or missing value: '%s' (see 'outpost --help')",
+				argv[optind - 1]);
+			goto fail;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* commands run getopt_long again from their own argv[0] */
+
+	rc = cli_dispatch(&cli, NULL, commands, ARRAY_SIZE(commands), argc, argv);
+	if (rc == 0)
+		return EXIT_OK;
+fail:
+	fprintf(stderr, "outpost: %s\n", cli.err.msg[0] ? cli.err.msg : "failed");
+	return cli.err.exit_code ? cli.err.exit_code : EXIT_RUNTIME;
+}

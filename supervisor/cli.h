@@ -1,0 +1,43 @@
+/* Command-line plumbing shared by the command files (cmd-*.c). */
+#ifndef OUTPOST_CLI_H
+#define OUTPOST_CLI_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define OUTPOST_DEFAULT_STATE "/var/lib/outpost/state.db"
+
+/* What every command gets: the global options, resolved once. */
+struct cli {
+	const char *state_path; /* --state, else $OUTPOST_STATE, else OUTPOST_DEFAULT_STATE */
+	const char *datadir;    /* $OUTPOST_DATADIR, else the installed data directory */
+	struct err err;         /* set by a command that returns non-zero */
+};
+
+/* A command returns 0, or -1 with cli->err set; the exit code comes from cli->err. */
+typedef int (*cli_fn)(struct cli *cli, int argc, char **argv);
+
+struct cli_command {
+	const char *name;
+	cli_fn run;
+	const char *summary;
+};
+
+/* Runs argv[0] from `table` (argv[0] is the command name); `group` names the
+ * parent for messages ("tenant"), or NULL at the top level. `--help` or no
+ * command prints the table. */
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *table,
+		 size_t n, int argc, char **argv);
+
+/* The usage error for getopt's '?' or ':' return: names the bad option. Returns -1. */
+int cli_bad_option(struct cli *cli, const char *cmd, char **argv, int optopt_char);
+
+/* A usage error (exit 2) with a pointer to the command's --help. Returns -1. */
+int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Entry point used by main(). Returns the process exit code. */
+int cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,9 @@
+/* The top-level commands, one file each (cmd-<name>.c). */
+#ifndef OUTPOST_CMD_H
+#define OUTPOST_CMD_H
+
+#include "cli.h"
+
+int cmd_version(struct cli *cli, int argc, char **argv);
+
+#endif
