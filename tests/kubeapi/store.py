@@ -359,6 +359,7 @@ class Store:
         with self.lock:
             self._check_body(res, ns, body)
             obj = copy.deepcopy(body)
+            sent = copy.deepcopy(body)
             meta = obj.setdefault("metadata", {})
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + "".join(
@@ -378,10 +379,10 @@ class Store:
             now = now_rfc3339()
             if apply:
                 meta["managedFields"] = patchlib.initial_apply_fields(
-                    obj, res, manager, now)
+                    sent, res, manager, now)
             elif manager:
                 meta["managedFields"] = patchlib.record_update(
-                    None, obj, res, manager, now)
+                    None, obj, res, manager, now, sent)
             if dry_run:
                 return obj
             meta["resourceVersion"] = self._next_rv()
@@ -476,17 +477,18 @@ class Store:
             rv = meta.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise apierrors.conflict(res, name)
-            new, changed = patchlib.apply(old, body, res, manager, force,
-                                          now_rfc3339())
-            if not changed:
-                return old, False
-            mf = new["metadata"]["managedFields"]
+            new, fields, same_owners = patchlib.apply(
+                old, body, res, manager, force, now_rfc3339())
             new = self._normalize(res, ns, new, old)
-            new["metadata"]["managedFields"] = mf
             new["metadata"]["resourceVersion"] = \
                 old["metadata"]["resourceVersion"]
             self._validate(res, new)
-            if new == old or dry_run:
+            if same_owners and new == {**old, "metadata": {
+                    k: v for k, v in old["metadata"].items()
+                    if k != "managedFields"}}:
+                return old, False  # a no-op apply: nothing is written
+            new["metadata"]["managedFields"] = fields
+            if dry_run:
                 return new, False
             return self._store_change(res, old, new), False
 
