@@ -135,7 +135,10 @@ class Store:
             self.compact()
 
     def compact(self):
+        """Forget history before now, as etcd's compaction does: continue
+        tokens and watches from an earlier resourceVersion get 410."""
         with self.lock:
+            self.rv += 1
             self.compacted = self.rv
             return self.rv
 
