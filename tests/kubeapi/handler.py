@@ -417,7 +417,7 @@ class Handler(BaseHTTPRequestHandler):
                          "metadata": {"resourceVersion": str(st.rv)},
                          "items": items}
         obj, now = st.delete(res, ns, name, opts)
-        if not now:
+        if not now or res.returns_deleted:
             return 200, obj
         details = {"name": name, "kind": res.plural,
                    "uid": obj["metadata"]["uid"]}
