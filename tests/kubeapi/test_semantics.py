@@ -533,7 +533,115 @@ class Apply(ServerTest):
             "GET", "/api/v1/namespaces/own/configmaps/dep")[0], 404)
 
 
+class Lifecycle(ServerTest):
+    def test_generate_name_and_deletecollection(self):
+        self.ns("gc")
+        base = "/api/v1/namespaces/gc/configmaps"
+        names = set()
+        for _ in range(3):
+            code, out = self.c.req("POST", base, {"metadata": {
+                "generateName": "gen-", "labels": {"g": "1"}}})
+            self.assertEqual(code, 201, out)
+            self.assertRegex(out["metadata"]["name"], r"^gen-[a-z0-9]{5}$")
+            names.add(out["metadata"]["name"])
+        self.assertEqual(len(names), 3)
+        self.c.req("POST", base, cm("keep"))
+        code, out = self.c.req("DELETE", base + "?labelSelector=g%3D1")
+        self.assertEqual((code, len(out["items"])), (200, 3))
+        _, lst = self.c.req("GET", base)
+        self.assertEqual([i["metadata"]["name"] for i in lst["items"]],
+                         ["keep"])
+
+    def test_finalizers_hold_deletion(self):
+        self.ns("fin")
+        path = "/api/v1/namespaces/fin/configmaps/f"
+        obj = cm("f")
+        obj["metadata"]["finalizers"] = ["example.com/hold"]
+        self.c.req("POST", "/api/v1/namespaces/fin/configmaps", obj)
+        code, out = self.c.req("DELETE", path)
+        self.assertEqual((code, out["kind"]), (200, "ConfigMap"))
+        self.assertTrue(out["metadata"]["deletionTimestamp"])
+        self.assertEqual(self.c.req("GET", path)[0], 200)
+        code, out = self.c.req("PATCH", path, {"metadata": {
+            "finalizers": None}}, "application/merge-patch+json")
+        self.assertEqual(code, 200)
+        self.assertEqual(self.c.req("GET", path)[0], 404)
+
+    def test_orphan_and_preconditions(self):
+        self.ns("orph")
+        base = "/api/v1/namespaces/orph/configmaps"
+        _, owner = self.c.req("POST", base, cm("owner"))
+        dep = cm("dep")
+        dep["metadata"]["ownerReferences"] = [{
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+            "uid": owner["metadata"]["uid"]}]
+        self.c.req("POST", base, dep)
+        code, out = self.c.req("DELETE", base + "/owner", {
+            "preconditions": {"uid": "not-the-uid"}})
+        self.assertStatus(out, 409, "Conflict", "owner", "configmaps")
+        code, out = self.c.req("DELETE", base + "/owner",
+                               {"propagationPolicy": "Orphan"})
+        self.assertEqual(code, 200)
+        _, kept = self.c.req("GET", base + "/dep")
+        self.assertNotIn("ownerReferences", kept["metadata"])
+
+    def test_strategic_merge(self):
+        self.ns("smp")
+        base = "/apis/apps/v1/namespaces/smp/deployments"
+        self.c.req("POST", base, {"metadata": {"name": "d"}, "spec": {
+            "template": {"spec": {"containers": [
+                {"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}
+            ]}}}})
+        code, out = self.c.req("PATCH", base + "/d", {"spec": {"template": {
+            "spec": {"containers": [{"name": "b", "image": "b:2"},
+                                    {"name": "a", "$patch": "delete"}]}}}},
+            "application/strategic-merge-patch+json")
+        self.assertEqual(out["spec"]["template"]["spec"]["containers"],
+                         [{"name": "b", "image": "b:2"}])
+        self.c.req("POST", "/apis/helm.cattle.io/v1/namespaces/smp/"
+                   "helmcharts", {"metadata": {"name": "h"}})
+        code, out = self.c.req("PATCH", "/apis/helm.cattle.io/v1/namespaces/"
+                               "smp/helmcharts/h", {"spec": {}},
+                               "application/strategic-merge-patch+json")
+        self.assertStatus(out, 415, "UnsupportedMediaType")
+
+
 class Watch(ServerTest):
+    def test_watch_without_resource_version(self):
+        self.ns("w0")
+        base = "/api/v1/namespaces/w0/configmaps"
+        self.c.req("POST", base, cm("a"))
+        self.c.req("POST", base, cm("b"))
+        resp, data = self.c.raw("GET", base + "?watch=true&timeoutSeconds=1")
+        self.assertEqual(resp.getheader("Transfer-Encoding"), "chunked")
+        events = [json.loads(line) for line in data.splitlines()]
+        self.assertEqual([(e["type"], e["object"]["metadata"]["name"])
+                          for e in events], [("ADDED", "a"), ("ADDED", "b")])
+        # The connection stays usable after a watch ends.
+        self.assertEqual(self.c.req("GET", base + "/a")[0], 200)
+
+    def test_live_events(self):
+        self.ns("wl")
+        base = "/api/v1/namespaces/wl/configmaps"
+        _, lst = self.c.req("GET", base)
+        w = Client(self.dir, self.port)
+        w.conn = http.client.HTTPSConnection("127.0.0.1", self.port,
+                                             context=w.ctx, timeout=30)
+        w.conn.request("GET", base + "?watch=1&timeoutSeconds=20&"
+                       "resourceVersion=" + lst["metadata"]["resourceVersion"])
+        resp = w.conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        t = time.monotonic()
+        self.c.req("POST", base, cm("live"))
+        ev = json.loads(resp.readline())
+        self.assertEqual((ev["type"], ev["object"]["metadata"]["name"]),
+                         ("ADDED", "live"))
+        self.c.req("DELETE", base + "/live")
+        ev = json.loads(resp.readline())
+        self.assertEqual(ev["type"], "DELETED")
+        self.assertLess(time.monotonic() - t, 5)
+        w.close()
+
     def test_watch_events(self):
         self.ns("w")
         base = "/api/v1/namespaces/w/configmaps"
