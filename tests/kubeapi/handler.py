@@ -123,7 +123,8 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def send(self, code, body, ctype="application/json", headers=None):
+    def send(self, code, body, ctype="application/json", headers=None,
+             count=True):
         if isinstance(body, (dict, list)):
             data = json.dumps(body, separators=(",", ":")).encode() + b"\n"
         elif isinstance(body, str):
@@ -139,10 +140,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self.server.app.counters.response(code)
+        if count:
+            self.server.app.counters.response(code)
 
-    def send_error_status(self, err):
-        self.send(err.code, err.status(), headers=err.headers)
+    def send_error_status(self, err, count=True):
+        self.send(err.code, err.status(), headers=err.headers, count=count)
 
     def _drop(self):
         self.close_connection = True
@@ -178,9 +180,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path.startswith("/_admin/"):
             try:
-                self.send(200, app.admin(self.command, path, query, body))
+                self.send(200, app.admin(self.command, path, query, body),
+                          count=False)
             except ApiError as e:
-                self.send_error_status(e)
+                self.send_error_status(e, count=False)
             return
         try:
             route = self.route(path, query)

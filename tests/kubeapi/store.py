@@ -322,12 +322,14 @@ class Store:
                         "objects that were created, modified, or deleted "
                         "between the time the first chunk was returned and "
                         "now may show up in the list.")
-            keys = sorted(k for k in self.objects[res.key]
+            # Ordered by the "namespace/name" string, as etcd orders keys;
+            # continue tokens compare against the same string.
+            keys = sorted(((f"{k[0]}/{k[1]}" if res.namespaced else k[1]), k)
+                          for k in self.objects[res.key]
                           if ns is None or k[0] == ns)
             table = self.objects[res.key]
             items, token, remaining = [], None, None
-            for i, k in enumerate(keys):
-                skey = f"{k[0]}/{k[1]}" if res.namespaced else k[1]
+            for i, (skey, k) in enumerate(keys):
                 if start is not None and skey < start:
                     continue
                 obj = table[k]
@@ -336,16 +338,14 @@ class Store:
                         not labelsel.match_fields(field_reqs, obj):
                     continue
                 if limit and len(items) == limit:
-                    last = items[-1]["metadata"]
-                    lkey = (f"{last['namespace']}/{last['name']}"
-                            if res.namespaced else last["name"])
                     token = base64.b64encode(json.dumps(
                         {"v": "meta.k8s.io/v1", "rv": list_rv,
-                         "start": lkey + "\x00"}).encode()).decode()
+                         "start": last_key + "\x00"}).encode()).decode()
                     if not label_reqs and not field_reqs:
                         remaining = len(keys) - i
                     break
                 items.append(obj)
+                last_key = skey
             return items, str(list_rv), token, remaining
 
     def dump(self):

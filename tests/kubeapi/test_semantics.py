@@ -429,11 +429,23 @@ class Lists(ServerTest):
         self.assertStatus(out, 410, "Expired")
         code, out = self.c.req("GET", base + "?limit=10&continue=garbage")
         self.assertStatus(out, 400, "BadRequest")
-        # Across namespaces, lists are ordered by namespace then name.
-        code, out = self.c.req("GET", "/api/v1/configmaps?limit=500")
-        keys = [(i["metadata"]["namespace"], i["metadata"]["name"])
-                for i in out["items"]]
-        self.assertEqual(keys, sorted(keys))
+        # Across namespaces, lists are ordered by "namespace/name" like
+        # etcd keys, and pages follow that order ("p-x" < "p/").
+        self.ns("p-x")
+        self.c.req("POST", "/api/v1/namespaces/p-x/configmaps", cm("a"))
+        got, token = [], ""
+        while True:
+            code, out = self.c.req("GET", "/api/v1/configmaps?limit=7" +
+                                   (f"&continue={token}" if token else ""))
+            got += [f"{i['metadata']['namespace']}/{i['metadata']['name']}"
+                    for i in out["items"]]
+            token = out["metadata"].get("continue")
+            if not token:
+                break
+        self.assertEqual(got, sorted(got))
+        self.assertEqual(len(got), len(set(got)))
+        self.assertIn("p-x/a", got)
+        self.assertEqual(len([k for k in got if k.startswith("page/")]), 25)
 
 
 class Apply(ServerTest):
