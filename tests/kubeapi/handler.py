@@ -109,6 +109,14 @@ class Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
+    def handle_expect_100(self):
+        # libcurl waits up to a second for "100 Continue" before sending a
+        # large body: it must leave at once, not sit in the write buffer.
+        self.send_response_only(100)
+        self.end_headers()
+        self.wfile.flush()
+        return True
+
     def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             out = b""

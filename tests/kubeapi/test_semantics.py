@@ -175,6 +175,21 @@ class Auth(ServerTest):
         self.assertIs(c.conn.sock, sock)
         c.close()
 
+    def test_expect_100_continue(self):
+        # What libcurl does for a large body: headers first, then wait.
+        body = json.dumps(cm("big", data={"a": "x" * 5000})).encode()
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        with self.c.ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(b"POST /api/v1/namespaces/default/configmaps HTTP/1.1"
+                      b"\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+                      % len(body))
+            s.settimeout(0.5)
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 100 "))
+            s.settimeout(5)
+            s.sendall(body)
+            self.assertIn(b" 201 ", s.recv(100))
+
     def test_bearer_token(self):
         d = os.path.join(self.tmp, "tok")
         proc, port = start_server(d, "--token", "s3cret")
