@@ -13,6 +13,7 @@
 
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
