@@ -213,9 +213,10 @@ static int load_file(struct supervise_config *c, const char *path, bool must_exi
 			rc = err_set(e, EXIT_USAGE, "%s: unknown key \"%s\"", path, key);
 			break;
 		}
-		if (json_is_integer(v)) {
+		/* Times and counts are JSON integers, everything else strings. */
+		if (o->val >= OPT_BASE && o->val <= OPT_COMP_RETRY) {
 			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			val = num;
+			val = json_is_integer(v) ? num : NULL;
 		}
 		if (o->val == OPT_K3S_ARG && json_is_array(v)) {
 			json_array_foreach(v, i, item) {
