@@ -52,7 +52,7 @@ START_TEST(shipped_file_orders_keycloak_after_postgresql)
 									 : "charts", "platform.json");
 
 	ck_assert_msg(platform_load(path, &p, &e) == 0, "%s", e.msg);
-	ck_assert_str_eq(order_names(p, buf, sizeof(buf)), "postgresql redis minio keycloak ingress");
+	ck_assert_str_eq(order_names(p, buf, sizeof(buf)), "postgresql redis minio keycloak provision ingress");
 	platform_free(p);
 	free(path);
 }
