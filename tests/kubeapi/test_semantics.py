@@ -828,6 +828,38 @@ class Controllers(ServerTest):
             "GET", "/apis/batch/v1/namespaces/ctl/jobs/helm-install-good")[0],
             404)
 
+    def test_platform_installs(self):
+        platform = os.path.join(HERE, "..", "..", "charts", "platform.json")
+        self.c.admin("controllers", {"helm": True, "workloads": True,
+                                     "delay": 0.05, "platform": platform,
+                                     "never_ready": ["keycloak"]})
+        for chart in ("outpost-postgresql", "outpost-keycloak"):
+            self.c.req("POST", "/apis/helm.cattle.io/v1/namespaces/"
+                       "kube-system/helmcharts", {"metadata": {"name": chart},
+                       "spec": {"chart": "x", "targetNamespace":
+                                "outpost-platform"}})
+        deadline = time.monotonic() + 20
+        base = "/apis/apps/v1/namespaces/outpost-platform/"
+        while True:
+            code, sts = self.c.req("GET", base + "statefulsets/postgresql")
+            if code == 200 and sts.get("status", {}).get("readyReplicas"):
+                break
+            self.assertLess(time.monotonic(), deadline, sts)
+            time.sleep(0.05)
+        self.assertEqual(sts["metadata"]["labels"],
+                         {"app.kubernetes.io/managed-by": "Helm"})
+        self.assertEqual(sts["metadata"]["annotations"][
+            "meta.helm.sh/release-name"], "outpost-postgresql")
+        while self.c.req("GET", base + "deployments/keycloak")[0] != 200:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        time.sleep(0.3)
+        _, kc = self.c.req("GET", base + "deployments/keycloak")
+        self.assertNotIn("readyReplicas", kc.get("status", {}))
+        code, out = self.c.req("POST", "/_admin/controllers",
+                               {"platform": "/nonexistent.json"})
+        self.assertEqual(code, 400)
+
 
 if __name__ == "__main__":
     unittest.main()
