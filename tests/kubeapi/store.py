@@ -33,7 +33,9 @@ import time
 import uuid
 
 import apierrors
+import immutable
 import patch as patchlib
+import quantity
 import resources
 import labelsel
 
@@ -264,12 +266,13 @@ class Store:
                     data[k] = base64.b64encode(str(v).encode()).decode()
         elif res.kind in ("Deployment", "StatefulSet"):
             obj.setdefault("spec", {}).setdefault("replicas", 1)
+        quantity.canonicalize(res.kind, obj)
         if res.generation and old is not None and \
                 spec_of(obj) != spec_of(old):
             meta["generation"] = old["metadata"].get("generation", 0) + 1
         return obj
 
-    def _validate(self, res, obj):
+    def _validate(self, res, obj, old=None):
         meta = obj["metadata"]
         name = meta.get("name") or ""
         causes = []
@@ -286,6 +289,9 @@ class Store:
                 except (binascii.Error, TypeError, ValueError):
                     causes.append((f"data[{k}]", "<value>", "illegal base64 "
                                    "data"))
+        causes += quantity.errors(res.kind, obj)
+        if old is not None:
+            causes += immutable.violations(res.kind, old, obj)
         if causes:
             raise apierrors.invalid(res, name, causes)
 
@@ -406,7 +412,7 @@ class Store:
         else:
             new = self._normalize(res, ns, new, old)
         new["metadata"]["name"] = old["metadata"]["name"]
-        self._validate(res, new)
+        self._validate(res, new, old)
         if manager:
             new["metadata"]["managedFields"] = patchlib.record_update(
                 old, new, res, manager, now_rfc3339())
@@ -485,7 +491,7 @@ class Store:
             new = self._normalize(res, ns, new, old)
             new["metadata"]["resourceVersion"] = \
                 old["metadata"]["resourceVersion"]
-            self._validate(res, new)
+            self._validate(res, new, old)
             if same_owners and new == {**old, "metadata": {
                     k: v for k, v in old["metadata"].items()
                     if k != "managedFields"}}:

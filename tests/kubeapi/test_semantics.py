@@ -278,6 +278,24 @@ class Selectors(unittest.TestCase):
             labelsel.parse_fields("spec.nodeName=n")
 
 
+class Quantities(unittest.TestCase):
+    TABLE = [("1000m", "1"), ("0.5", "500m"), ("1.5", "1500m"),
+             ("100M", "100M"), ("1e3", "1e3"), ("1024", "1024"),
+             ("2000", "2k"), ("512Mi", "512Mi"), ("0.5Gi", "512Mi"),
+             ("1536Mi", "1536Mi"), ("1024Mi", "1Gi"), ("100m", "100m"),
+             (1, "1"), ("0", "0"), ("0.5Ki", "512"), ("1.5Ki", "1536"),
+             ("1.0001", "1000100u"), ("0.0000000001", "1n"),
+             ("129e6", "129e6"), ("-1", "-1")]
+
+    def test_table(self):
+        import quantity
+        for value, want in self.TABLE:
+            self.assertEqual(quantity.canonical(value), want, value)
+        for bad in ("", "abc", "1Qi", "1.2.3", ".", True, None):
+            with self.assertRaises(ValueError, msg=bad):
+                quantity.parse(bad)
+
+
 class Objects(ServerTest):
     def test_status_bodies(self):
         self.ns("st")
@@ -611,6 +629,71 @@ class Lifecycle(ServerTest):
         self.assertEqual(code, 200)
         _, kept = self.c.req("GET", base + "/dep")
         self.assertNotIn("ownerReferences", kept["metadata"])
+
+    def test_quantities_are_canonical(self):
+        self.ns("qty")
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+                   "containers": [{"name": "c", "resources": {
+                       "requests": {"cpu": "1000m", "memory": "0.5Gi"},
+                       "limits": {"cpu": 2, "memory": "1024Mi"}}}]}}}}
+        path = "/apis/apps/v1/namespaces/qty/deployments/d"
+        q = "?fieldManager=outpost&force=true"
+        ctype = "application/apply-patch+yaml"
+        code, made = self.c.req("PATCH", path + q, dep, ctype)
+        res = made["spec"]["template"]["spec"]["containers"][0]["resources"]
+        self.assertEqual(res, {"requests": {"cpu": "1", "memory": "512Mi"},
+                               "limits": {"cpu": "2", "memory": "1Gi"}})
+        code, again = self.c.req("PATCH", path + q, dep, ctype)
+        self.assertEqual(again["metadata"]["resourceVersion"],
+                         made["metadata"]["resourceVersion"])
+        quota = {"apiVersion": "v1", "kind": "ResourceQuota",
+                 "metadata": {"name": "q"},
+                 "spec": {"hard": {"requests.cpu": "2000m",
+                                   "requests.memory": "bad"}}}
+        code, out = self.c.req("POST", "/api/v1/namespaces/qty/"
+                               "resourcequotas", quota)
+        self.assertStatus(out, 422, "Invalid", "q", "ResourceQuota")
+        self.assertEqual(out["details"]["causes"][0]["field"],
+                         "spec.hard[requests.memory]")
+        quota["spec"]["hard"]["requests.memory"] = "1.5Gi"
+        code, out = self.c.req("POST", "/api/v1/namespaces/qty/"
+                               "resourcequotas", quota)
+        self.assertEqual(out["spec"]["hard"], {"requests.cpu": "2",
+                                               "requests.memory": "1536Mi"})
+
+    def test_immutable_fields(self):
+        self.ns("imm")
+        job = {"apiVersion": "batch/v1", "kind": "Job",
+               "metadata": {"name": "j"}, "spec": {"template": {"spec": {
+                   "containers": [{"name": "c", "image": "i:1"}]}}}}
+        path = "/apis/batch/v1/namespaces/imm/jobs/j"
+        q = "?fieldManager=outpost&force=true"
+        ctype = "application/apply-patch+yaml"
+        self.assertEqual(self.c.req("PATCH", path + q, job, ctype)[0], 201)
+        job["spec"]["template"]["spec"]["containers"][0]["image"] = "i:2"
+        code, out = self.c.req("PATCH", path + q, job, ctype)
+        self.assertStatus(out, 422, "Invalid", "j", "Job")
+        self.assertIn("spec.template: Invalid value", out["message"])
+        self.assertIn("field is immutable", out["message"])
+        sts = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+               "metadata": {"name": "s"}, "spec": {"serviceName": "a",
+                                                   "replicas": 1}}
+        path = "/apis/apps/v1/namespaces/imm/statefulsets/s"
+        self.c.req("PATCH", path + q, sts, ctype)
+        sts["spec"]["replicas"] = 2
+        self.assertEqual(self.c.req("PATCH", path + q, sts, ctype)[0], 200)
+        sts["spec"]["serviceName"] = "b"
+        code, out = self.c.req("PATCH", path + q, sts, ctype)
+        self.assertEqual(out["details"]["causes"][0]["reason"],
+                         "FieldValueForbidden")
+        frozen = cm("frozen")
+        frozen["immutable"] = True
+        self.c.req("POST", "/api/v1/namespaces/imm/configmaps", frozen)
+        code, out = self.c.req("PATCH", "/api/v1/namespaces/imm/configmaps/"
+                               "frozen", {"data": {"k": "new"}},
+                               "application/merge-patch+json")
+        self.assertStatus(out, 422, "Invalid", "frozen", "ConfigMap")
 
     def test_strategic_merge(self):
         self.ns("smp")
