@@ -202,8 +202,21 @@ class Handler(BaseHTTPRequestHandler):
         verb, res = route[0], route[1]
         kind = res.kind if res else None
         app.counters.request(verb, kind)
+        if not app.faults.admit(verb):
+            app.counters.fault("inflight", 0)
+            self.send_fault(("throttle", app.faults.get().get("retry_after",
+                                                              1)))
+            return
+        try:
+            self._faulted(app, route, path, query, body)
+        finally:
+            app.faults.release()
+
+    def _faulted(self, app, route, path, query, body):
+        verb, res = route[0], route[1]
+        kind = res.kind if res else None
         delay, action = app.faults.decide(
-            verb, kind, health=route[0] is None and path in HEALTH +
+            verb, kind, health=verb is None and path in HEALTH +
             ("/version",))
         app.counters.fault(action, delay)
         if delay > 0:

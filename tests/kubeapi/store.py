@@ -9,8 +9,9 @@ list of simplifications):
     `continue` token {"v","rv","start"} as the real server encodes it.
     A token whose rv is older than the last compaction gives 410 Expired;
     compaction runs every `compact_interval` seconds (k3s/kine compacts
-    every 5 minutes) and on POST /_admin/compact.  SIMPLIFICATION: later
-    pages read the current state, not a snapshot at the token's rv.
+    every 5 minutes) and on POST /_admin/compact.  Later pages read the
+    snapshot at the token's rv (the event history undone), so a list is
+    consistent however the objects change between pages.
   * namespace deletion sets Terminating and a deletionTimestamp, then after
     `ns_delete_delay` seconds deletes everything in the namespace, then the
     namespace (finalizers of the contents are not waited for).
@@ -102,6 +103,17 @@ def label_errors(meta):
             out.append((f"metadata.annotations", k,
                         "annotation values must be strings"))
     return out
+
+
+def _continue_expired():
+    return apierrors.expired(
+        "The provided continue parameter is too old to display a consistent "
+        "list result. You can start a new list without the continue "
+        "parameter, or use the continue token in this response to retrieve "
+        "the remainder of the results. Continuing with the provided token "
+        "results in an inconsistent list - objects that were created, "
+        "modified, or deleted between the time the first chunk was returned "
+        "and now may show up in the list.")
 
 
 def spec_of(obj):
@@ -318,22 +330,12 @@ class Store:
                         "continue key is not valid: incorrect encoded start "
                         "resourceVersion (version meta.k8s.io/v1)") from None
                 if list_rv < self.compacted:
-                    raise apierrors.expired(
-                        "The provided continue parameter is too old to "
-                        "display a consistent list result. You can start a "
-                        "new list without the continue parameter, or use the "
-                        "continue token in this response to retrieve the "
-                        "remainder of the results. Continuing with the "
-                        "provided token results in an inconsistent list - "
-                        "objects that were created, modified, or deleted "
-                        "between the time the first chunk was returned and "
-                        "now may show up in the list.")
+                    raise _continue_expired()
             # Ordered by the "namespace/name" string, as etcd orders keys;
             # continue tokens compare against the same string.
+            table = self._table_at(res, list_rv)
             keys = sorted(((f"{k[0]}/{k[1]}" if res.namespaced else k[1]), k)
-                          for k in self.objects[res.key]
-                          if ns is None or k[0] == ns)
-            table = self.objects[res.key]
+                          for k in table if ns is None or k[0] == ns)
             items, token, remaining = [], None, None
             for i, (skey, k) in enumerate(keys):
                 if start is not None and skey < start:
@@ -353,6 +355,31 @@ class Store:
                 items.append(obj)
                 last_key = skey
             return items, str(list_rv), token, remaining
+
+    def _table_at(self, res, rv):
+        """The objects of a kind as they were at resourceVersion rv: the
+        current ones with the later events undone.  Continued lists read
+        this snapshot, as the real server reads etcd at the token's
+        revision."""
+        table = self.objects[res.key]
+        if rv >= self.rv:
+            return table
+        if len(self.events) == self.events.maxlen and \
+                self.events[0][0] > rv + 1:
+            raise _continue_expired()
+        snap = dict(table)
+        for ev_rv, key, _, obj, prev in reversed(self.events):
+            if ev_rv <= rv:
+                break
+            if key != res.key:
+                continue
+            m = obj["metadata"]
+            k = (m.get("namespace", ""), m["name"])
+            if prev is None:
+                snap.pop(k, None)
+            else:
+                snap[k] = prev
+        return snap
 
     def dump(self):
         with self.lock:

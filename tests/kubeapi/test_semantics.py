@@ -453,6 +453,22 @@ class Lists(ServerTest):
                 break
         self.assertEqual(pages, 3)
         self.assertEqual(names, [f"cm-{i:02d}" for i in range(25)])
+        # Pages after the first are the snapshot of the first page's rv:
+        # changes in between do not show.
+        code, first = self.c.req("GET", base + "?limit=10")
+        self.c.req("DELETE", base + "/cm-15")
+        self.c.req("POST", base, cm("cm-12a"))
+        self.c.req("PATCH", base + "/cm-20", {"data": {"k": "new"}},
+                   "application/merge-patch+json")
+        code, second = self.c.req("GET", base + "?limit=10&continue=" +
+                                  first["metadata"]["continue"])
+        self.assertEqual([i["metadata"]["name"] for i in second["items"]],
+                         [f"cm-{i:02d}" for i in range(10, 20)])
+        code, third = self.c.req("GET", base + "?limit=10&continue=" +
+                                 second["metadata"]["continue"])
+        self.assertEqual(third["items"][0]["data"], {"k": "v"})
+        self.assertEqual(second["metadata"]["resourceVersion"],
+                         first["metadata"]["resourceVersion"])
         self.assertEqual(len(rvs), 1)  # every page reports the list's rv
         self.assertEqual(remaining, [15, 5, None])
         code, out = self.c.req("GET", base + "?limit=10")
@@ -841,6 +857,27 @@ class Faults(ServerTest):
         self.assertIn("get", self.c.admin("counters"))
         self.assertEqual(self.c.req("GET", "/readyz")[0], 200)
         self.assertEqual(self.c.req("GET", "/api/v1/namespaces")[0] // 100, 5)
+
+    def test_max_inflight(self):
+        import threading
+        self.c.admin("faults", {"max_inflight": 2, "latency_ms": 1500,
+                                "retry_after": 3})
+        codes = []
+
+        def one():
+            c = Client(self.dir, self.port)
+            resp, _ = c.raw("GET", "/api/v1/namespaces/default")
+            codes.append((resp.status, resp.getheader("Retry-After")))
+            c.close()
+        threads = [threading.Thread(target=one) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(codes)[:2], [(200, None), (200, None)])
+        self.assertIn((429, "3"), codes)
+        self.assertGreaterEqual(self.c.admin("counters")["faults"]["inflight"],
+                                1)
 
     def test_drop_after_write_lands(self):
         self.ns("da")
