@@ -125,7 +125,9 @@ class Auth(ServerTest):
 
     def test_bearer_token(self):
         d = os.path.join(self.tmp, "tok")
-        proc, port = start_server(d, "--token", "s3cret")
+        proc, port = start_server(d, "--token", "s3cret",
+                                  "--write-kubeconfig",
+                                  os.path.join(self.tmp, "k3s.yaml"))
         try:
             c = Client(d, port, cert=False)
             code, out = c.req("GET", "/api/v1/namespaces")
@@ -139,6 +141,9 @@ class Auth(ServerTest):
             self.assertEqual(resp.status, 200)
             with open(os.path.join(d, "kubeconfig-token")) as f:
                 self.assertIn("    token: s3cret\n", f.read())
+            with open(os.path.join(d, "kubeconfig")) as a, \
+                    open(os.path.join(self.tmp, "k3s.yaml")) as b:
+                self.assertEqual(a.read(), b.read())
             c.close()
         finally:
             proc.terminate()
