@@ -7,21 +7,22 @@ use chunked encoding), so clients reuse connections.  The TLS handshake runs
 in the connection's own thread, so a slow client cannot stall accept().
 """
 import hmac
-import os
 import json
+import os
 import select
 import socket
 import ssl
 import sys
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import apierrors
+import labelsel
 import openapi
 import patch as patchlib
 import resources
-import labelsel
 from apierrors import ApiError
 
 VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.5+k3s1",
@@ -209,6 +210,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             self._faulted(app, route, path, query, body)
+        except (OSError, ssl.SSLError):
+            raise
+        except Exception as e:  # a bug here must not look like a dropped connection
+            traceback.print_exc()
+            self.send_error_status(ApiError(
+                500, "InternalError", f"test API server bug: "
+                f"{type(e).__name__}: {e} (traceback on its stderr)"))
         finally:
             app.faults.release()
 

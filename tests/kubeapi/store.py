@@ -87,22 +87,23 @@ def label_errors(meta):
     out = []
     for k, v in (meta.get("labels") or {}).items():
         try:
-            labelsel._check_key(k)
+            labelsel.check_key(k)
         except labelsel.SelectorError as e:
             out.append(("metadata.labels", k, str(e)))
-        if not isinstance(v, str):
-            out.append(("metadata.labels", str(v), "label values must be "
-                        "strings"))
-            continue
         try:
-            labelsel._check_value(v)
+            labelsel.check_value(v)
         except labelsel.SelectorError as e:
             out.append(("metadata.labels", v, str(e)))
-    for k, v in (meta.get("annotations") or {}).items():
-        if not isinstance(v, str):
-            out.append((f"metadata.annotations", k,
-                        "annotation values must be strings"))
     return out
+
+
+def _decode_error(field, want, value):
+    kind = {dict: "object", list: "array", str: "string", bool: "bool",
+            int: "number", float: "number"}.get(type(value), "value")
+    go = {"dict": "map[string]string", "list": "array", "str": "string"}
+    return apierrors.bad_request(
+        f"json: cannot unmarshal {kind} into Go struct field {field} of "
+        f"type {go.get(want, want)}")
 
 
 def _continue_expired():
@@ -216,8 +217,21 @@ class Store:
                 f"kind ({res.kind})")
         meta = body.get("metadata")
         if meta is not None and not isinstance(meta, dict):
-            raise apierrors.bad_request("metadata must be an object")
+            raise _decode_error("metadata", "ObjectMeta", meta)
         meta = meta or {}
+        # What Go's typed decoding would refuse before any validation.
+        for field, want in (("labels", dict), ("annotations", dict),
+                            ("finalizers", list), ("ownerReferences", list),
+                            ("name", str), ("namespace", str),
+                            ("generateName", str),
+                            ("resourceVersion", str)):
+            value = meta.get(field)
+            if value is not None and not isinstance(value, want):
+                raise _decode_error(f"metadata.{field}", want.__name__, value)
+        for field in ("labels", "annotations"):
+            for k, v in (meta.get(field) or {}).items():
+                if not isinstance(v, str):
+                    raise _decode_error(f"metadata.{field}", "string", v)
         if url_name is not None and meta.get("name") not in (None, url_name):
             raise apierrors.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match "
