@@ -51,6 +51,16 @@ expect_grep '"f:other": {}' "$T/out" "owning data.other"
 expect_exit 0 "deployment fields" -- jp '.spec.replicas}{" "}{.metadata.generation}{" "}{.spec.template.spec.containers[0].image' deploy web -n t-one
 expect_grep '^2 1 registry.local/web:1$' "$T/out" "replicas, generation 1, image"
 
+# Server-side field validation: kubectl asks for Strict.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: t-one}\ndta: {a: b}\n' >"$T/typo.yaml"
+expect_exit 1 "apply with an unknown field" -- k apply --server-side -f "$T/typo.yaml"
+expect_grep 'strict decoding error: unknown field "dta"' "$T/err" "Strict field validation refuses it"
+expect_exit 0 "apply --validate=warn" -- k apply --server-side --validate=warn -f "$T/typo.yaml"
+expect_grep 'Warning: unknown field "dta"' "$T/err" "Warn: kubectl shows the server's warning"
+expect_exit 0 "typo cm stored without the field" -- k get cm typo -n t-one -o json
+if grep -q dta "$T/out"; then not_ok "unknown field dropped"; else ok "unknown field dropped"; fi
+expect_exit 0 "delete typo" -- k delete cm typo -n t-one
+
 # Label selectors through kubectl.
 expect_exit 0 "get -l 'a=b,c!=d'" -- k get cm,secret,deploy -A -l 'a=b,c!=d' -o name
 expect_grep '^configmap/cfg$' "$T/out" "cfg matches a=b,c!=d"
@@ -133,7 +143,8 @@ expect_exit 0 "kubectl delete ns waits until gone" -- k delete ns t-made
 expect_exit 1 "t-made gone" -- k get ns t-made
 
 # kubectl get -w: a Table per watch event, printed in the same columns.
-k get ns -w >"$T/watch" 2>&1 &
+: >"$T/watch"
+k get ns -w >>"$T/watch" 2>&1 &
 watcher=$!
 on_exit "kill $watcher 2>/dev/null || :"
 i=0

@@ -146,6 +146,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
+        for w in self.warnings:
+            quoted = w.replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{quoted}"')
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -173,6 +176,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         app = self.server.app
+        self.warnings = []
         url = urllib.parse.urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in
@@ -396,6 +400,8 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
         if verb in ("create", "update", "patch", "apply") and body:
             doc = patchlib.parse_body(body, ctype)
+            if ctype != "application/json-patch+json":
+                doc = self._field_validation(res, doc, query)
         else:
             doc = None
         if verb == "create":
@@ -461,6 +467,28 @@ class Handler(BaseHTTPRequestHandler):
     def _wants_table(self):
         accept = self.headers.get("Accept", "")
         return "as=Table" in accept and "g=meta.k8s.io" in accept
+
+    def _field_validation(self, res, doc, query):
+        """Unknown fields (top level and metadata): 400 with
+        fieldValidation=Strict, else dropped, with a Warning header unless
+        Ignore, as typed decoding and CRD pruning do."""
+        unknown = resources.unknown_fields(res, doc)
+        if not unknown:
+            return doc
+        mode = query.get("fieldValidation") or "Warn"
+        if mode == "Strict":
+            raise apierrors.bad_request("strict decoding error: " + ", ".join(
+                f'unknown field "{f}"' for f in unknown))
+        if mode != "Ignore":
+            self.warnings += [f'unknown field "{f}"' for f in unknown]
+        doc = dict(doc)
+        for f in unknown:
+            if f.startswith("metadata."):
+                doc["metadata"] = {k: v for k, v in doc["metadata"].items()
+                                   if k != f[len("metadata."):]}
+            else:
+                del doc[f]
+        return doc
 
     def _maybe_table(self, res, items, meta, single=False):
         if self._wants_table():

@@ -53,6 +53,34 @@ class Resource:
         return doc
 
 
+META_FIELDS = {"name", "generateName", "namespace", "selfLink", "uid",
+               "resourceVersion", "generation", "creationTimestamp",
+               "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+               "annotations", "ownerReferences", "finalizers",
+               "managedFields"}
+# Top-level fields of each kind besides apiVersion, kind and metadata.
+# Typed decoding drops any other (custom resources: structural pruning).
+_TOP = {"Secret": {"data", "stringData", "type", "immutable"},
+        "ConfigMap": {"data", "binaryData", "immutable"},
+        "ServiceAccount": {"secrets", "imagePullSecrets",
+                           "automountServiceAccountToken"},
+        "LimitRange": {"spec"}, "NetworkPolicy": {"spec"},
+        "HelmChartConfig": {"spec"}}
+
+
+def unknown_fields(res, obj):
+    """Dotted names of the fields typed decoding would not keep."""
+    if not isinstance(obj, dict):
+        return []
+    top = _TOP.get(res.kind, {"spec", "status"}) | {"apiVersion", "kind",
+                                                   "metadata"}
+    out = [k for k in obj if k not in top]
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        out += [f"metadata.{k}" for k in meta if k not in META_FIELDS]
+    return out
+
+
 RESOURCES = [
     Resource("", "v1", "Namespace", "namespaces", False, ["ns"],
              name_rule="label", generation=False),

@@ -323,6 +323,25 @@ class Objects(ServerTest):
         code, out = self.c.req("DELETE", base + "/c1")
         self.assertStatus(out, 404, "NotFound", "c1", "configmaps")
 
+    def test_unknown_fields(self):
+        self.ns("unk")
+        base = "/api/v1/namespaces/unk/configmaps"
+        obj = cm("u")
+        obj["dta"] = {"x": "y"}
+        obj["metadata"]["lables"] = {"a": "b"}
+        code, out = self.c.req("POST", base + "?fieldValidation=Strict", obj)
+        self.assertStatus(out, 400, "BadRequest")
+        self.assertEqual(out["message"], 'strict decoding error: unknown '
+                         'field "dta", unknown field "metadata.lables"')
+        resp, data = self.c.raw("POST", base, obj)  # Warn is the default
+        self.assertEqual(resp.status, 201)
+        self.assertEqual(resp.headers.get_all("Warning"), [
+            '299 - "unknown field \\"dta\\""',
+            '299 - "unknown field \\"metadata.lables\\""'])
+        made = json.loads(data)
+        self.assertNotIn("dta", made)  # dropped, as typed decoding does
+        self.assertNotIn("lables", made["metadata"])
+
     def test_generation(self):
         self.ns("gen")
         base = "/apis/apps/v1/namespaces/gen/deployments"
