@@ -1,0 +1,52 @@
+#!/bin/sh
+# Two writers (and a reader) at once, starting on a file that does not exist
+# yet: no lost writes and no "database is locked" reaching the user.
+. "$top_srcdir/tests/lib.sh"
+
+export OUTPOST_STATE="$T/state/state.db"
+printf '{"cpu_millicores": 1000000, "memory_mib": 10000000, "disk_gib": 100000}\n' >"$T/huge.json"
+export OUTPOST_PROFILE="$T/huge.json"
+n=50
+
+writer() { # writer PREFIX: adds n tenants, then changes each once
+	i=0
+	while [ "$i" -lt "$n" ]; do
+		"$OUTPOST" tenant add "$1-$i" --host "$1-$i.example.com" >/dev/null 2>>"$T/$1.err" ||
+			echo "add $1-$i exit $?" >>"$T/$1.fail"
+		"$OUTPOST" tenant set "$1-$i" --set round=1 >/dev/null 2>>"$T/$1.err" ||
+			echo "set $1-$i exit $?" >>"$T/$1.fail"
+		i=$((i + 1))
+	done
+}
+reader() {
+	while [ ! -e "$T/stop" ]; do
+		# before the first writer has created the file, "does not exist" is the right answer
+		"$OUTPOST" tenant list --json >/dev/null 2>>"$T/r.err" || grep -q "does not exist" "$T/r.err" ||
+			echo "list exit" >>"$T/r.fail"
+		: >"$T/r.err"
+	done
+}
+
+reader &
+rpid=$!
+writer a &
+apid=$!
+writer b &
+bpid=$!
+wait "$apid"
+wait "$bpid"
+: >"$T/stop"
+wait "$rpid"
+
+for f in a b r; do
+	if [ -s "$T/$f.fail" ]; then not_ok "$f: every command succeeded"; sed 's/^/# /' "$T/$f.fail" "$T/$f.err" >&2
+	else ok "$f: every command succeeded"; fi
+done
+if cat "$T"/*.err 2>/dev/null | grep -qi "locked"; then not_ok "no 'database is locked' reached the user"
+else ok "no 'database is locked' reached the user"; fi
+expect_exit 0 "list" -- "$OUTPOST" tenant list --json
+got=$(grep -c '"name":' "$T/out")
+[ "$got" -eq $((2 * n)) ] && ok "all $((2 * n)) tenants are there" || not_ok "tenants: got $got, want $((2 * n))"
+gens=$(grep -c '"generation": 2' "$T/out")
+[ "$gens" -eq $((2 * n)) ] && ok "every change landed (generation 2)" || not_ok "generation 2: $gens of $((2 * n))"
+finish
