@@ -46,7 +46,7 @@ if cat "$T"/*.err 2>/dev/null | grep -qi "locked"; then not_ok "no 'database is 
 else ok "no 'database is locked' reached the user"; fi
 expect_exit 0 "list" -- "$OUTPOST" tenant list --json
 got=$(grep -c '"name":' "$T/out")
-[ "$got" -eq $((2 * n)) ] && ok "all $((2 * n)) tenants are there" || not_ok "tenants: got $got, want $((2 * n))"
+expect_true "all $((2 * n)) tenants are there" -- [ "$got" -eq $((2 * n)) ]
 gens=$(grep -c '"generation": 2' "$T/out")
-[ "$gens" -eq $((2 * n)) ] && ok "every change landed (generation 2)" || not_ok "generation 2: $gens of $((2 * n))"
+expect_true "every change landed (generation 2)" -- [ "$gens" -eq $((2 * n)) ]
 finish

@@ -35,8 +35,8 @@ echo "# $rounds imports: $done_ finished, $killed killed"
 
 bad=$(sqlite3 "$OUTPOST_STATE" "SELECT p, n FROM (SELECT substr(name, 1, instr(name, '-') - 1) AS p,
 	count(*) AS n FROM tenants WHERE name GLOB 'c*-*' GROUP BY p) WHERE n != $per")
-[ -z "$bad" ] && ok "every import is all or nothing" || not_ok "partial imports: $bad"
-[ "$(sqlite3 "$OUTPOST_STATE" "PRAGMA integrity_check")" = ok ] && ok "integrity_check is ok" || not_ok "integrity_check"
+expect_true "every import is all or nothing" -- [ -z "$bad" ]
+expect_true "integrity_check is ok" -- [ "$(sqlite3 "$OUTPOST_STATE" "PRAGMA integrity_check")" = ok ]
 expect_exit 0 "the store is usable after the crashes" -- "$OUTPOST" tenant add after --host after.example.com
 expect_exit 0 "and lists" -- "$OUTPOST" tenant list --json
 finish

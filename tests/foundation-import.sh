@@ -30,8 +30,8 @@ expect_grep "bad.jsonl:6: name 'acme': a tenant of that name exists" "$T/err" "l
 expect_grep "bad.jsonl:7: field 'colour': unknown" "$T/err" "line 7: unknown field"
 expect_grep "bad.jsonl:8: set key 'a..b'" "$T/err" "line 8: bad key"
 expect_grep "bad.jsonl: 6 bad lines; nothing imported" "$T/err" "the summary counts them"
-[ "$(grep -c 'bad.jsonl:[0-9]' "$T/err")" -eq 6 ] && ok "exactly the six bad lines are reported" || not_ok "six bad lines reported"
-[ "$(sum)" = "$before" ] && ok "database unchanged" || not_ok "database unchanged"
+expect_true "exactly the six bad lines are reported" -- [ "$(grep -c 'bad.jsonl:[0-9]' "$T/err")" -eq 6 ]
+expect_true "database unchanged" -- [ "$(sum)" = "$before" ]
 expect_exit 0 "list" -- "$OUTPOST" tenant list
 if grep -q '^one ' "$T/out"; then not_ok "no line of the refused file was imported"; else ok "no line of the refused file was imported"; fi
 
@@ -45,12 +45,12 @@ expect_exit 0 "a good import" -- "$OUTPOST" tenant import "$T/good.jsonl"
 expect_grep "imported 3 tenants" "$T/out" "it says how many"
 expect_exit 0 "export" -- "$OUTPOST" tenant export
 cp "$T/out" "$T/export1.jsonl"
-[ "$(wc -l <"$T/export1.jsonl")" -eq 4 ] && ok "export has one line per tenant" || not_ok "export has 4 lines"
+expect_true "export has one line per tenant" -- [ "$(wc -l <"$T/export1.jsonl")" -eq 4 ]
 expect_grep '^{"name":"three","host":"three.example.com","plan":"small","app":{"chart":"wordpress","version":null},"values":{"image.tag":"1.2","replicaCount":"2"},"suspended":false}$' "$T/export1.jsonl" "export line shape"
 
 expect_exit 0 "export imports into a fresh store (from stdin)" -- sh -c "OUTPOST_STATE='$T/copy.db' '$OUTPOST' tenant import - <'$T/export1.jsonl'"
 expect_exit 0 "export the copy" -- env OUTPOST_STATE="$T/copy.db" "$OUTPOST" tenant export
-cmp -s "$T/out" "$T/export1.jsonl" && ok "export -> import -> export is identical" || not_ok "round trip identical"
+expect_true "export -> import -> export is identical" -- cmp -s "$T/out" "$T/export1.jsonl"
 
 # Over capacity on the reference box: refused as a whole, nothing written.
 printf '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}\n' >"$T/ref.json"
@@ -61,7 +61,7 @@ expect_exit 0 "create an empty store" -- env OUTPOST_STATE="$T/ref.db" OUTPOST_P
 before=$(sha256sum "$T/ref.db" | cut -d' ' -f1)
 expect_exit 3 "an import over capacity is refused" -- env OUTPOST_STATE="$T/ref.db" OUTPOST_PROFILE="$T/ref.json" "$OUTPOST" tenant import "$T/many.jsonl"
 expect_grep "nothing imported: capacity: tenants' storage would need 4 GiB, 3 GiB is available" "$T/err" "it names the resource"
-[ "$(sha256sum "$T/ref.db" | cut -d' ' -f1)" = "$before" ] && ok "database unchanged" || not_ok "database unchanged"
+expect_true "database unchanged" -- [ "$(sha256sum "$T/ref.db" | cut -d' ' -f1)" = "$before" ]
 expect_exit 1 "a missing import file" -- "$OUTPOST" tenant import "$T/nosuch.jsonl"
 expect_grep "tenant import: open $T/nosuch.jsonl: No such file" "$T/err" "names the file"
 expect_exit 2 "import without FILE" -- "$OUTPOST" tenant import

@@ -8,10 +8,6 @@ export OUTPOST_STATE="$T/state/state.db"
 printf '{"cpu_millicores": 32000, "memory_mib": 131072, "disk_gib": 1000}\n' >"$T/big.json"
 export OUTPOST_PROFILE="$T/big.json"
 
-expect_fgrep() {
-	if grep -qF -- "$1" "$2"; then ok "$3"; else not_ok "$3 ('$1' not in $2)"; sed 's/^/# /' "$2" >&2; fi
-}
-
 # --- a missing state file ---
 expect_exit 1 "list without a state file fails" -- "$OUTPOST" tenant list
 expect_fgrep "outpost: tenant list: state $OUTPOST_STATE: does not exist" "$T/err" "the missing file is named"
@@ -25,8 +21,8 @@ if [ -e "$T/state" ]; then not_ok "refused add created nothing"; else ok "refuse
 # --- the happy path ---
 expect_exit 0 "add" -- "$OUTPOST" tenant add acme --host acme.example.com --app wordpress@6.4.2 --set image.tag=1.2
 expect_exit 0 "add a second" -- "$OUTPOST" tenant add beta --host beta.example.com --plan medium
-[ "$(stat -c %a "$T/state")" = 700 ] && ok "state directory is 0700" || not_ok "state directory is 0700"
-[ "$(stat -c %a "$OUTPOST_STATE")" = 600 ] && ok "state file is 0600" || not_ok "state file is 0600"
+expect_true "state directory is 0700" -- [ "$(stat -c %a "$T/state")" = 700 ]
+expect_true "state file is 0600" -- [ "$(stat -c %a "$OUTPOST_STATE")" = 600 ]
 expect_exit 0 "list" -- "$OUTPOST" tenant list
 expect_grep "^NAME  *HOST  *PLAN" "$T/out" "list prints a header"
 expect_grep "^acme  *acme.example.com  *small  *wordpress@6.4.2  *no " "$T/out" "list shows acme aligned"
@@ -140,7 +136,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	sqlite3 "$T/v1.db" <"$top_srcdir/tests/fixtures/state-v1.sql"
 	expect_exit 0 "list on a schema-1 file" -- "$OUTPOST" --state "$T/v1.db" tenant list
 	expect_grep "^acme .*wordpress@6.4.2" "$T/out" "its tenants survive"
-	[ "$(sqlite3 "$T/v1.db" 'PRAGMA user_version')" = 2 ] && ok "migrated to version 2" || not_ok "migrated to version 2"
-	[ "$(sqlite3 "$T/v1.db" 'PRAGMA integrity_check')" = ok ] && ok "integrity ok after migration" || not_ok "integrity after migration"
+	expect_true "migrated to version 2" -- [ "$(sqlite3 "$T/v1.db" 'PRAGMA user_version')" = 2 ]
+	expect_true "integrity ok after migration" -- [ "$(sqlite3 "$T/v1.db" 'PRAGMA integrity_check')" = ok ]
 fi
 finish
