@@ -133,6 +133,11 @@ static int migrate(struct state *st, struct err *e)
 {
 	int64_t v;
 
+	/* The common case, an up-to-date file, takes no write lock. */
+	if (get_int(st, "PRAGMA user_version", &v, e) < 0)
+		return err_prefix(e, "state %s", st->path);
+	if (v == STATE_SCHEMA_VERSION)
+		return 0;
 	for (;;) {
 		if (state_begin(st, e) < 0)
 			return -1;
