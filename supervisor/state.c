@@ -196,7 +196,16 @@ static int configure(struct state *st, struct err *e)
 	s = state_prepare(st, "PRAGMA journal_mode = WAL", e);
 	if (!s)
 		return -1;
-	rc = sqlite3_step(s);
+	/* Switching a new file to WAL needs an exclusive lock, and SQLite answers
+	 * SQLITE_BUSY at once instead of calling the busy handler when another
+	 * process is creating the same file: wait for it here. */
+	for (int waited = 0;; waited += 10) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_BUSY || waited >= STATE_BUSY_TIMEOUT_MS)
+			break;
+		sqlite3_reset(s);
+		usleep(10 * 1000);
+	}
 	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0), "wal") != 0) {
 		if (rc != SQLITE_ROW)
 			state_sql_fail(st, e, "state: enable WAL");

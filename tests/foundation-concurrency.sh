@@ -49,4 +49,17 @@ got=$(grep -c '"name":' "$T/out")
 expect_true "all $((2 * n)) tenants are there" -- [ "$got" -eq $((2 * n)) ]
 gens=$(grep -c '"generation": 2' "$T/out")
 expect_true "every change landed (generation 2)" -- [ "$gens" -eq $((2 * n)) ]
+
+# Three processes creating the same new file at once, several times over.
+round=0
+while [ "$round" -lt 10 ]; do
+	for p in x y z; do
+		OUTPOST_STATE="$T/race$round/state.db" "$OUTPOST" tenant add "$p" --host "$p.example.com" \
+			>/dev/null 2>>"$T/race.err" || echo "round $round $p exit $?" >>"$T/race.fail" &
+	done
+	wait
+	round=$((round + 1))
+done
+if [ -s "$T/race.fail" ]; then not_ok "concurrent creation: every add succeeded"; sed 's/^/# /' "$T/race.fail" "$T/race.err" >&2
+else ok "concurrent creation: every add succeeded"; fi
 finish
