@@ -15,6 +15,8 @@ static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version" },
 	{ "tenant", cmd_tenant, "add, change, remove, list, import and export tenants" },
 	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
+	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
+	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
