@@ -13,9 +13,9 @@
  * platform's namespace and components (charts/platform.json; a test checks they
  * are all here) and words an operator would confuse with the appliance. */
 static const char *const reserved_exact[] = {
-	"default", "outpost", "platform", "system", "admin", "root", "api", "www",
-	"k3s", "postgresql", "postgres", "redis", "minio", "keycloak", "ingress", "traefik",
-	"coredns", "local-path-storage", "metrics-server",
+	"default", "outpost", "platform", "system", "admin", "root", "api", "www", "k3s",
+	"postgresql", "postgres", "redis", "valkey", "minio", "keycloak", "ingress", "traefik",
+	"provision", "coredns", "local-path-storage", "metrics-server",
 };
 static const char *const reserved_prefix[] = { "kube-", "outpost-", "k3s-", "system-" };
 
