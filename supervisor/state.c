@@ -17,6 +17,14 @@ int64_t state_now(void)
 	return (int64_t)time(NULL);
 }
 
+int state_no_row(struct err *e, const char *name, const char *why)
+{
+	char q[TENANT_QUOTE_SIZE];
+
+	err_set(e, EXIT_REFUSED, "tenant '%s': %s", tenant_quote(name, q), why);
+	return -ENOENT;
+}
+
 int state_sql_fail(struct state *st, struct err *e, const char *what)
 {
 	int code = sqlite3_extended_errcode(st->db);

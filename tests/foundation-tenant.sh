@@ -109,7 +109,8 @@ refused "plan 'huge': no such plan" -- tenant set acme --plan huge
 refused "tenant 'nosuch': no such tenant" -- tenant set nosuch --plan small
 refused "tenant 'nosuch': no such tenant" -- tenant suspend nosuch
 refused "tenant 'nosuch': no such tenant" -- tenant resume nosuch
-refused "name 'Acme'" -- tenant rm Acme
+refused "tenant 'Acme': no such tenant" -- tenant rm Acme
+refused "tenant 'a\\x0ab': no such tenant" -- tenant show "$(printf 'a\nb')"
 
 # --- admission: the reference box (8 cores, 16 GiB, 100 GiB) holds 3 GiB of tenant volumes ---
 printf '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}\n' >"$T/ref.json"
@@ -129,6 +130,9 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	expect_exit 0 "list still works with a bad row" -- "$OUTPOST" tenant list
 	expect_grep "^kube-x .* Invalid" "$T/out" "the bad row is shown Invalid"
 	expect_fgrep "tenant kube-x is invalid: name 'kube-x': names starting with 'kube-' are reserved" "$T/err" "and why"
+	expect_exit 3 "set cannot make the bad row valid while its name is bad" -- "$OUTPOST" tenant set kube-x --plan medium
+	expect_fgrep "name 'kube-x'" "$T/err" "set names the bad field"
+	expect_exit 0 "rm removes the bad row" -- "$OUTPOST" tenant rm kube-x
 fi
 
 # --- migration: a schema-1 file from the fixture opens and is migrated ---
