@@ -48,6 +48,16 @@ expect_exit 2 "--set without = is a usage error" -- "$OUTPOST" tenant add gamma 
 expect_exit 2 "set with nothing to change is a usage error" -- "$OUTPOST" tenant set acme
 expect_exit 0 "tenant add --help" -- "$OUTPOST" tenant add --help
 expect_grep "^Usage: outpost tenant add NAME" "$T/out" "add --help prints usage"
+for c in set list show rm suspend resume import export; do
+	expect_exit 0 "tenant $c --help" -- "$OUTPOST" tenant "$c" --help
+	expect_grep "^Usage: outpost tenant $c" "$T/out" "tenant $c --help prints its usage"
+done
+expect_exit 0 "capacity --help" -- "$OUTPOST" capacity --help
+expect_exit 0 "tenant --help lists the sub-commands" -- "$OUTPOST" tenant --help
+expect_grep "^  import " "$T/out" "import is listed"
+expect_exit 2 "an unknown tenant sub-command is a usage error" -- "$OUTPOST" tenant frob
+expect_exit 2 "an unknown option is a usage error" -- "$OUTPOST" tenant list --bogus
+expect_fgrep "'--bogus'" "$T/err" "the option is named"
 
 # --- refusals: exit 3, the field named, the file unchanged ---
 sum() { sha256sum "$OUTPOST_STATE" | cut -d' ' -f1; }
@@ -110,7 +120,7 @@ refused "tenant 'nosuch': no such tenant" -- tenant set nosuch --plan small
 refused "tenant 'nosuch': no such tenant" -- tenant suspend nosuch
 refused "tenant 'nosuch': no such tenant" -- tenant resume nosuch
 refused "tenant 'Acme': no such tenant" -- tenant rm Acme
-refused "tenant 'a\\x0ab': no such tenant" -- tenant show "$(printf 'a\nb')"
+refused "tenant 'a\\x09b': no such tenant" -- tenant show "$(printf 'a\tb')"
 
 # --- admission: the reference box (8 cores, 16 GiB, 100 GiB) holds 3 GiB of tenant volumes ---
 printf '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}\n' >"$T/ref.json"
