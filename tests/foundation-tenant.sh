@@ -134,6 +134,14 @@ before=$(sum)
 refused "capacity: tenants' storage would need 6 GiB" -- tenant resume acme
 expect_exit 0 "--profile on the command line wins" -- "$OUTPOST" --profile "$T/big.json" tenant resume acme
 
+before=$(sum)
+echo '{"cpu_millicores": "eight"}' >"$T/broken.json"
+expect_exit 1 "a broken profile fails before the store is touched" -- "$OUTPOST" --profile "$T/broken.json" tenant add p1 --host p1.example.com
+expect_fgrep "outpost: tenant add: profile: $T/broken.json: cpu_millicores: must be a non-negative integer" "$T/err" "the profile's key is named"
+expect_exit 1 "a missing profile file" -- "$OUTPOST" --profile "$T/nosuch.json" capacity
+expect_fgrep "capacity: profile: open $T/nosuch.json: No such file or directory" "$T/err" "the missing profile is named"
+expect_true "database unchanged after profile errors" -- [ "$(sum)" = "$before" ]
+
 # --- a row another tool wrote that breaks the rules is flagged, not fatal ---
 if command -v sqlite3 >/dev/null 2>&1; then
 	sqlite3 "$OUTPOST_STATE" "INSERT INTO tenants (name, host, plan, created_at, updated_at) VALUES ('kube-x', 'kx.example.com', 'small', 1, 1)"
