@@ -14,6 +14,8 @@
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version" },
 	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
+	{ "install", cmd_install, "install or upgrade from a signed bundle" },
+	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
