@@ -11,10 +11,10 @@ make_keys() {
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-# make_bundle OUT VERSION K3S_TEXT [KEYDIR]: builds the inputs under $T/in-VERSION,
-# writes a lock and runs `outpost bundle build`.
+# make_bundle OUT VERSION K3S_TEXT [KEYDIR [CHART_VERSION]]: builds the inputs
+# under $T/in-VERSION, writes a lock and runs `outpost bundle build`.
 make_bundle() {
-	out=$1 version=$2 k3s_text=$3 keydir=${4:-$T/keys}
+	out=$1 version=$2 k3s_text=$3 keydir=${4:-$T/keys} cv=${5:-0.1.0}
 	in="$T/in-$version"
 	rm -rf "$in"
 	mkdir -p "$in/charts" "$in/img"
@@ -22,9 +22,12 @@ make_bundle() {
 	chmod 0755 "$in/k3s"
 	cp "$FIX/images.txt" "$in/img/images.txt"
 	echo "$version" >"$in/img/version.txt"
+	# IMG_MB adds incompressible bulk, so an install takes long enough to be
+	# interrupted at many different points.
+	[ -z "${IMG_MB:-}" ] || head -c "${IMG_MB}M" /dev/urandom >"$in/img/bulk.bin"
 	tar -C "$in/img" --sort=name --mtime=@0 --owner=0 --group=0 -cf "$in/platform-images.tar" .
 	for c in postgresql redis minio keycloak; do
-		helm package "$FIX/charts/$c" -d "$in/charts" >/dev/null
+		helm package --version "$cv" "$FIX/charts/$c" -d "$in/charts" >/dev/null
 	done
 	cp "$top_srcdir/charts/platform.json" "$top_srcdir/charts/capacity.json" "$in/"
 	{
@@ -32,7 +35,7 @@ make_bundle() {
 		printf '  { "source": "k3s", "path": "k3s/k3s", "role": "k3s-binary", "sha256": "%s" },\n' "$(sha "$in/k3s")"
 		printf '  { "source": "platform-images.tar", "path": "images/platform-images.tar", "role": "images", "sha256": "%s" },\n' "$(sha "$in/platform-images.tar")"
 		for c in postgresql redis minio keycloak; do
-			printf '  { "source": "charts/%s-0.1.0.tgz", "path": "charts/%s-0.1.0.tgz", "role": "chart", "sha256": "%s" },\n' "$c" "$c" "$(sha "$in/charts/$c-0.1.0.tgz")"
+			printf '  { "source": "charts/%s-%s.tgz", "path": "charts/%s-%s.tgz", "role": "chart", "sha256": "%s" },\n' "$c" "$cv" "$c" "$cv" "$(sha "$in/charts/$c-$cv.tgz")"
 		done
 		printf '  { "source": "platform.json", "path": "data/platform.json", "role": "platform", "sha256": "%s" },\n' "$(sha "$in/platform.json")"
 		printf '  { "source": "capacity.json", "path": "data/capacity.json", "role": "capacity", "sha256": "%s" }\n' "$(sha "$in/capacity.json")"
