@@ -1,8 +1,9 @@
+# shellcheck shell=sh
 # Fixture bundles for the bundle/install tests: a fake k3s (a shell script),
 # a small image archive, the fixture charts packaged with the real helm, the
 # real charts/platform.json and charts/capacity.json. Source after lib.sh.
 
-FIX="$top_srcdir/tests/fixtures/bundle"
+FIX="${top_srcdir:?}/tests/fixtures/bundle"
 
 # make_keys DIR: an Ed25519 signing key pair via outpost itself.
 make_keys() {
