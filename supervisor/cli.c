@@ -17,6 +17,8 @@ static const struct cli_command commands[] = {
 	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
 	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
 	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
+	{ "install", cmd_install, "install or upgrade from a signed bundle" },
+	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)

@@ -9,5 +9,7 @@ int cmd_tenant(struct cli *cli, int argc, char **argv);
 int cmd_capacity(struct cli *cli, int argc, char **argv);
 int cmd_bundle(struct cli *cli, int argc, char **argv);
 int cmd_supervise(struct cli *cli, int argc, char **argv);
+int cmd_install(struct cli *cli, int argc, char **argv);
+int cmd_rollback(struct cli *cli, int argc, char **argv);
 
 #endif
