@@ -13,6 +13,7 @@
 
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)

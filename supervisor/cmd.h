@@ -5,5 +5,6 @@
 #include "cli.h"
 
 int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_reconcile(struct cli *cli, int argc, char **argv);
 
 #endif

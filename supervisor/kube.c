@@ -20,9 +20,7 @@ const struct kube_resource kube_resources[] = {
 	{ "NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", true },
 	{ "ServiceAccount", "", "v1", "serviceaccounts", true },
 	{ "Secret", "", "v1", "secrets", true },
-	{ "ConfigMap", "", "v1", "configmaps", true },
 	{ "HelmChart", "helm.cattle.io", "v1", "helmcharts", true },
-	{ "Ingress", "networking.k8s.io", "v1", "ingresses", true },
 	{ "Job", "batch", "v1", "jobs", true },
 };
 const size_t kube_nresources = sizeof(kube_resources) / sizeof(kube_resources[0]);
@@ -572,10 +570,12 @@ int kube_result_err(const struct kube_request *req, const struct kube_result *re
 		snprintf(what, sizeof(what), "%s/%s", req->ns, req->name ? req->name : "");
 	else
 		snprintf(what, sizeof(what), "%s", req->name ? req->name : "");
+	const char *verb = kube_verb_name(req->verb == KUBE_GET && !req->name ? KUBE_LIST : req->verb);
+
 	if (res->http)
-		return err_set(e, EXIT_RUNTIME, "%s %s %s: %ld %s: %s", kube_verb_name(req->verb),
-			       req->res->kind, what, res->http, res->reason, res->message);
-	return err_set(e, EXIT_RUNTIME, "%s %s %s: %s: %s", kube_verb_name(req->verb), req->res->kind,
+		return err_set(e, EXIT_RUNTIME, "%s %s%s%s: %ld %s: %s", verb, req->res->kind,
+			       what[0] ? " " : "", what, res->http, res->reason, res->message);
+	return err_set(e, EXIT_RUNTIME, "%s %s%s%s: %s: %s", verb, req->res->kind, what[0] ? " " : "",
 		       what, res->reason, res->message);
 }
 
