@@ -293,8 +293,8 @@ static char *path_of(const struct kube *k, const struct kube_resource *r, const 
 	char *url = NULL;
 	int n;
 
-	n = asprintf(&url, "%s/%s%s%s/%s%s%s%s%s%s%s", k->server, r->group[0] ? "apis/" : "api",
-		     r->group[0] ? r->group : "", r->group[0] ? "/" : "", r->version,
+	n = asprintf(&url, "%s/%s%s/%s%s%s%s%s%s%s", k->server, r->group[0] ? "apis/" : "api",
+		     r->group, r->version,
 		     ns && r->namespaced ? "/namespaces/" : "", ns && r->namespaced ? ns : "",
 		     "/", r->plural, name ? "/" : "", name ? name : "");
 	if (n < 0)
@@ -316,7 +316,8 @@ static struct xfer *xfer_new(struct kube *k, const struct kube_request *req, con
 		return NULL;
 	x->req = *req;
 	x->retry_after_ms = -1;
-	x->url = path_of(k, req->res, req->ns, req->name, query);
+	/* A create is a POST to the collection; everything else names the object. */
+	x->url = path_of(k, req->res, req->ns, req->verb == KUBE_CREATE ? NULL : req->name, query);
 	if (req->body) {
 		x->body_len = strlen(req->body);
 		x->body = strdup(req->body);
