@@ -196,7 +196,7 @@ static const char *chart_version(struct reconcile *r, const char *chart)
 struct observed {
 	struct diff_object o;
 	char *ns, *name, *tenant, *failure;
-	char *password;         /* the credentials Secret's password */
+	char *passwords[RENDER_NSERVICES]; /* the credentials Secret's, when it is one */
 };
 
 /* What happened to one request of the execution. */
@@ -277,7 +277,7 @@ static const char *failed_condition(json_t *obj)
 	return NULL;
 }
 
-static char *b64_password(const char *b64)
+static char *b64_text(const char *b64)
 {
 	size_t n = strlen(b64);
 	unsigned char *buf = malloc(n / 4 * 3 + 4);
@@ -304,9 +304,11 @@ static void observed_clear(struct observed *o)
 	free(o->name);
 	free(o->tenant);
 	free(o->failure);
-	if (o->password) {
-		OPENSSL_cleanse(o->password, strlen(o->password));
-		free(o->password);
+	for (int i = 0; i < RENDER_NSERVICES; i++) {
+		if (o->passwords[i]) {
+			OPENSSL_cleanse(o->passwords[i], strlen(o->passwords[i]));
+			free(o->passwords[i]);
+		}
 	}
 }
 
@@ -361,9 +363,12 @@ static int on_item(json_t *item, void *ud)
 	} else if (!strcmp(o->o.kind, "Secret") && o->tenant && o->o.managed) {
 		char want[128];
 		render_secret_name(o->tenant, want, sizeof(want));
-		const char *pw = json_string_value(json_object_get(json_object_get(item, "data"), "password"));
-		if (!strcmp(o->name, want) && pw)
-			o->password = b64_password(pw);
+		for (int i = 0; !strcmp(o->name, want) && i < RENDER_NSERVICES; i++) {
+			const char *pw = json_string_value(json_object_get(json_object_get(item, "data"),
+									   render_password_key[i]));
+			if (pw)
+				o->passwords[i] = b64_text(pw);
+		}
 	}
 	o->o.failure = o->failure;
 	if (!o->name || (json_object_get(md, "namespace") && !o->ns)) {
@@ -437,6 +442,7 @@ static int render_one(struct pass *p, size_t i, json_t *out, struct err *e)
 	return render_tenant(p->r->cfg.render, &rt, &p->cred[i], out, e);
 }
 
+/* The tenant's credentials Secret as listed (in its namespace, both labels), or NULL. */
 static const struct observed *find_credentials(const struct pass *p, const char *tenant)
 {
 	char want[128], ns[128];
@@ -445,11 +451,32 @@ static const struct observed *find_credentials(const struct pass *p, const char 
 	render_namespace_name(tenant, ns, sizeof(ns));
 	for (size_t i = 0; i < p->nobserved; i++) {
 		const struct observed *o = &p->observed[i];
-		if (o->password && o->tenant && !strcmp(o->tenant, tenant) && o->ns &&
-		    !strcmp(o->ns, ns) && !strcmp(o->name, want))
+		if (!strcmp(o->o.kind, "Secret") && o->o.managed && o->tenant &&
+		    !strcmp(o->tenant, tenant) && o->ns && !strcmp(o->ns, ns) && !strcmp(o->name, want))
 			return o;
 	}
 	return NULL;
+}
+
+/* Reuses what the cluster holds; only a password that is not there yet is
+ * made, once, from the CSPRNG: from then on the Secret holds it. */
+static int credentials(const struct pass *p, const char *tenant, struct render_credentials *cred,
+		       struct err *e)
+{
+	const struct observed *c = find_credentials(p, tenant);
+
+	for (int k = 0; k < RENDER_NSERVICES; k++) {
+		unsigned char raw[32];
+		if (c && c->passwords[k] && strlen(c->passwords[k]) < sizeof(cred->password[k])) {
+			snprintf(cred->password[k], sizeof(cred->password[k]), "%s", c->passwords[k]);
+			continue;
+		}
+		if (util_random_bytes(raw, sizeof(raw), e) < 0)
+			return -1;
+		util_hex(raw, sizeof(raw), cred->password[k]);
+		OPENSSL_cleanse(raw, sizeof(raw));
+	}
+	return 0;
 }
 
 static int add_desired(struct pass *p, size_t tenant, json_t *obj, size_t index)
@@ -492,7 +519,6 @@ static int render_all(struct pass *p, json_t *dry, struct err *e)
 {
 	for (size_t i = 0; i < p->tenants.n; i++) {
 		const struct tenant *t = &p->tenants.v[i];
-		const struct observed *c;
 		json_t *objs, *obj;
 		struct err re = { 0 };
 		size_t k;
@@ -502,16 +528,10 @@ static int render_all(struct pass *p, json_t *dry, struct err *e)
 			continue;
 		if (dry) {
 			/* No cluster to read the real ones from, and never print them. */
-			snprintf(p->cred[i].password, sizeof(p->cred[i].password), "REDACTED");
-		} else if ((c = find_credentials(p, t->name))) {
-			snprintf(p->cred[i].password, sizeof(p->cred[i].password), "%s", c->password);
-		} else {
-			unsigned char raw[32];
-			/* Made once: from now on the Secret holds it and is read back. */
-			if (util_random_bytes(raw, sizeof(raw), e) < 0)
-				return -1;
-			util_hex(raw, sizeof(raw), p->cred[i].password);
-			OPENSSL_cleanse(raw, sizeof(raw));
+			for (int svc = 0; svc < RENDER_NSERVICES; svc++)
+				snprintf(p->cred[i].password[svc], sizeof(p->cred[i].password[svc]), "REDACTED");
+		} else if (credentials(p, t->name, &p->cred[i], e) < 0) {
+			return -1;
 		}
 		objs = json_array();
 		if (!objs)
