@@ -3,7 +3,7 @@
 # helm-controller stand-ins), gives the tests a state file, a big hardware
 # profile (admission accepts many tenants) and the platform namespace, and
 # helpers to run passes and compare the cluster with what should be there.
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2034,SC2154  # top_srcdir comes from lib.sh; rec_rc is for the tests
 
 . "$top_srcdir/tests/kubeapi/start.sh"
 
