@@ -13,6 +13,7 @@
 
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "tenant", cmd_tenant, "add, change, remove, list, import and export tenants" },
 	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
 	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
