@@ -252,8 +252,10 @@ void supervise_status_text(const struct status_view *v, char *buf, size_t len)
 		snprintf(buf, len, "platform %zu/%zu ready", v->plat_ready, v->plat_n);
 	} else if (v->tenants >= 0) {
 		snprintf(buf, len, "reconciling %ld tenants", v->tenants);
-	} else {
+	} else if (v->plat_n) {
 		snprintf(buf, len, "platform %zu/%zu ready", v->plat_ready, v->plat_n);
+	} else {
+		snprintf(buf, len, "API ready");
 	}
 }
 
