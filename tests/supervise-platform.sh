@@ -1,0 +1,84 @@
+#!/bin/sh
+# Platform bring-up against the test API server (run by the fake k3s, with
+# its helm/job/workload controllers): components become ready only in
+# dependency order (keycloak after postgresql even when its own Job and
+# Deployment are done), a failing component is reported with its reason and
+# does not hold up independent ones, it is retried, and READY=1 (level
+# platform) waits for all five.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/supervise-lib.sh"
+skip_unless kubectl
+skip_unless sqlite3
+
+mkdir -p "$T/api"
+cat >"$FAKE_K3S_CONTROL" <<CTL
+api=$T/api
+controllers={"helm": true, "jobs": true, "workloads": true, "delay": 0.3, "never_ready": ["outpost-platform/postgresql"], "fail_jobs": ["outpost-redis"]}
+CTL
+start_listener "$T/notify.sock"
+start_outpost --ready platform --platform "$top_srcdir/charts/platform.json" \
+	--kubeconfig "$T/api/kubeconfig" --poll 300 --component-retry 1000
+wait_for 60 "the API comes up" -- grep -q "API is ready" "$T/outpost.log"
+
+# What install lays out as k3s manifests: one HelmChart per component in
+# kube-system, plus the workloads the charts would create.
+"$PYTHON3" - "$top_srcdir/charts/platform.json" >"$T/manifests.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "outpost-platform"}}]
+for c in p["components"]:
+    items.append({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart",
+                  "metadata": {"name": c["helmchart"], "namespace": "kube-system"},
+                  "spec": {"chart": c["chart"] or c["helmchart"], "targetNamespace": c["namespace"]}})
+    for w in c["workloads"]:
+        labels = {"app": w["name"]}
+        items.append({"apiVersion": "apps/v1", "kind": w["kind"],
+                      "metadata": {"name": w["name"], "namespace": c["namespace"]},
+                      "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                               "template": {"metadata": {"labels": labels},
+                                            "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PY
+KUBECONFIG=$T/api/kubeconfig; export KUBECONFIG
+expect_exit 0 "kubectl applies the platform manifests" -- kubectl apply --validate=false -f "$T/manifests.json"
+
+phase() { sqlite3 "$T/state.db" "select phase from component_status where name = '$1'"; }
+is_phase() { [ "$(phase "$1")" = "$2" ]; }
+wait_for 30 "minio becomes ready" -- is_phase minio Ready
+wait_for 30 "ingress (traefik in kube-system) becomes ready" -- is_phase ingress Ready
+wait_for 30 "redis fails" -- is_phase redis Failed
+msg=$(sqlite3 "$T/state.db" "select message from component_status where name = 'redis'")
+case $msg in "helm-install-outpost-redis Job failed: BackoffLimitExceeded"*) ok "redis's reason: $msg" ;;
+	*) not_ok "redis's message: $msg" ;; esac
+wait_for 30 "postgresql waits for its StatefulSet" -- is_phase postgresql Starting
+wait_for 30 "keycloak's own Deployment is ready in the API" -- \
+	sh -c "[ \"\$(kubectl get deployment -n outpost-platform keycloak -o jsonpath='{.status.readyReplicas}')\" = 1 ]"
+sleep 1 # several polls
+is_phase keycloak Pending && ok "keycloak stays pending while postgresql is not ready" ||
+	not_ok "keycloak is $(phase keycloak)"
+grep -q "READY=1" "$T/notify" && not_ok "READY=1 before the platform is up" || ok "no READY=1 with the platform at 2/5"
+wait_for 10 "STATUS= names the failed component" -- grep -q "STATUS=platform 2/5 ready; redis failed: helm-install-outpost-redis Job failed" "$T/notify"
+expect_grep "\[redis\] helm-install-outpost-redis Job failed" "$T/outpost.log" "the failure is logged"
+
+# postgresql becomes ready: then, and only then, keycloak.
+"$PYTHON3" "$top_srcdir/tests/kubeapi/ctl.py" --dir "$T/api" controllers \
+	'{"helm": true, "jobs": true, "workloads": true, "delay": 0.3, "fail_jobs": ["outpost-redis"]}' >/dev/null
+kubectl patch statefulset -n outpost-platform postgresql --type merge \
+	-p '{"spec": {"template": {"metadata": {"annotations": {"kick": "1"}}}}}' >/dev/null
+wait_for 30 "postgresql becomes ready" -- is_phase postgresql Ready
+wait_for 30 "keycloak becomes ready after it" -- is_phase keycloak Ready
+pg=$(grep -n "\[postgresql\] .*-> ready" "$T/outpost.log" | head -1 | cut -d: -f1)
+kc=$(grep -n "\[keycloak\] pending -> installing" "$T/outpost.log" | head -1 | cut -d: -f1)
+[ -n "$pg" ] && [ -n "$kc" ] && [ "$pg" -lt "$kc" ] && ok "keycloak left pending only after postgresql was ready" ||
+	not_ok "order: postgresql ready at line $pg, keycloak installing at line $kc"
+
+# redis's install is fixed and re-run: the retry picks it up; READY=1 follows.
+"$PYTHON3" "$top_srcdir/tests/kubeapi/ctl.py" --dir "$T/api" controllers \
+	'{"helm": true, "jobs": true, "workloads": true, "delay": 0.3}' >/dev/null
+kubectl patch helmchart -n kube-system outpost-redis --type merge -p '{"spec": {"set": {"retry": "1"}}}' >/dev/null
+wait_for 30 "redis recovers" -- is_phase redis Ready
+wait_for 30 "READY=1 once all five are ready" -- grep -q "READY=1" "$T/notify"
+wait_for 10 "STATUS= says 5/5" -- grep -q "STATUS=platform 5/5 ready" "$T/notify"
+stop_outpost
+[ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
+finish
