@@ -5,6 +5,9 @@
 #include "cli.h"
 
 int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_reconcile(struct cli *cli, int argc, char **argv);
+int cmd_tenant(struct cli *cli, int argc, char **argv);
+int cmd_capacity(struct cli *cli, int argc, char **argv);
 int cmd_supervise(struct cli *cli, int argc, char **argv);
 
 #endif

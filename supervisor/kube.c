@@ -20,9 +20,7 @@ const struct kube_resource kube_resources[] = {
 	{ "NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", true },
 	{ "ServiceAccount", "", "v1", "serviceaccounts", true },
 	{ "Secret", "", "v1", "secrets", true },
-	{ "ConfigMap", "", "v1", "configmaps", true },
 	{ "HelmChart", "helm.cattle.io", "v1", "helmcharts", true },
-	{ "Ingress", "networking.k8s.io", "v1", "ingresses", true },
 	{ "Job", "batch", "v1", "jobs", true },
 };
 const size_t kube_nresources = sizeof(kube_resources) / sizeof(kube_resources[0]);
@@ -296,8 +294,8 @@ static char *path_of(const struct kube *k, const struct kube_resource *r, const 
 	char *url = NULL;
 	int n;
 
-	n = asprintf(&url, "%s/%s%s%s/%s%s%s%s%s%s%s", k->server, r->group[0] ? "apis/" : "api",
-		     r->group[0] ? r->group : "", r->group[0] ? "/" : "", r->version,
+	n = asprintf(&url, "%s/%s%s/%s%s%s%s%s%s%s", k->server, r->group[0] ? "apis/" : "api",
+		     r->group, r->version,
 		     ns && r->namespaced ? "/namespaces/" : "", ns && r->namespaced ? ns : "",
 		     "/", r->plural, name ? "/" : "", name ? name : "");
 	if (n < 0)
@@ -319,7 +317,8 @@ static struct xfer *xfer_new(struct kube *k, const struct kube_request *req, con
 		return NULL;
 	x->req = *req;
 	x->retry_after_ms = -1;
-	x->url = path_of(k, req->res, req->ns, req->name, query);
+	/* A create is a POST to the collection; everything else names the object. */
+	x->url = path_of(k, req->res, req->ns, req->verb == KUBE_CREATE ? NULL : req->name, query);
 	if (req->body) {
 		x->body_len = strlen(req->body);
 		x->body = strdup(req->body);
@@ -573,10 +572,12 @@ int kube_result_err(const struct kube_request *req, const struct kube_result *re
 		snprintf(what, sizeof(what), "%s/%s", req->ns, req->name ? req->name : "");
 	else
 		snprintf(what, sizeof(what), "%s", req->name ? req->name : "");
+	const char *verb = kube_verb_name(req->verb == KUBE_GET && !req->name ? KUBE_LIST : req->verb);
+
 	if (res->http)
-		return err_set(e, EXIT_RUNTIME, "%s %s %s: %ld %s: %s", kube_verb_name(req->verb),
-			       req->res->kind, what, res->http, res->reason, res->message);
-	return err_set(e, EXIT_RUNTIME, "%s %s %s: %s: %s", kube_verb_name(req->verb), req->res->kind,
+		return err_set(e, EXIT_RUNTIME, "%s %s%s%s: %ld %s: %s", verb, req->res->kind,
+			       what[0] ? " " : "", what, res->http, res->reason, res->message);
+	return err_set(e, EXIT_RUNTIME, "%s %s%s%s: %s: %s", verb, req->res->kind, what[0] ? " " : "",
 		       what, res->reason, res->message);
 }
 

@@ -30,7 +30,7 @@ struct kube_resource {
 	bool namespaced;
 };
 
-/* The kinds Outpost renders, in the order a tenant is applied. */
+/* The kinds Outpost renders (and lists, once per pass), Namespace first. */
 extern const struct kube_resource kube_resources[];
 extern const size_t kube_nresources;
 
