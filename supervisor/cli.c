@@ -13,13 +13,10 @@
 
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version" },
-<<<<<<< HEAD
-	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
-=======
 	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "tenant", cmd_tenant, "add, change, remove, list, import and export tenants" },
 	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
->>>>>>> reconcile
+	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
