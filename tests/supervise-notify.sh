@@ -25,6 +25,7 @@ EXTEND_TIMEOUT_USEC=180000000
 STATUS=importing images
 READY=1
 STATUS=API ready
+STATUS=reconciling 0 tenants
 STOPPING=1
 STATUS=stopping
 SEQ
@@ -35,12 +36,13 @@ api_at=$(grep "^start" "$FAKE_K3S_LOG" | head -1 | awk '{print $2}')
 awk -v r="$ready_at" -v a="$api_at" 'BEGIN { exit !(r > a) }' && ok "READY=1 after k3s started" || not_ok "READY=1 too early"
 expect_grep "API is ready" "$T/outpost.log" "the API's readiness is logged"
 
-# WATCHDOG=1 every 200 ms (half of 400 ms): never early, median on time.
+# WATCHDOG=1 every 200 ms (half of 400 ms): median on time (the listener's
+# own scheduling jitters single intervals).
 awk '$2 == "WATCHDOG=1" { if (p) print int(($1 - p) * 1000); p = $1 }' "$T/notify" | sort -n >"$T/wd"
 n=$(wc -l <"$T/wd")
 [ "$n" -ge 8 ] && ok "$n watchdog intervals recorded" || not_ok "only $n watchdog intervals"
 min=$(head -1 "$T/wd"); max=$(tail -1 "$T/wd"); med=$(sed -n "$(((n + 1) / 2))p" "$T/wd")
-[ "$min" -ge 195 ] && [ "$med" -le 260 ] && [ "$max" -le 1000 ] &&
+[ "$min" -ge 150 ] && [ "$med" -ge 195 ] && [ "$med" -le 260 ] && [ "$max" -le 1000 ] &&
 	ok "watchdog cadence ~200 ms (min $min, median $med, max $max)" ||
 	not_ok "watchdog cadence: min $min, median $med, max $max"
 [ -e "$T/images-imported" ] && ok "the import is stamped once the API is up" || not_ok "no stamp"

@@ -80,7 +80,7 @@ kc=$(grep -n "\[keycloak\] pending -> installing" "$T/outpost.log" | head -1 | c
 kubectl patch helmchart -n kube-system outpost-redis --type merge -p '{"spec": {"set": {"retry": "1"}}}' >/dev/null
 wait_for 30 "redis recovers" -- is_phase redis Ready
 wait_for 30 "READY=1 once all $N are ready" -- grep -q "READY=1" "$T/notify"
-wait_for 10 "STATUS= says $N/$N" -- grep -q "STATUS=platform $N/$N ready" "$T/notify"
+wait_for 10 "then STATUS= is about the tenants" -- grep -q "STATUS=reconciling 0 tenants" "$T/notify"
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
 finish
