@@ -9,5 +9,6 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv);
 int cmd_tenant(struct cli *cli, int argc, char **argv);
 int cmd_capacity(struct cli *cli, int argc, char **argv);
 int cmd_supervise(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -368,7 +368,8 @@ static void report_rows(struct supervisor *s, const char *status_text)
 	default: k3s_phase = "Pending"; break;
 	}
 	set_row(&rows[0], "k3s", k3s_phase,
-		s->m.crash_loop || s->m.state == SV_BACKOFF ? status_text : "");
+		s->m.state != SV_DONE && (s->m.crash_loop || s->m.state == SV_BACKOFF) ? status_text
+											: "");
 	rows[0].pid = s->pid;
 	rows[0].restarts = s->m.restarts;
 	rows[0].started_at = s->pid > 0 ? s->started_wall : 0;

@@ -81,6 +81,36 @@ kubectl patch helmchart -n kube-system outpost-redis --type merge -p '{"spec": {
 wait_for 30 "redis recovers" -- is_phase redis Ready
 wait_for 30 "READY=1 once all $N are ready" -- grep -q "READY=1" "$T/notify"
 wait_for 10 "then STATUS= is about the tenants" -- grep -q "STATUS=reconciling 0 tenants" "$T/notify"
+# A tenant added while the daemon runs is picked up by the reconciler (the
+# target box's hardware profile: this machine may be smaller).
+echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
+OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
+expect_exit 0 "a tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add acme --host acme.example.test
+wait_for 30 "STATUS= counts it" -- grep -q "STATUS=reconciling 1 tenants" "$T/notify"
+
+# outpost status reads it all back.
+k3s_pid=$(grep "^start" "$FAKE_K3S_LOG" | tail -1 | sed 's/.* pid=\([0-9]*\) .*/\1/')
+expect_exit 0 "outpost status" -- "$OUTPOST" --state "$T/state.db" status
+expect_grep "^k3s  *Running  *$k3s_pid  *0 " "$T/out" "status: k3s running, its pid, no restarts"
+expect_grep "^api  *Ready " "$T/out" "status: the API is ready"
+expect_grep "^keycloak  *Ready " "$T/out" "status: keycloak is ready"
+expect_grep "^Tenants: 1, " "$T/out" "status: one tenant"
+expect_exit 0 "outpost status --json" -- "$OUTPOST" --state "$T/state.db" status --json
+"$PYTHON3" - "$T/out" "$k3s_pid" "$N" <<'PY' && ok "status --json: every component, k3s's pid, tenants" || not_ok "status --json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+comps = {c["name"]: c for c in d["components"]}
+assert comps["k3s"]["pid"] == int(sys.argv[2]) and comps["k3s"]["phase"] == "Running", comps["k3s"]
+assert comps["k3s"]["uptime_s"] >= 0
+assert sum(1 for c in comps.values() if c["phase"] == "Ready") == int(sys.argv[3]) + 1  # + api
+assert d["tenants"]["desired"] == 1 and sum(d["tenants"]["by_phase"].values()) == 1, d["tenants"]
+PY
+
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
+expect_exit 0 "outpost status after the shutdown" -- "$OUTPOST" --state "$T/state.db" status
+expect_grep "^k3s  *Stopped " "$T/out" "status: k3s stopped"
+expect_exit 2 "status takes no arguments" -- "$OUTPOST" --state "$T/state.db" status extra
+expect_exit 1 "status without a state file fails" -- "$OUTPOST" --state "$T/missing.db" status
+expect_grep "^outpost: state .*missing.db: does not exist" "$T/err" "and names the file"
 finish
