@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },
 	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
+	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
