@@ -76,12 +76,18 @@ void capacity_tenants(const struct capacity_budget *b, const struct capacity_res
 	capacity_compute(b, total, r);
 }
 
-static int over(struct err *e, const char *what, int64_t need, int64_t have, const char *unit)
+/* `need` is what the tenants ask for, `free` what is left after them. */
+static int over(struct err *e, const char *what, int64_t need, int64_t free, const char *unit)
 {
+	int64_t have = need + free;
+
+	if (have < 0)
+		return err_set(e, EXIT_REFUSED,
+			       "capacity: the platform alone needs %lld%s more %s than the box has "
+			       "(see 'outpost capacity')", (long long)-have, unit, what);
 	return err_set(e, EXIT_REFUSED,
 		       "capacity: tenants' %s would need %lld%s, %lld%s is available to tenants "
-		       "(see 'outpost capacity')", what, (long long)need, unit,
-		       (long long)(have < 0 ? 0 : have), unit);
+		       "(see 'outpost capacity')", what, (long long)need, unit, (long long)have, unit);
 }
 
 int capacity_admit(const struct capacity_report *r, struct err *e)
@@ -90,15 +96,15 @@ int capacity_admit(const struct capacity_report *r, struct err *e)
 	const struct capacity_res *tr = &r->tenant_request, *tl = &r->tenant_limit;
 
 	if (fr->cpu_m < 0)
-		return over(e, "CPU requests", tr->cpu_m, tr->cpu_m + fr->cpu_m, "m");
+		return over(e, "CPU requests", tr->cpu_m, fr->cpu_m, "m");
 	if (fr->memory_mib < 0)
-		return over(e, "memory requests", tr->memory_mib, tr->memory_mib + fr->memory_mib, " MiB");
+		return over(e, "memory requests", tr->memory_mib, fr->memory_mib, " MiB");
 	if (fr->disk_gib < 0)
-		return over(e, "storage", tr->disk_gib, tr->disk_gib + fr->disk_gib, " GiB");
+		return over(e, "storage", tr->disk_gib, fr->disk_gib, " GiB");
 	if (fl->cpu_m < 0)
-		return over(e, "CPU limits", tl->cpu_m, tl->cpu_m + fl->cpu_m, "m");
+		return over(e, "CPU limits", tl->cpu_m, fl->cpu_m, "m");
 	if (fl->memory_mib < 0)
-		return over(e, "memory limits", tl->memory_mib, tl->memory_mib + fl->memory_mib, " MiB");
+		return over(e, "memory limits", tl->memory_mib, fl->memory_mib, " MiB");
 	return 0;
 }
 

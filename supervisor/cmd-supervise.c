@@ -46,12 +46,14 @@ static const char usage[] =
 	"  --poll-idle MS           ... once everything is ready (default 30000)\n"
 	"  --component-timeout MS   a component not ready this long fails (default 600000)\n"
 	"  --component-retry MS     a failed component is retried after (default 30000)\n"
+	"  --reconcile-check MS     how often to look for tenant changes (default 2000;\n"
+	"                           0 turns the reconciler off)\n"
 	"  --help                   this text\n";
 
 enum {
 	OPT_CONFIG = 256, OPT_K3S, OPT_K3S_ARG, OPT_KUBECONFIG, OPT_READY, OPT_PLATFORM,
 	OPT_IMAGES, OPT_BASE, OPT_MAX, OPT_HEALTHY, OPT_LOOP, OPT_WINDOW, OPT_GRACE, OPT_POLL,
-	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_HELP,
+	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_REC_CHECK, OPT_HELP,
 };
 
 static const struct option opts[] = {
@@ -72,6 +74,7 @@ static const struct option opts[] = {
 	{ "poll-idle", required_argument, NULL, OPT_POLL_IDLE },
 	{ "component-timeout", required_argument, NULL, OPT_COMP_TIMEOUT },
 	{ "component-retry", required_argument, NULL, OPT_COMP_RETRY },
+	{ "reconcile-check", required_argument, NULL, OPT_REC_CHECK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -171,14 +174,17 @@ static int set_opt(struct supervise_config *c, int id, const char *name, const c
 	case OPT_POLL_IDLE: slot = &c->poll_idle; break;
 	case OPT_COMP_TIMEOUT: slot = &c->component_timeout; break;
 	case OPT_COMP_RETRY: slot = &c->component_retry; break;
+	case OPT_REC_CHECK: slot = &c->reconcile_check; break;
 	default:
 		return err_set(e, EXIT_USAGE, "\"%s\" is not a supervise option", name);
 	}
 	if (parse_ms(name, val, &ms, e) < 0)
 		return -1;
-	if (ms == 0 && slot != &c->sv.grace)
+	if (ms == 0 && slot != &c->sv.grace && slot != &c->reconcile_check)
 		return err_set(e, EXIT_USAGE, "--%s must be positive", name);
 	*slot = ms;
+	if (slot == &c->reconcile_check)
+		c->reconcile = ms > 0;
 	return 0;
 }
 
@@ -214,7 +220,7 @@ static int load_file(struct supervise_config *c, const char *path, bool must_exi
 			break;
 		}
 		/* Times and counts are JSON integers, everything else strings. */
-		if (o->val >= OPT_BASE && o->val <= OPT_COMP_RETRY) {
+		if (o->val >= OPT_BASE && o->val <= OPT_REC_CHECK) {
 			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 			val = json_is_integer(v) ? num : NULL;
 		}
@@ -274,10 +280,13 @@ static int build_config(void *ctx, struct supervise_config *c, struct err *e)
 	c->component_timeout = 600 * USEC_PER_SEC;
 	c->component_retry = 30 * USEC_PER_SEC;
 	c->extend = 180 * USEC_PER_SEC;
+	c->reconcile = true;
+	c->reconcile_check = 2 * USEC_PER_SEC;
 	if (replace(&c->k3s, K3S_DEFAULT, e) < 0 || add_arg(c, "server", true, e) < 0 ||
 	    replace(&c->kubeconfig, "/etc/rancher/k3s/k3s.yaml", e) < 0 ||
 	    replace(&c->images_dir, IMAGES_DIR_DEFAULT, e) < 0 ||
 	    replace(&c->state_path, a->cli->state_path, e) < 0 ||
+	    replace(&c->datadir, a->cli->datadir, e) < 0 ||
 	    !(c->platform_file = util_path_join(a->cli->datadir, "platform.json")) ||
 	    !(c->images_stamp = sibling(a->cli->state_path, "images-imported")))
 		goto fail;

@@ -130,6 +130,17 @@ static void wait_for(struct diff_report *rep, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Whether `o` lives in a Namespace of this same teardown: deleting the
+ * namespace deletes it, one request instead of one per object. */
+static bool in_owned_namespace(const struct diff_object *const *obs, size_t n,
+			       const struct diff_object *o)
+{
+	for (size_t i = 0; o->ns && i < n; i++)
+		if (!strcmp(obs[i]->kind, "Namespace") && !strcmp(obs[i]->name, o->ns))
+			return true;
+	return false;
+}
+
 /* Teardown of one removed tenant whose owned objects are obs[0..n). */
 static int teardown(struct builder *b, const struct diff_object *const *obs, size_t n,
 		    struct diff_report *rep)
@@ -174,7 +185,7 @@ static int teardown(struct builder *b, const struct diff_object *const *obs, siz
 	 * still there. */
 	for (size_t i = 0; i < n; i++) {
 		bool dj = is_role(obs[i], "deprovision");
-		if (obs[i]->terminating || (dj && rest))
+		if (obs[i]->terminating || (dj && rest) || in_owned_namespace(obs, n, obs[i]))
 			continue;
 		if (add_action(b, DIFF_DELETE, rep->tenant, obs[i], rep) < 0)
 			return -1;

@@ -20,9 +20,7 @@ const struct kube_resource kube_resources[] = {
 	{ "NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", true },
 	{ "ServiceAccount", "", "v1", "serviceaccounts", true },
 	{ "Secret", "", "v1", "secrets", true },
-	{ "ConfigMap", "", "v1", "configmaps", true },
 	{ "HelmChart", "helm.cattle.io", "v1", "helmcharts", true },
-	{ "Ingress", "networking.k8s.io", "v1", "ingresses", true },
 	{ "Job", "batch", "v1", "jobs", true },
 };
 const size_t kube_nresources = sizeof(kube_resources) / sizeof(kube_resources[0]);
@@ -62,6 +60,7 @@ struct xfer {
 	/* kube_call/kube_list collect their one answer here. */
 	struct kube_result *sink;
 	json_t **sink_body;
+	bool raw;              /* kube_get_path: the answer is not JSON and is not kept */
 };
 
 struct slot {
@@ -295,8 +294,8 @@ static char *path_of(const struct kube *k, const struct kube_resource *r, const 
 	char *url = NULL;
 	int n;
 
-	n = asprintf(&url, "%s/%s%s%s/%s%s%s%s%s%s%s", k->server, r->group[0] ? "apis/" : "api",
-		     r->group[0] ? r->group : "", r->group[0] ? "/" : "", r->version,
+	n = asprintf(&url, "%s/%s%s/%s%s%s%s%s%s%s", k->server, r->group[0] ? "apis/" : "api",
+		     r->group, r->version,
 		     ns && r->namespaced ? "/namespaces/" : "", ns && r->namespaced ? ns : "",
 		     "/", r->plural, name ? "/" : "", name ? name : "");
 	if (n < 0)
@@ -318,7 +317,8 @@ static struct xfer *xfer_new(struct kube *k, const struct kube_request *req, con
 		return NULL;
 	x->req = *req;
 	x->retry_after_ms = -1;
-	x->url = path_of(k, req->res, req->ns, req->name, query);
+	/* A create is a POST to the collection; everything else names the object. */
+	x->url = path_of(k, req->res, req->ns, req->verb == KUBE_CREATE ? NULL : req->name, query);
 	if (req->body) {
 		x->body_len = strlen(req->body);
 		x->body = strdup(req->body);
@@ -469,8 +469,8 @@ static void completed(struct kube *k, struct xfer *x, CURLcode rc, long http)
 
 	if (rc == CURLE_OK && http >= 200 && http <= 299) {
 		json_error_t je;
-		r.body = x->resp_len ? json_loadb(x->resp, x->resp_len, 0, &je) : NULL;
-		if (x->resp_len && !r.body) {
+		r.body = x->resp_len && !x->raw ? json_loadb(x->resp, x->resp_len, 0, &je) : NULL;
+		if (x->resp_len && !r.body && !x->raw) {
 			r.http = 0;
 			snprintf(r.reason, sizeof(r.reason), "BadResponse");
 			snprintf(r.message, sizeof(r.message), "answer is not JSON: %s", je.text);
@@ -572,10 +572,12 @@ int kube_result_err(const struct kube_request *req, const struct kube_result *re
 		snprintf(what, sizeof(what), "%s/%s", req->ns, req->name ? req->name : "");
 	else
 		snprintf(what, sizeof(what), "%s", req->name ? req->name : "");
+	const char *verb = kube_verb_name(req->verb == KUBE_GET && !req->name ? KUBE_LIST : req->verb);
+
 	if (res->http)
-		return err_set(e, EXIT_RUNTIME, "%s %s %s: %ld %s: %s", kube_verb_name(req->verb),
-			       req->res->kind, what, res->http, res->reason, res->message);
-	return err_set(e, EXIT_RUNTIME, "%s %s %s: %s: %s", kube_verb_name(req->verb), req->res->kind,
+		return err_set(e, EXIT_RUNTIME, "%s %s%s%s: %ld %s: %s", verb, req->res->kind,
+			       what[0] ? " " : "", what, res->http, res->reason, res->message);
+	return err_set(e, EXIT_RUNTIME, "%s %s%s%s: %s: %s", verb, req->res->kind, what[0] ? " " : "",
 		       what, res->reason, res->message);
 }
 
@@ -600,6 +602,29 @@ static int call(struct kube *k, const struct kube_request *req, const char *quer
 		return 0;
 	kube_result_err(req, &r, e);
 	return r.http == 404 ? -ENOENT : -1;
+}
+
+int kube_get_path(struct kube *k, const char *path, struct err *e)
+{
+	static const struct kube_resource raw = { "path", "", "", "", false };
+	struct kube_request req = { .verb = KUBE_GET, .res = &raw, .name = path };
+	struct kube_result r = { 0 };
+	struct xfer *x = calloc(1, sizeof(*x));
+
+	if (!x || asprintf(&x->url, "%s%s", k->server, path) < 0) {
+		free(x);
+		return err_errno(e, ENOMEM, "kube: get %s", path);
+	}
+	x->req = req;
+	x->raw = true;
+	x->retry_after_ms = -1;
+	x->sink = &r;
+	enqueue(k, x);
+	if (kube_run(k, e) < 0)
+		return -1;
+	if (r.http >= 200 && r.http <= 299)
+		return 0;
+	return kube_result_err(&req, &r, e);
 }
 
 int kube_call(struct kube *k, const struct kube_request *req, json_t **body, struct err *e)

@@ -30,7 +30,7 @@ struct kube_resource {
 	bool namespaced;
 };
 
-/* The kinds Outpost renders, in the order a tenant is applied. */
+/* The kinds Outpost renders (and lists, once per pass), Namespace first. */
 extern const struct kube_resource kube_resources[];
 extern const size_t kube_nresources;
 
@@ -93,6 +93,10 @@ int kube_run(struct kube *k, struct err *e);
  * answer (caller decrefs). On failure `e` reads "<verb> <Kind> <ns>/<name>:
  * <http> <reason>: <message>" and the return is -1, or -ENOENT for a 404. */
 int kube_call(struct kube *k, const struct kube_request *req, json_t **body, struct err *e);
+
+/* GET of a path outside the resource tree (/readyz, /livez): 0 on a 2xx,
+ * else -1 with e set. The answer's text is not kept. */
+int kube_get_path(struct kube *k, const char *path, struct err *e);
 
 /* Lists `res` across all namespaces with a label selector, `limit` items per
  * page, following `continue` tokens. `item` is called for every object; if

@@ -33,25 +33,53 @@ const struct render_config render_config_default = {
 	.dns_namespace = "kube-system",
 	.helm_namespace = "kube-system",
 	.scripts_configmap = "outpost-provision-scripts",
+	/* images/images.lock */
 	.job_image = {
-		[RENDER_PG] = "docker.io/library/postgres:17",
-		[RENDER_REDIS] = "docker.io/library/redis:7.4",
-		[RENDER_MINIO] = "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z",
-		[RENDER_KEYCLOAK] = "quay.io/keycloak/keycloak:26.2",
-	},
-	.admin_secret = {
-		[RENDER_PG] = "postgresql-admin",
-		[RENDER_REDIS] = "redis-admin",
-		[RENDER_MINIO] = "minio-admin",
-		[RENDER_KEYCLOAK] = "keycloak-admin",
+		[RENDER_PG] = "docker.io/library/postgres:17.6-bookworm@sha256:"
+			      "f3bd19c606e442c3d7bdfa8002e03fe260a1023351e0ea4598032022b68dd6e3",
+		[RENDER_REDIS] = "docker.io/valkey/valkey:8.1.3@sha256:"
+				 "fea8b3e67b15729d4bb70589eb03367bab9ad1ee89c876f54327fc7c6e618571",
+		[RENDER_MINIO] = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z@sha256:"
+				 "a7fe349ef4bd8521fb8497f55c6042871b2ae640607cf99d9bede5e9bdf11727",
+		[RENDER_KEYCLOAK] = "quay.io/keycloak/keycloak:26.4.7@sha256:"
+				    "9409c59bdfb65dbffa20b11e6f18b8abb9281d480c7ca402f51ed3d5977e6007",
 	},
 };
 
-static const char *const service_name[RENDER_NSERVICES] = {
-	[RENDER_PG] = "postgresql",
-	[RENDER_REDIS] = "redis",
-	[RENDER_MINIO] = "minio",
-	[RENDER_KEYCLOAK] = "keycloak",
+const char *const render_password_key[RENDER_NSERVICES] = {
+	[RENDER_PG] = "pg-password",
+	[RENDER_REDIS] = "redis-password",
+	[RENDER_MINIO] = "s3-secret-key",
+	[RENDER_KEYCLOAK] = "oidc-client-secret",
+};
+
+/* The interface of charts/provision (its README): the script, the uid the
+ * image runs as, the memory its client needs, and the admin connection, from
+ * the Secrets the platform charts make in the platform namespace. */
+struct admin_env {
+	const char *name, *value, *secret, *key;
+};
+
+static const struct service {
+	const char *name;       /* script /scripts/<name>.sh and container name */
+	int uid;
+	const char *memory_limit;
+	struct admin_env env[4];
+} services[RENDER_NSERVICES] = {
+	[RENDER_PG] = { "postgres", 999, "128Mi", {
+		{ "PGHOST", "postgresql", NULL, NULL }, { "PGPORT", "5432", NULL, NULL },
+		{ "PGUSER", "postgres", NULL, NULL }, { "PGPASSWORD", NULL, "postgresql", "postgres-password" } } },
+	[RENDER_REDIS] = { "redis", 999, "128Mi", {
+		{ "REDIS_HOST", "redis", NULL, NULL }, { "REDIS_PORT", "6379", NULL, NULL },
+		{ "REDISCLI_AUTH", NULL, "redis", "default-password" } } },
+	[RENDER_MINIO] = { "minio", 1000, "128Mi", {
+		{ "MINIO_URL", "http://minio:9000", NULL, NULL },
+		{ "MINIO_ROOT_USER", NULL, "minio", "root-user" },
+		{ "MINIO_ROOT_PASSWORD", NULL, "minio", "root-password" } } },
+	[RENDER_KEYCLOAK] = { "keycloak", 1000, "512Mi", {
+		{ "KEYCLOAK_URL", "http://keycloak:8080", NULL, NULL },
+		{ "KEYCLOAK_ADMIN", NULL, "keycloak", "admin-username" },
+		{ "KC_CLI_PASSWORD", NULL, "keycloak", "admin-password" } } },
 };
 
 /* The platform services' ports a tenant's pods may reach (charts/). */
@@ -65,6 +93,11 @@ void render_namespace_name(const char *tenant, char *buf, size_t len)
 void render_secret_name(const char *tenant, char *buf, size_t len)
 {
 	snprintf(buf, len, "t-%s-credentials", tenant);
+}
+
+void render_platform_secret_name(const char *tenant, char *buf, size_t len)
+{
+	snprintf(buf, len, "outpost-tenant-%s", tenant);
 }
 
 char *render_dump(const json_t *obj)
@@ -253,6 +286,27 @@ static int render_policies(const struct render_config *cfg, const struct render_
 	return emit(out, egress);
 }
 
+/* stringData would be turned into data by the server; render data itself so
+ * what is listed back compares with what was rendered. */
+static json_t *credentials_secret(const char *name, const char *ns, const char *tenant,
+				  const struct render_credentials *cred)
+{
+	json_t *s = object("v1", "Secret", meta(name, ns, tenant, "data")), *data = json_object();
+
+	if (!s || !data || json_object_set_new(s, "type", json_string("Opaque")) < 0 ||
+	    json_object_set(s, "data", data) < 0)
+		goto fail;
+	for (int i = 0; i < RENDER_NSERVICES; i++)
+		if (json_object_set_new(data, render_password_key[i], b64(cred->password[i])) < 0)
+			goto fail;
+	json_decref(data);
+	return s;
+fail:
+	json_decref(data);
+	json_decref(s);
+	return NULL;
+}
+
 static int render_identity(const struct render_tenant *t, const struct render_credentials *cred,
 			   const char *ns, json_t *out)
 {
@@ -266,17 +320,7 @@ static int render_identity(const struct render_tenant *t, const struct render_cr
 		return -1;
 
 	render_secret_name(t->name, secret, sizeof(secret));
-	/* stringData would be turned into data by the server; render data itself so
-	 * what is listed back compares with what was rendered. */
-	s = object("v1", "Secret", meta(secret, ns, t->name, "data"));
-	json_object_set_new(s, "type", json_string("Opaque"));
-	json_object_set_new(s, "data", json_object());
-	if (!s || json_object_set_new(json_object_get(s, "data"), "password",
-				      b64(cred->password)) < 0 ||
-	    json_object_set_new(json_object_get(s, "data"), "tenant", b64(t->name)) < 0) {
-		json_decref(s);
-		return -1;
-	}
+	s = credentials_secret(secret, ns, t->name, cred);
 	return emit(out, s);
 }
 
@@ -326,7 +370,8 @@ static int render_app(const struct render_config *cfg, const struct render_tenan
 	/* What Outpost owns is written after --set, so a tenant's values cannot
 	 * lift its plan's resources or wake a suspended app. */
 	render_secret_name(t->name, secret, sizeof(secret));
-	if (json_object_set_new(values, "host", json_string(t->host)) < 0 ||
+	if (json_object_set_new(values, "tenant", json_string(t->name)) < 0 ||
+	    json_object_set_new(values, "host", json_string(t->host)) < 0 ||
 	    json_object_set_new(values, "secretName", json_string(secret)) < 0 ||
 	    json_object_set_new(values, "serviceAccountName", json_string("app")) < 0 ||
 	    json_object_set_new(values, "resources", resources(t->plan)) < 0 ||
@@ -351,55 +396,91 @@ fail:
 	return -1;
 }
 
-/* One data-service Job: the service's own client runs the script of
- * charts/provision with ACTION=provision|deprovision. */
-static json_t *job(const struct render_config *cfg, const char *tenant, const char *host,
-		   enum render_service svc, int provision)
+static json_t *env_value(const char *name, const char *value)
 {
-	const char *svcname = service_name[svc];
-	const char *role = provision ? "data" : "deprovision";
-	char name[160], script[64], copy[128];
-	json_t *env, *j, *pod_labels, *container;
+	return json_pack("{s:s, s:s}", "name", name, "value", value);
+}
 
-	snprintf(name, sizeof(name), "t-%s-%s-%s", tenant, svcname, provision ? "up" : "down");
-	snprintf(script, sizeof(script), "/scripts/%s.sh", svcname);
-	snprintf(copy, sizeof(copy), "t-%s-provision", tenant);
-	/* Read-only root: HOME points at a scratch volume for the clients' config
-	 * files (mc, kcadm.sh). The password comes from the Secret, never argv. */
-	env = json_pack("[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:{s:{s:s, s:s, s:b}}}]",
-			"name", "ACTION", "value", provision ? "provision" : "deprovision",
-			"name", "TENANT", "value", tenant,
-			"name", "HOME", "value", "/tmp",
-			"name", "TENANT_PASSWORD", "valueFrom", "secretKeyRef",
-			"name", copy, "key", "password", "optional", !provision);
-	if (env && host)
-		json_array_append_new(env, json_pack("{s:s, s:s}", "name", "TENANT_HOST", "value", host));
-	pod_labels = json_pack("{s:s, s:s, s:s}", RENDER_LABEL_MANAGED_BY, RENDER_MANAGED_BY,
+static json_t *env_secret(const char *name, const char *secret, const char *key)
+{
+	return json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", name, "valueFrom", "secretKeyRef",
+			 "name", secret, "key", key);
+}
+
+/* One data-service Job (charts/provision/README.md, "The Jobs"): the
+ * service's own client runs its script with ACTION=provision|deprovision.
+ * No ttlSecondsAfterFinished: a finished provisioning Job is part of the
+ * rendered set, and one the TTL removed would be recreated (and rerun) by the
+ * next pass. */
+static json_t *job(const struct render_config *cfg, const char *tenant, const char *host,
+		   enum render_service svc, const struct render_credentials *cred)
+{
+	int provision = cred != NULL;
+	const struct service *sv = &services[svc];
+	const char *role = provision ? "data" : "deprovision";
+	char name[160], script[64], copy[128], fp[17] = "";
+	json_t *env, *j, *pod_labels, *pod_annotations, *container, *md;
+
+	/* A fingerprint of the password the Job provisions: should the password
+	 * ever change (its Secret lost and made again), the Job's hash changes,
+	 * it is replaced and the script sets the new password in the service. */
+	if (provision) {
+		unsigned char digest[32];
+		unsigned int dlen = 0;
+		const char *pw = cred->password[svc];
+		if (EVP_Digest(pw, strlen(pw), digest, &dlen, EVP_sha256(), NULL) != 1)
+			return NULL;
+		util_hex(digest, 8, fp);
+	}
+
+	snprintf(name, sizeof(name), "%s-%s-%s", provision ? "provision" : "deprovision", tenant, sv->name);
+	snprintf(script, sizeof(script), "/scripts/%s.sh", sv->name);
+	render_platform_secret_name(tenant, copy, sizeof(copy));
+	/* Passwords come from Secrets, never from argv or the object itself. */
+	env = json_array();
+	json_array_append_new(env, env_value("ACTION", provision ? "provision" : "deprovision"));
+	json_array_append_new(env, env_value("TENANT", tenant));
+	if (provision)
+		json_array_append_new(env, env_secret("TENANT_PASSWORD", copy, render_password_key[svc]));
+	if (host)
+		json_array_append_new(env, env_value("TENANT_HOST", host));
+	if (svc == RENDER_MINIO || svc == RENDER_KEYCLOAK)
+		json_array_append_new(env, env_value("HOME", "/tmp")); /* the clients' state */
+	for (size_t i = 0; i < ARRAY_SIZE(sv->env) && sv->env[i].name; i++)
+		json_array_append_new(env, sv->env[i].value ? env_value(sv->env[i].name, sv->env[i].value)
+					   : env_secret(sv->env[i].name, sv->env[i].secret, sv->env[i].key));
+	/* The platform's NetworkPolicies admit pods labelled component=provision. */
+	pod_labels = json_pack("{s:s, s:s, s:s, s:s}", "app.kubernetes.io/component", "provision",
+			       RENDER_LABEL_MANAGED_BY, RENDER_MANAGED_BY,
 			       RENDER_LABEL_TENANT, tenant, RENDER_LABEL_ROLE, role);
+	pod_annotations = fp[0] ? json_pack("{s:s}", "outpost.dev/credentials", fp) : json_object();
 	container = json_pack(
-		"{s:s, s:s, s:[s, s], s:o, s:[{s:{s:s}}], s:[{s:s, s:s, s:b}, {s:s, s:s}],"
+		"{s:s, s:s, s:[s, s], s:o, s:[{s:s, s:s, s:b}, {s:s, s:s}],"
 		" s:{s:b, s:b, s:{s:[s]}}, s:{s:{s:s, s:s}, s:{s:s, s:s}}}",
-		"name", svcname, "image", cfg->job_image[svc],
-		"command", "/bin/sh", script, "env", env,
-		"envFrom", "secretRef", "name", cfg->admin_secret[svc],
+		"name", sv->name, "image", cfg->job_image[svc],
+		"command", "sh", script, "env", env,
 		"volumeMounts", "name", "scripts", "mountPath", "/scripts", "readOnly", 1,
 		"name", "tmp", "mountPath", "/tmp",
 		"securityContext", "allowPrivilegeEscalation", 0, "readOnlyRootFilesystem", 1,
 		"capabilities", "drop", "ALL",
 		"resources", "requests", "cpu", "50m", "memory", "64Mi",
-		"limits", "cpu", "500m", "memory", "256Mi");
-	j = object("batch/v1", "Job", meta(name, cfg->platform_namespace, tenant, role));
+		"limits", "cpu", "500m", "memory", sv->memory_limit);
+	md = meta(name, cfg->platform_namespace, tenant, role);
+	json_object_set_new(json_object_get(md, "labels"), "app.kubernetes.io/component",
+			    json_string("provision"));
+	j = object("batch/v1", "Job", md);
 	json_object_set_new(j, "spec", json_pack(
-		"{s:i, s:{s:{s:o}, s:{s:s, s:b, s:{s:b, s:i, s:{s:s}}, s:[o],"
-		" s:[{s:s, s:{s:s, s:i}}, {s:s, s:{}}]}}}",
-		"backoffLimit", 6, "template",
-		"metadata", "labels", pod_labels,
-		"spec", "restartPolicy", "OnFailure", "automountServiceAccountToken", 0,
-		"securityContext", "runAsNonRoot", 1, "runAsUser", 65534,
-		"seccompProfile", "type", "RuntimeDefault",
+		"{s:i, s:i, s:{s:{s:o, s:o}, s:{s:s, s:b, s:b, s:{s:b, s:i, s:i, s:i, s:{s:s}}, s:[o],"
+		" s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}]}}}",
+		"backoffLimit", 6, "activeDeadlineSeconds", 600, "template",
+		"metadata", "labels", pod_labels, "annotations", pod_annotations,
+		"spec", "restartPolicy", "Never", "automountServiceAccountToken", 0,
+		"enableServiceLinks", 0,
+		"securityContext", "runAsNonRoot", 1, "runAsUser", sv->uid, "runAsGroup", sv->uid,
+		"fsGroup", sv->uid, "seccompProfile", "type", "RuntimeDefault",
 		"containers", container,
 		"volumes", "name", "scripts", "configMap", "name", cfg->scripts_configmap,
-		"defaultMode", 0555, "name", "tmp", "emptyDir"));
+		"name", "tmp", "emptyDir", "sizeLimit", "64Mi"));
 	return j;
 }
 
@@ -407,21 +488,17 @@ int render_tenant(const struct render_config *cfg, const struct render_tenant *t
 		  const struct render_credentials *cred, json_t *out, struct err *e)
 {
 	char ns[128], copy[128];
-	json_t *s;
 
 	render_namespace_name(t->name, ns, sizeof(ns));
 	if (render_namespace(t, ns, out) < 0 || render_limits(t, ns, out) < 0 ||
 	    render_policies(cfg, t, ns, out) < 0 || render_identity(t, cred, ns, out) < 0 ||
 	    render_app(cfg, t, ns, out) < 0)
 		goto fail;
-	snprintf(copy, sizeof(copy), "t-%s-provision", t->name);
-	s = object("v1", "Secret", meta(copy, cfg->platform_namespace, t->name, "data"));
-	json_object_set_new(s, "type", json_string("Opaque"));
-	json_object_set_new(s, "data", json_pack("{s:o}", "password", b64(cred->password)));
-	if (emit(out, s) < 0)
+	render_platform_secret_name(t->name, copy, sizeof(copy));
+	if (emit(out, credentials_secret(copy, cfg->platform_namespace, t->name, cred)) < 0)
 		goto fail;
 	for (int svc = 0; svc < RENDER_NSERVICES; svc++)
-		if (emit(out, job(cfg, t->name, svc == RENDER_KEYCLOAK ? t->host : NULL, svc, 1)) < 0)
+		if (emit(out, job(cfg, t->name, svc == RENDER_KEYCLOAK ? t->host : NULL, svc, cred)) < 0)
 			goto fail;
 	return 0;
 fail:
@@ -432,7 +509,7 @@ int render_deprovision(const struct render_config *cfg, const char *tenant, json
 		       struct err *e)
 {
 	for (int svc = 0; svc < RENDER_NSERVICES; svc++)
-		if (emit(out, job(cfg, tenant, NULL, svc, 0)) < 0)
+		if (emit(out, job(cfg, tenant, NULL, svc, NULL)) < 0)
 			return err_set(e, EXIT_RUNTIME, "render: tenant %s: out of memory", tenant);
 	return 0;
 }

@@ -8,7 +8,8 @@
  * Placement decisions (see the comments in render.c for the reasons):
  *  - the app's HelmChart lives in kube-system with targetNamespace t-<name>;
  *  - the app chart makes the tenant's Ingress, so render makes none;
- *  - provisioning Jobs run in the platform namespace next to the services. */
+ *  - provisioning Jobs run in the platform namespace next to the services,
+ *    reading a copy of the tenant's passwords there (outpost-tenant-<name>). */
 #ifndef OUTPOST_RENDER_H
 #define OUTPOST_RENDER_H
 
@@ -37,11 +38,9 @@ struct render_config {
 	const char *dns_namespace;       /* cluster DNS: "kube-system" */
 	const char *helm_namespace;      /* where HelmCharts live: "kube-system" */
 	const char *scripts_configmap;   /* "outpost-provision-scripts" */
-	/* The client image of each service (psql, redis-cli, mc, kcadm.sh), from the bundle. */
+	/* The client image of each service (psql, valkey-cli, mc, kcadm.sh), from
+	 * images/images.lock. */
 	const char *job_image[RENDER_NSERVICES];
-	/* The Secret in the platform namespace holding each service's admin
-	 * credentials, passed to the Jobs as environment variables. */
-	const char *admin_secret[RENDER_NSERVICES];
 };
 
 /* The defaults matching charts/ (the platform namespace, the Traefik packaged by k3s). */
@@ -75,10 +74,14 @@ struct render_tenant {
 	const struct render_plan *plan;
 };
 
-/* Generated once (reconcile), then read back from the cluster on every pass. */
+/* Generated once (reconcile), then read back from the cluster on every pass:
+ * one password per data service, 64 hex digits (32 bytes of the CSPRNG). */
 struct render_credentials {
-	char password[65];         /* 64 hex digits = 32 bytes from the CSPRNG */
+	char password[RENDER_NSERVICES][65];
 };
+
+/* The key of each service's password in the tenant Secret (charts/provision). */
+extern const char *const render_password_key[RENDER_NSERVICES];
 
 /* Appends the tenant's objects to `out` (a JSON array) in apply order:
  * Namespace first, then what lives in it, then the platform-side objects. */
@@ -92,6 +95,7 @@ int render_deprovision(const struct render_config *cfg, const char *tenant, json
 /* Names used by render and the reconciler. `buf` holds at least 128 bytes. */
 void render_namespace_name(const char *tenant, char *buf, size_t len);
 void render_secret_name(const char *tenant, char *buf, size_t len);
+void render_platform_secret_name(const char *tenant, char *buf, size_t len);
 
 /* The content hash of an object (ignoring any hash annotation it carries). */
 int render_hash(const json_t *obj, char out[RENDER_HASH_LEN + 1]);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "notify.h"
 #include "platform.h"
+#include "reconcile.h"
 #include "state.h"
 #include "util.h"
 
@@ -208,6 +209,7 @@ void supervise_config_free(struct supervise_config *c)
 	free(c->images_stamp);
 	free(c->platform_file);
 	free(c->state_path);
+	free(c->datadir);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -252,8 +254,10 @@ void supervise_status_text(const struct status_view *v, char *buf, size_t len)
 		snprintf(buf, len, "platform %zu/%zu ready", v->plat_ready, v->plat_n);
 	} else if (v->tenants >= 0) {
 		snprintf(buf, len, "reconciling %ld tenants", v->tenants);
-	} else {
+	} else if (v->plat_n) {
 		snprintf(buf, len, "platform %zu/%zu ready", v->plat_ready, v->plat_n);
+	} else {
+		snprintf(buf, len, "API ready");
 	}
 }
 
@@ -285,11 +289,13 @@ struct supervisor {
 	long tenants;
 	time_t started_wall, api_since;
 
+	struct reconcile *rec;        /* created when the API becomes ready */
+	uint64_t last_watchdog;
 	struct state *st;             /* NULL when the state file could not be opened */
 	struct component_status *rows; /* last written: k3s, api, then each component */
 	size_t nrows;
 
-	sd_event_source *sv_timer, *poll_timer, *wd_timer, *extend_timer;
+	sd_event_source *sv_timer, *poll_timer, *wd_timer, *extend_timer, *rec_timer;
 };
 
 static uint64_t now_usec(void)
@@ -362,7 +368,8 @@ static void report_rows(struct supervisor *s, const char *status_text)
 	default: k3s_phase = "Pending"; break;
 	}
 	set_row(&rows[0], "k3s", k3s_phase,
-		s->m.crash_loop || s->m.state == SV_BACKOFF ? status_text : "");
+		s->m.state != SV_DONE && (s->m.crash_loop || s->m.state == SV_BACKOFF) ? status_text
+											: "");
 	rows[0].pid = s->pid;
 	rows[0].restarts = s->m.restarts;
 	rows[0].started_at = s->pid > 0 ? s->started_wall : 0;
@@ -515,6 +522,8 @@ static void reap_all(struct supervisor *s)
 		log_warn("waitpid: %s", strerror(errno));
 }
 
+static void reconcile_start(struct supervisor *s);
+
 static void set_api_ready(struct supervisor *s, bool ready)
 {
 	if (ready == s->api_ready)
@@ -522,6 +531,8 @@ static void set_api_ready(struct supervisor *s, bool ready)
 	s->api_ready = ready;
 	s->api_since = ready ? time(NULL) : 0;
 	log_emit(LOG_INFO, "api", NULL, ready ? "API is ready" : "API is not ready");
+	if (ready)
+		reconcile_start(s);
 	if (ready && s->importing) {
 		struct err e = { 0 };
 		/* The API came up, so k3s is past its image import: the next start
@@ -593,7 +604,67 @@ static int on_watchdog(sd_event_source *src, uint64_t usec, void *data)
 
 	(void)usec;
 	notify_watchdog(&s->nt);
+	s->last_watchdog = now_usec();
 	rearm(src, s->nt.watchdog_usec / 2);
+	return 0;
+}
+
+/* A reconcile pass blocks the loop for up to its budget: it calls this
+ * between requests, so a long pass still keeps the watchdog fed. */
+static void reconcile_progress(void *data)
+{
+	struct supervisor *s = data;
+	uint64_t now = now_usec();
+
+	if (s->nt.watchdog_usec && now - s->last_watchdog >= s->nt.watchdog_usec / 2) {
+		notify_watchdog(&s->nt);
+		s->last_watchdog = now;
+		rearm(s->wd_timer, s->nt.watchdog_usec / 2);
+	}
+}
+
+/* The reconciler is built when the API (re)appears: a new k3s may have
+ * written a new kubeconfig. */
+static void reconcile_start(struct supervisor *s)
+{
+	struct reconcile_config rc = {
+		.state_path = s->cfg.state_path, .kubeconfig_path = s->cfg.kubeconfig,
+		.datadir = s->cfg.datadir, .progress = reconcile_progress, .progress_ud = s,
+	};
+	struct err e = { 0 };
+
+	reconcile_free(s->rec);
+	s->rec = NULL;
+	if (!s->cfg.reconcile)
+		return;
+	if (reconcile_new(&rc, &s->rec, &e) < 0) {
+		log_emit(LOG_ERR, "reconcile", NULL, "%s", e.msg);
+		return;
+	}
+	rearm(s->rec_timer, 1);
+}
+
+static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
+{
+	struct supervisor *s = data;
+	struct reconcile_summary sum;
+	struct err e = { 0 };
+
+	(void)usec;
+	if (!s->rec || s->stopping || !s->api_ready)
+		return 0; /* re-armed by reconcile_start */
+	if (reconcile_wants_pass(s->rec, reconcile_now_ms())) {
+		if (reconcile_pass(s->rec, &sum, &e) < 0) {
+			log_emit(LOG_WARNING, "reconcile", NULL, "%s", e.msg);
+		} else {
+			s->tenants = (long)sum.tenants;
+			if (sum.failed)
+				log_emit(LOG_WARNING, "reconcile", NULL, "%zu of %zu tenants failed; first: %s",
+					 sum.failed, sum.tenants, sum.first_failure);
+			update_status(s);
+		}
+	}
+	rearm(src, s->cfg.reconcile_check);
 	return 0;
 }
 
@@ -716,6 +787,7 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		notify_stopping(&s->nt);
 		/* Stop reconciling and probing before k3s goes away. */
 		sd_event_source_set_enabled(s->poll_timer, SD_EVENT_OFF);
+		sd_event_source_set_enabled(s->rec_timer, SD_EVENT_OFF);
 		sd_event_source_set_enabled(s->extend_timer, SD_EVENT_OFF);
 		step(s, SV_EV_STOP);
 		break;
@@ -825,12 +897,15 @@ static int setup(struct supervisor *s, struct err *e)
 	    (r = sd_event_add_time_relative(s->ev, &s->wd_timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
 					   USEC_PER_MSEC, on_watchdog, s)) < 0 ||
 	    (r = sd_event_add_time_relative(s->ev, &s->extend_timer, CLOCK_MONOTONIC,
-					   UINT64_MAX / 2, 0, on_extend, s)) < 0)
+					   UINT64_MAX / 2, 0, on_extend, s)) < 0 ||
+	    (r = sd_event_add_time_relative(s->ev, &s->rec_timer, CLOCK_MONOTONIC,
+					   UINT64_MAX / 2, 0, on_reconcile, s)) < 0)
 		return err_errno(e, -r, "sd_event_add_time");
 	sd_event_source_set_enabled(s->sv_timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(s->poll_timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(s->wd_timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(s->extend_timer, SD_EVENT_OFF);
+	sd_event_source_set_enabled(s->rec_timer, SD_EVENT_OFF);
 
 	if (!(s->envp = child_environment()))
 		return err_errno(e, ENOMEM, "environment");
@@ -884,6 +959,8 @@ out:
 	sd_event_source_unref(s.poll_timer);
 	sd_event_source_unref(s.wd_timer);
 	sd_event_source_unref(s.extend_timer);
+	sd_event_source_unref(s.rec_timer);
+	reconcile_free(s.rec);
 	sd_event_unref(s.ev);
 	free(s.envp);
 	if (s.devnull >= 0)

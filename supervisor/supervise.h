@@ -109,6 +109,9 @@ struct supervise_config {
 	uint64_t poll_idle;   /* ... and once everything is */
 	uint64_t component_timeout, component_retry;
 	uint64_t extend;      /* EXTEND_TIMEOUT_USEC while images are imported */
+	char *datadir;        /* charts, for the reconciler */
+	bool reconcile;       /* run the tenant reconciler once the API is ready */
+	uint64_t reconcile_check; /* how often to ask the reconciler whether a pass is due */
 };
 
 void supervise_config_free(struct supervise_config *c);

@@ -29,6 +29,11 @@ for c in site webapp; do
 	expect_grep 'host: "acme.example.org"' "$T/susp.yaml" "charts/apps/$c routes the tenant's host"
 done
 
+# The reference provisioning Jobs (what the reconciler renders) pass too.
+expect_exit 0 "the reference provisioning Jobs follow the rules" -- \
+	"$PYTHON3" "$check" lint charts/provision/examples/jobs.yaml
+expect_grep '4 objects checked' "$T/out" "four Jobs, one per service"
+
 # The checker notices broken charts (one problem of each kind at least).
 expect_exit 1 "a chart breaking the rules is refused" -- "$PYTHON3" "$check" lint "$fx/bad"
 for want in "uses the latest tag\|is not repo:tag@sha256" "not in images/images.lock" "no limits.cpu" \

@@ -2,6 +2,7 @@
 """Checks on the platform and app charts, on what `helm template` renders.
 
   charts_check.py lint CHART [VALUES.yaml]   rendered objects follow the rules
+  charts_check.py lint FILE.yaml             so do the objects of a manifest
   charts_check.py budget                     chart sizes equal capacity.json
 
 Rendering: `helm template`, then `kubectl annotate --local -o json` turns the
@@ -23,6 +24,8 @@ CAPACITY = os.environ.get("CAPACITY", os.path.join(CHARTS, "capacity.json"))
 PLATFORM = os.environ.get("PLATFORM", os.path.join(CHARTS, "platform.json"))
 NAMESPACE = "outpost-platform"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+# Kinds whose pods run until stopped, so need liveness and readiness probes.
+SERVING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 # The issue's ceiling for the whole platform's requests on the 8-core/16 GB box.
 MAX_PLATFORM_CPU_M = 3000
 MAX_PLATFORM_MEM_MI = 4608
@@ -98,14 +101,14 @@ def check_image(where, image, locked):
     return errs
 
 
-def check_container(where, c, pod_sc, locked, init):
+def check_container(where, c, pod_sc, locked, serving):
     errs = check_image(where, c.get("image"), locked)
     res = c.get("resources", {})
     for kind in ("requests", "limits"):
         for r in ("cpu", "memory"):
             if r not in res.get(kind, {}):
                 errs.append("%s: no %s.%s" % (where, kind, r))
-    if not init:
+    if serving:
         for probe in ("livenessProbe", "readinessProbe"):
             if probe not in c:
                 errs.append("%s: no %s" % (where, probe))
@@ -148,9 +151,10 @@ def lint(objs, platform):
             for v in spec.get("volumes", []):
                 if "hostPath" in v:
                     errs.append("%s: hostPath volume %s" % (where, v["name"]))
-            for init, key in ((True, "initContainers"), (False, "containers")):
+            for key in ("initContainers", "containers"):
+                serving = key == "containers" and kind in SERVING_KINDS
                 for c in spec.get(key, []):
-                    errs += check_container("%s[%s]" % (where, c["name"]), c, psc, locked, init)
+                    errs += check_container("%s[%s]" % (where, c["name"]), c, psc, locked, serving)
             for t in o.get("spec", {}).get("volumeClaimTemplates", []):
                 if t.get("spec", {}).get("storageClassName") != "local-path":
                     errs.append("%s: volume claim %s is not on local-path" % (where, t["metadata"]["name"]))
@@ -179,21 +183,27 @@ def lint(objs, platform):
     return errs
 
 
-def cmd_lint(chart, values=None):
-    chart = os.path.abspath(chart)
-    objs = render(chart, values)
-    platform = os.path.dirname(chart) == os.path.abspath(CHARTS)
-    errs = lint(objs, platform)
-    # Credentials must be generated at install, not carried by values: two
-    # renderings must not share a Secret's data.
-    again = {o["metadata"]["name"]: o.get("data") for o in render(chart, values) if o["kind"] == "Secret"}
-    for o in objs:
-        if o["kind"] == "Secret" and o.get("data") and o.get("data") == again.get(o["metadata"]["name"]):
-            errs.append("Secret/%s: same data in two renderings (not generated at install)" % o["metadata"]["name"])
+def cmd_lint(path, values=None):
+    path = os.path.abspath(path)
+    if os.path.isfile(path):
+        with open(path) as f:
+            objs = to_objects(f.read())
+        errs = lint(objs, False)
+    else:
+        objs = render(path, values)
+        errs = lint(objs, os.path.dirname(path) == os.path.abspath(CHARTS))
+        # Credentials must be generated at install, not carried by values:
+        # two renderings must not share a Secret's data.
+        again = {o["metadata"]["name"]: o.get("data")
+                 for o in render(path, values) if o["kind"] == "Secret"}
+        for o in objs:
+            if o["kind"] == "Secret" and o.get("data") and o.get("data") == again.get(o["metadata"]["name"]):
+                errs.append("Secret/%s: same data in two renderings (not generated at install)" % o["metadata"]["name"])
+    rel = os.path.relpath(path, SRC)
     for e in errs:
-        print("%s: %s" % (os.path.relpath(chart, SRC), e))
+        print("%s: %s" % (rel, e))
     if not errs:
-        print("%s: %d objects checked" % (os.path.relpath(chart, SRC), len(objs)))
+        print("%s: %d objects checked" % (rel, len(objs)))
     return 1 if errs else 0
 
 

@@ -20,7 +20,12 @@ static const struct render_set sets[] = {
 	{ "resources.limits.cpu", "8" },/* must not lift the plan */
 };
 static const struct render_credentials cred = {
-	.password = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	.password = {
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"2123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"3123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	},
 };
 
 static const struct render_tenant cases[] = {
@@ -162,7 +167,7 @@ START_TEST(deprovision_jobs)
 	json_array_foreach(out, i, obj) {
 		json_t *md = json_object_get(obj, "metadata");
 		ck_assert_str_eq(json_string_value(json_object_get(md, "namespace")), "outpost-platform");
-		ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(md, "name")), "-down"));
+		ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(md, "name")), "deprovision-acme-"));
 	}
 	json_decref(out);
 }

@@ -188,6 +188,11 @@ START_TEST(status_text_per_phase)
 			      "helm-install-outpost-keycloak Job failed: BackoffLimitExceeded");
 	v.failed = NULL;
 	v.plat_ready = 5;
+	supervise_status_text(&v, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "platform 5/5 ready");
+	v.plat_n = v.plat_ready = 0;
+	supervise_status_text(&v, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "API ready");
 	v.tenants = 120;
 	supervise_status_text(&v, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "reconciling 120 tenants");

@@ -8,7 +8,8 @@ FAKE_K3S_LOG=$T/k3s.log
 FAKE_K3S_CONTROL=$T/k3s.control
 : >"$FAKE_K3S_CONTROL"
 echo "{}" >"$T/supervise.json"
-export FAKE_K3S_LOG FAKE_K3S_CONTROL
+FAKE_K3S_KUBEAPI=$top_srcdir/tests/kubeapi/server.py
+export FAKE_K3S_LOG FAKE_K3S_CONTROL FAKE_K3S_KUBEAPI
 
 # wait_for SECONDS DESCRIPTION -- command...: polls every 0.1 s until the
 # command succeeds; records a failure (and returns 1) on timeout.

@@ -53,9 +53,12 @@ JSON
 	# Job's own processes for the life of this one command.
 	mc --quiet admin user add outpost "$name" "$TENANT_PASSWORD" >/dev/null
 	# Attaching an attached policy is an error, so attach only when missing.
-	if ! mc --quiet admin user info outpost "$name" --json | grep -q "\"policyName\": *\"$name\""; then
-		mc --quiet admin policy attach outpost "$name" --user "$name" >/dev/null
-	fi
+	# (No grep: the mc image is minimal.)
+	info=$(mc --quiet admin user info outpost "$name" --json)
+	case $info in
+	*"\"policyName\":\"$name\""* | *"\"policyName\": \"$name\""*) ;;
+	*) mc --quiet admin policy attach outpost "$name" --user "$name" >/dev/null ;;
+	esac
 }
 
 deprovision() {
