@@ -905,6 +905,13 @@ class Controllers(ServerTest):
             time.sleep(0.05)
         stuck = status("apps/v1/namespaces/ctl/deployments/stuck")
         self.assertFalse(stuck.get("readyReplicas"))
+        # Released: a new configuration acts on the existing Deployment.
+        self.c.admin("controllers", {"helm": True, "workloads": True,
+                                     "delay": 0.05})
+        while status("apps/v1/namespaces/ctl/deployments/stuck").get(
+                "readyReplicas") != 2:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
         chart = status("helm.cattle.io/v1/namespaces/ctl/helmcharts/good")
         self.assertEqual(chart["jobName"], "helm-install-good")
         self.c.req("DELETE", "/apis/helm.cattle.io/v1/namespaces/ctl/"
