@@ -105,6 +105,9 @@ expect_exit 0 "merge patch" -- k patch cm cfg -n t-one --type=merge -p '{"data":
 expect_exit 0 "strategic patch of a container" -- k patch deploy web -n t-one -p '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.local/web:2"}]}}}}'
 expect_exit 0 "patched" -- jp '.spec.template.spec.containers[0].image}{" "}{.metadata.generation' deploy web -n t-one
 expect_grep '^registry.local/web:2 2$' "$T/out" "image patched, generation bumped"
+expect_exit 0 "kubectl scale (the /scale subresource)" -- k scale deploy web -n t-one --replicas=0
+expect_exit 0 "scaled" -- jp '.spec.replicas}{" "}{.metadata.generation' deploy web -n t-one
+expect_grep '^0 3$' "$T/out" "replicas 0, generation bumped"
 expect_exit 1 "get a missing object" -- k get cm nope -n t-one
 expect_grep 'Error from server (NotFound): configmaps "nope" not found' "$T/err" "404 NotFound from kubectl"
 expect_exit 1 "get in a missing namespace" -- k create cm x -n no-such-ns

@@ -326,7 +326,8 @@ class Handler(BaseHTTPRequestHandler):
             raise self.not_found()
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if sub not in (None, "status"):
+        if sub not in (None, "status", "scale") or \
+                (sub == "scale" and not res.scale):
             raise self.not_found()
         m = self.command
         if name is None:
@@ -379,6 +380,8 @@ class Handler(BaseHTTPRequestHandler):
         verb, res, ns, name, sub = route
         st = app.store
         dry = query.get("dryRun") == "All"
+        if verb == "get" and sub == "scale":
+            return 200, st.scale_of(st.get(res, ns, name))
         if verb == "get":
             return 200, self._maybe_table(res, [st.get(res, ns, name)], None,
                                           single=True)
@@ -406,6 +409,11 @@ class Handler(BaseHTTPRequestHandler):
             doc = None
         if verb == "create":
             return 201, st.create(res, ns, doc, self._manager(query), dry)
+        if sub == "scale" and verb in ("update", "patch"):
+            kind = None if verb == "update" else \
+                "json" if ctype == "application/json-patch+json" else "merge"
+            return 200, st.write_scale(res, ns, name, kind, doc,
+                                       self._manager(query), dry)
         if verb == "update":
             return 200, st.update(res, ns, name, doc, self._manager(query),
                                   sub, dry)

@@ -510,6 +510,51 @@ class Store:
             return self._write(res, ns, old, new, manager, subresource,
                                dry_run)
 
+    @staticmethod
+    def scale_of(obj):
+        """The autoscaling/v1 Scale of a Deployment or StatefulSet."""
+        m = obj["metadata"]
+        sel = ((obj.get("spec") or {}).get("selector") or {}).get(
+            "matchLabels") or {}
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {k: m[k] for k in (
+                    "name", "namespace", "uid", "resourceVersion",
+                    "creationTimestamp") if k in m},
+                "spec": {"replicas": (obj.get("spec") or {}).get(
+                    "replicas", 1)},
+                "status": {"replicas": (obj.get("status") or {}).get(
+                    "replicas", 0),
+                    "selector": ",".join(f"{k}={v}" for k, v in
+                                         sorted(sel.items()))}}
+
+    def write_scale(self, res, ns, name, kind, body, manager, dry_run=False):
+        """PUT (kind None) or patch of /scale: sets spec.replicas."""
+        with self.lock:
+            old = self._need(res, ns, name)
+            scale = self.scale_of(old)
+            if kind is None:
+                new_scale = body
+            elif kind == "json":
+                new_scale = patchlib.json_patch(scale, body)
+            else:
+                new_scale = patchlib.merge_patch(scale, body)
+            if not isinstance(new_scale, dict):
+                raise apierrors.bad_request("a Scale must be an object")
+            rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+            if rv and rv != old["metadata"]["resourceVersion"]:
+                raise apierrors.conflict(res, name)
+            replicas = (new_scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or isinstance(replicas, bool) \
+                    or replicas < 0:
+                raise apierrors.ApiError(
+                    422, "Invalid", f'Scale.autoscaling "{name}" is invalid: '
+                    f"spec.replicas: Invalid value: {replicas}: must be "
+                    "greater than or equal to 0")
+            new = clone(old)
+            new.setdefault("spec", {})["replicas"] = replicas
+            return self.scale_of(self._write(res, ns, old, new, manager,
+                                             dry_run=dry_run))
+
     def apply(self, res, ns, name, body, manager, force, dry_run=False):
         """Server-side apply; returns (object, created)."""
         with self.lock:

@@ -363,6 +363,35 @@ class Objects(ServerTest):
         self.assertEqual(d["status"], {"readyReplicas": 3})
         self.assertEqual(d["metadata"]["generation"], 2)
 
+    def test_scale_subresource(self):
+        self.ns("sc")
+        base = "/apis/apps/v1/namespaces/sc/statefulsets"
+        self.c.req("POST", base, {"metadata": {"name": "s"}, "spec": {
+            "replicas": 2, "selector": {"matchLabels": {"app": "s"}}}})
+        code, sc = self.c.req("GET", base + "/s/scale")
+        self.assertEqual((sc["kind"], sc["apiVersion"], sc["spec"],
+                          sc["status"]["selector"]),
+                         ("Scale", "autoscaling/v1", {"replicas": 2},
+                          "app=s"))
+        code, sc = self.c.req("PATCH", base + "/s/scale",
+                              {"spec": {"replicas": 0}},
+                              "application/merge-patch+json")
+        self.assertEqual((code, sc["spec"]["replicas"]), (200, 0))
+        _, obj = self.c.req("GET", base + "/s")
+        self.assertEqual((obj["spec"]["replicas"],
+                          obj["metadata"]["generation"]), (0, 2))
+        code, out = self.c.req("PUT", base + "/s/scale", {
+            "metadata": {"name": "s", "resourceVersion": "1"},
+            "spec": {"replicas": 1}})
+        self.assertStatus(out, 409, "Conflict", "s", "statefulsets")
+        code, out = self.c.req("PATCH", base + "/s/scale",
+                               {"spec": {"replicas": -1}},
+                               "application/merge-patch+json")
+        self.assertEqual(code, 422)
+        code, out = self.c.req("GET", "/api/v1/namespaces/sc/configmaps/x/"
+                               "scale")
+        self.assertEqual(code, 404)
+
     def test_list_items_and_kinds(self):
         self.ns("lk")
         self.c.req("POST", "/api/v1/namespaces/lk/configmaps", cm("a"))
