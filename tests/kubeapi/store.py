@@ -100,7 +100,7 @@ def label_errors(meta):
 def _decode_error(field, want, value):
     kind = {dict: "object", list: "array", str: "string", bool: "bool",
             int: "number", float: "number"}.get(type(value), "value")
-    go = {"dict": "map[string]string", "list": "array", "str": "string"}
+    go = {"dict": "object", "list": "array", "str": "string"}
     return apierrors.bad_request(
         f"json: cannot unmarshal {kind} into Go struct field {field} of "
         f"type {go.get(want, want)}")
@@ -232,6 +232,10 @@ class Store:
             for k, v in (meta.get(field) or {}).items():
                 if not isinstance(v, str):
                     raise _decode_error(f"metadata.{field}", "string", v)
+        for field in ("spec", "status", "data", "stringData", "binaryData"):
+            value = body.get(field)
+            if value is not None and not isinstance(value, dict):
+                raise _decode_error(field, "dict", value)
         if url_name is not None and meta.get("name") not in (None, url_name):
             raise apierrors.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match "

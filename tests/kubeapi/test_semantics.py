@@ -267,6 +267,10 @@ class Objects(ServerTest):
         self.assertStatus(out, 404, "NotFound", "nowhere", "namespaces")
         code, out = self.c.req("POST", base, cm("a", {"bad key": "v"}))
         self.assertStatus(out, 422, "Invalid", "a", "ConfigMap")
+        spec_str = cm("a")
+        spec_str["data"] = "not a map"
+        code, out = self.c.req("POST", base, spec_str)
+        self.assertStatus(out, 400, "BadRequest")
         for labels in ("x", {"a": 1}, ["a"]):
             bad = cm("a")
             bad["metadata"]["labels"] = labels
