@@ -229,7 +229,8 @@ class Handler(BaseHTTPRequestHandler):
         kind = res.kind if res else None
         delay, action = app.faults.decide(
             verb, kind, health=verb is None and path in HEALTH +
-            ("/version",))
+            ("/version",), ns=route[2] if verb else None,
+            name=route[3] if verb else None)
         app.counters.fault(action, delay)
         if delay > 0:
             time.sleep(delay)

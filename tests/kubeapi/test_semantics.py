@@ -875,6 +875,34 @@ class Faults(ServerTest):
         self.assertGreaterEqual(self.c.admin("counters")["faults"]["inflight"],
                                 1)
 
+    def test_rules(self):
+        self.ns("rl")
+        self.c.admin("faults", {"rules": [
+            {"verb": "apply", "kind": "Secret", "namespace": "rl",
+             "name": "creds", "code": 503, "times": 2},
+            {"verb": "get", "name": "always", "code": 500, "times": 0},
+            {"verb": "delete", "code": 429, "retry_after": 7}]})
+        path = "/api/v1/namespaces/rl/secrets/creds?fieldManager=m"
+        body = {"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "creds"}}
+        ctype = "application/apply-patch+yaml"
+        codes = [self.c.req("PATCH", path, body, ctype)[0] for _ in range(3)]
+        self.assertEqual(codes, [503, 503, 201])
+        self.assertEqual(self.c.req("PATCH", path.replace("creds", "other"),
+                                    dict(body, metadata={"name": "other"}),
+                                    ctype)[0], 201)
+        for _ in range(3):
+            self.assertEqual(self.c.req(
+                "GET", "/api/v1/namespaces/rl/configmaps/always")[0], 500)
+        resp, _ = self.c.raw("DELETE", "/api/v1/namespaces/rl/secrets/other")
+        self.assertEqual((resp.status, resp.getheader("Retry-After")),
+                         (429, "7"))
+        self.assertEqual(self.c.req(
+            "DELETE", "/api/v1/namespaces/rl/secrets/other")[0], 200)
+        code, out = self.c.req("POST", "/_admin/faults",
+                               {"rules": [{"verb": "get"}]})
+        self.assertEqual(code, 400)
+
     def test_drop_after_write_lands(self):
         self.ns("da")
         self.c.admin("faults", {"drop_after_rate": 1.0, "verbs": ["create"]})
