@@ -108,6 +108,21 @@ class Auth(ServerTest):
         self.assertIs(c.conn.sock, sock)
         c.close()
 
+    def test_http_level_errors_are_status(self):
+        resp, data = self.c.raw("OPTIONS", "/api/v1/namespaces")
+        out = json.loads(data)
+        self.assertEqual((resp.status, out["kind"]), (501, "Status"))
+        self.c.close()
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        with self.c.ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(b"NOT A REQUEST LINE AT ALL\r\n\r\n")
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 400 "), head)
+        self.assertEqual(json.loads(body)["reason"], "BadRequest")
+
     def test_expect_100_continue(self):
         # What libcurl does for a large body: headers first, then wait.
         body = json.dumps(cm("big", data={"a": "x" * 5000})).encode()
