@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,12 +449,27 @@ static int plan_has(const struct plan *pl, const char *rel)
 	return 0;
 }
 
+/* Test hook: with OUTPOST_TEST_CRASH_AT=N the process kills itself (SIGKILL,
+ * like a power cut) at the Nth crash point of activation, so tests can
+ * interrupt it at every step instead of hoping a random kill lands there. */
+static void crash_point(unsigned *n)
+{
+	const char *at = getenv("OUTPOST_TEST_CRASH_AT");
+
+	if (at && strtoul(at, NULL, 10) == (*n)++)
+		raise(SIGKILL);
+}
+
 /* Makes `ref`'s release the live one. The record says "activating" (with the
  * union of old and new files) before anything is touched, so an interruption
  * can be resumed and nothing placed is ever forgotten by the pruning. */
-static int activate(const char *root, struct record *rec, const struct release_ref *ref,
+static int activate(const char *root, struct record *rec, const struct release_ref *target,
 		    const struct release_ref *prev, int has_prev, struct err *e)
 {
+	/* Copies: the caller may pass pointers into *rec, which is rewritten below. */
+	const struct release_ref ref_copy = *target, prev_copy = has_prev ? *prev : (struct release_ref){ 0 };
+	const struct release_ref *ref = &ref_copy;
+	unsigned step = 0;
 	char reldir[PATH_MAX], mpath[PATH_MAX], *mtext = NULL;
 	struct manifest m;
 	struct plan pl = { 0 };
@@ -488,12 +504,20 @@ static int activate(const char *root, struct record *rec, const struct release_r
 	rec->activating = 1;
 	rec->target = *ref;
 	rec->has_target = 1;
+	/* Recorded now, not at the end: a resumed run must know which release
+	 * this one replaces even though `current` may already be half-replaced. */
+	rec->previous = prev_copy;
+	rec->has_previous = has_prev;
+	crash_point(&step);
 	if (record_write(root, rec, e) < 0)
 		goto out;
 
-	for (size_t i = 0; i < pl.n; i++)
+	for (size_t i = 0; i < pl.n; i++) {
+		crash_point(&step);
 		if (place(root, &pl.p[i], e) < 0)
 			goto out;
+	}
+	crash_point(&step);
 	json_object_foreach_safe(rec->files, tmp, key, v) {
 		char path[PATH_MAX];
 		struct stat st;
@@ -513,8 +537,7 @@ static int activate(const char *root, struct record *rec, const struct release_r
 	rec->has_target = 0;
 	rec->current = *ref;
 	rec->has_current = 1;
-	rec->previous = prev ? *prev : (struct release_ref){ 0 };
-	rec->has_previous = has_prev;
+	crash_point(&step);
 	rc = record_write(root, rec, e);
 	goto out;
 oom:

@@ -1,6 +1,7 @@
 #!/bin/sh
-# SIGKILL at random points of an install (fresh and upgrade), then a rerun:
-# the tree must end exactly as after an uninterrupted install.
+# SIGKILL at random points of an install (fresh and upgrade), and at every
+# crash point of activation (OUTPOST_TEST_CRASH_AT), then a rerun: the tree
+# must end exactly as after an uninterrupted install.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/bundle-lib.sh"
 skip_unless zstd
@@ -23,7 +24,31 @@ walk "$T/ref2" >"$T/ref2.walk"
 [ "$ms" -gt 5 ] || ms=5
 echo "# a clean install takes ${ms} ms"
 
-rounds=12
+# Deterministic: die at activation step N for N = 0, 1, ... until a run
+# gets through; each time the rerun must give the reference tree.
+for what in install upgrade; do
+	n=0
+	while :; do
+		R="$T/c-$what-$n"
+		if [ $what = upgrade ]; then cp -a "$T/ref1" "$R"; b="$T/v2.bundle"; ref="$T/ref2.walk"
+		else b="$T/v1.bundle"; ref="$T/ref1.walk"; fi
+		set +e
+		OUTPOST_TEST_CRASH_AT=$n "$OUTPOST" install --root "$R" --pubkey "$PUB" --no-start \
+			--skip-preflight --quiet --bundle "$b" >/dev/null 2>&1
+		rc=$?
+		set -e
+		[ $rc -eq 137 ] || break
+		inst "$R" "$b" >/dev/null 2>&1 || true
+		walk "$R" >"$T/c.walk"
+		if cmp -s "$ref" "$T/c.walk"; then ok "$what: killed at activation step $n, rerun gives the same tree"; else
+			not_ok "$what: killed at activation step $n"; diff "$ref" "$T/c.walk" | head -20 | sed 's/^/# /' >&2; fi
+		rm -rf "$R"
+		n=$((n + 1))
+	done
+	[ $rc -eq 0 ] && [ $n -gt 10 ] && ok "$what: $n crash points covered" || not_ok "$what: stopped at step $n with exit $rc"
+done
+
+rounds=8
 i=0
 killed=0
 while [ $i -lt $rounds ]; do
