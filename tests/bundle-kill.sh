@@ -37,7 +37,7 @@ for what in install upgrade; do
 			--skip-preflight --quiet --bundle "$b" >/dev/null 2>&1
 		rc=$?
 		set -e
-		[ $rc -eq 137 ] || break
+		[ "$rc" -eq 137 ] || break
 		inst "$R" "$b" >/dev/null 2>&1 || true
 		walk "$R" >"$T/c.walk"
 		if cmp -s "$ref" "$T/c.walk"; then ok "$what: killed at activation step $n, rerun gives the same tree"; else
@@ -45,7 +45,7 @@ for what in install upgrade; do
 		rm -rf "$R"
 		n=$((n + 1))
 	done
-	[ $rc -eq 0 ] && [ $n -gt 10 ] && ok "$what: $n crash points covered" || not_ok "$what: stopped at step $n with exit $rc"
+	[ "$rc" -eq 0 ] && [ "$n" -gt 10 ] && ok "$what: $n crash points covered" || not_ok "$what: stopped at step $n with exit $rc"
 done
 
 rounds=8
