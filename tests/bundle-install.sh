@@ -21,10 +21,13 @@ expect_grep "skip-preflight" "$T/err" "warns when preflight failures are overrid
 # The live layout (outside Outpost's own state directory), with modes.
 (cd "$R" && find . -path ./var/lib/outpost -prune -o -type f -printf '%P %m\n' | LC_ALL=C sort) >"$T/layout"
 cat >"$T/want" <<'W'
+etc/outpost/trusted-keys/bundle-signing.pub 644
 etc/rancher/k3s/config.yaml 600
 etc/rancher/k3s/registries.yaml 600
+etc/systemd/system/outpost.service 644
 usr/local/bin/k3s 755
 var/lib/rancher/k3s/agent/images/platform-images.tar 644
+var/lib/rancher/k3s/server/manifests/fixture-config.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-keycloak.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-minio.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-postgresql.yaml 644
@@ -122,4 +125,7 @@ expect_exit 0 "install --help" -- "$OUTPOST" install --help
 expect_exit 3 "untrusted bundle (default keys under the root) refused" -- \
 	"$OUTPOST" install --root "$T/fresh" --no-start --skip-preflight --quiet --bundle "$T/v1.bundle"
 [ -e "$T/fresh" ] && not_ok "refused install created the root" || ok "refused install wrote nothing"
+# The key the first bundle installed is the root's trust store from then on.
+expect_exit 0 "a later bundle verifies with the keys a bundle installed" -- \
+	"$OUTPOST" install --root "$R" --no-start --skip-preflight --quiet --bundle "$T/v1.bundle"
 finish
