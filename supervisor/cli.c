@@ -13,14 +13,19 @@
 
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
+	{ "tenant", cmd_tenant, "add, change, remove, list, import and export tenants" },
+	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
 	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
+	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },
 	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
+	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
 {
-	fprintf(out, "Usage: outpost [--state PATH] %s%s<command> [options]\n\nCommands:\n",
+	fprintf(out, "Usage: outpost [--state PATH] [--profile FILE] %s%s<command> [options]\n\nCommands:\n",
 		group ? group : "", group ? " " : "");
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "  %-12s %s\n", table[i].name, table[i].summary);
@@ -82,6 +87,7 @@ int cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -96,6 +102,9 @@ int cli_main(int argc, char **argv)
 	cli.datadir = getenv("OUTPOST_DATADIR");
 	if (!cli.datadir || !*cli.datadir)
 		cli.datadir = OUTPOST_DATADIR;
+	cli.profile = getenv("OUTPOST_PROFILE");
+	if (cli.profile && !*cli.profile)
+		cli.profile = NULL;
 
 	/* '+' stops at the command name: the rest of argv belongs to the command. */
 	opterr = 0;
@@ -103,6 +112,9 @@ int cli_main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			cli.state_path = optarg;
+			break;
+		case 'p':
+			cli.profile = optarg;
 			break;
 		case 'h':
 			print_commands(stdout, NULL, commands, ARRAY_SIZE(commands));

@@ -12,6 +12,7 @@
 struct cli {
 	const char *state_path; /* --state, else $OUTPOST_STATE, else OUTPOST_DEFAULT_STATE */
 	const char *datadir;    /* $OUTPOST_DATADIR, else the installed data directory */
+	const char *profile;    /* --profile / $OUTPOST_PROFILE: hardware profile file, or NULL to detect */
 	struct err err;         /* set by a command that returns non-zero */
 };
 

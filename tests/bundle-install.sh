@@ -31,10 +31,12 @@ var/lib/rancher/k3s/server/manifests/fixture-config.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-keycloak.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-minio.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-postgresql.yaml 644
+var/lib/rancher/k3s/server/manifests/outpost-provision.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-redis.yaml 644
 var/lib/rancher/k3s/server/static/charts/keycloak-0.1.0.tgz 644
 var/lib/rancher/k3s/server/static/charts/minio-0.1.0.tgz 644
 var/lib/rancher/k3s/server/static/charts/postgresql-0.1.0.tgz 644
+var/lib/rancher/k3s/server/static/charts/provision-0.1.0.tgz 644
 var/lib/rancher/k3s/server/static/charts/redis-0.1.0.tgz 644
 W
 if cmp -s "$T/layout" "$T/want"; then ok "layout matches the expected tree and modes"; else

@@ -1,0 +1,335 @@
+#include "diff.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const status_names[] = {
+	[DIFF_PENDING] = "Pending", [DIFF_PROVISIONING] = "Provisioning", [DIFF_READY] = "Ready",
+	[DIFF_FAILED] = "Failed", [DIFF_DELETING] = "Deleting",
+};
+
+const char *diff_status_name(enum diff_status s)
+{
+	return status_names[s];
+}
+
+void diff_object_label(const struct diff_object *o, char *buf, size_t len)
+{
+	if (o->ns)
+		snprintf(buf, len, "%s %s/%s", o->kind, o->ns, o->name);
+	else
+		snprintf(buf, len, "%s %s", o->kind, o->name);
+}
+
+static int strcmp_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int key_cmp(const struct diff_object *a, const struct diff_object *b)
+{
+	int c = strcmp(a->kind, b->kind);
+	if (!c)
+		c = strcmp_null(a->ns, b->ns);
+	if (!c)
+		c = strcmp(a->name, b->name);
+	return c;
+}
+
+static int key_cmp_p(const void *a, const void *b)
+{
+	return key_cmp(*(const struct diff_object *const *)a, *(const struct diff_object *const *)b);
+}
+
+/* Owned objects grouped by tenant, then in key order so output is stable. */
+static int tenant_cmp_p(const void *a, const void *b)
+{
+	const struct diff_object *x = *(const struct diff_object *const *)a;
+	const struct diff_object *y = *(const struct diff_object *const *)b;
+	int c = strcmp(x->tenant, y->tenant);
+	return c ? c : key_cmp(x, y);
+}
+
+static int name_cmp_p(const void *a, const void *b)
+{
+	return strcmp((*(const struct diff_tenant *const *)a)->name,
+		      (*(const struct diff_tenant *const *)b)->name);
+}
+
+static bool owned(const struct diff_object *o)
+{
+	return o->managed && o->tenant;
+}
+
+static bool is_role(const struct diff_object *o, const char *role)
+{
+	return o->role && !strcmp(o->role, role);
+}
+
+static bool is_provisioning_job(const struct diff_object *o)
+{
+	return !strcmp(o->kind, "Job") && is_role(o, "data");
+}
+
+struct builder {
+	struct diff_result *r;
+	size_t cap;
+};
+
+static int add_action(struct builder *b, enum diff_op op, const char *tenant,
+		      const struct diff_object *obj, struct diff_report *rep)
+{
+	if (b->r->nactions == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		struct diff_action *a = realloc(b->r->actions, cap * sizeof(*a));
+		if (!a)
+			return -1;
+		b->r->actions = a;
+		b->cap = cap;
+	}
+	b->r->actions[b->r->nactions++] = (struct diff_action){ op, tenant, obj };
+	rep->nactions++;
+	return 0;
+}
+
+static void vreason(struct diff_report *rep, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void vreason(struct diff_report *rep, const char *fmt, va_list ap)
+{
+	vsnprintf(rep->reason, sizeof(rep->reason), fmt, ap);
+}
+
+/* The first failure wins: it is the one an operator should fix first. */
+static void fail(struct diff_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct diff_report *rep, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rep->status == DIFF_FAILED)
+		return;
+	rep->status = DIFF_FAILED;
+	va_start(ap, fmt);
+	vreason(rep, fmt, ap);
+	va_end(ap);
+}
+
+/* What a tenant that is not done yet is waiting for (the first thing). */
+static void wait_for(struct diff_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void wait_for(struct diff_report *rep, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rep->status == DIFF_FAILED || rep->reason[0])
+		return;
+	va_start(ap, fmt);
+	vreason(rep, fmt, ap);
+	va_end(ap);
+}
+
+/* Whether `o` lives in a Namespace of this same teardown: deleting the
+ * namespace deletes it, one request instead of one per object. */
+static bool in_owned_namespace(const struct diff_object *const *obs, size_t n,
+			       const struct diff_object *o)
+{
+	for (size_t i = 0; o->ns && i < n; i++)
+		if (!strcmp(obs[i]->kind, "Namespace") && !strcmp(obs[i]->name, o->ns))
+			return true;
+	return false;
+}
+
+/* Teardown of one removed tenant whose owned objects are obs[0..n). */
+static int teardown(struct builder *b, const struct diff_object *const *obs, size_t n,
+		    struct diff_report *rep)
+{
+	size_t app = 0, deprov = 0, deprov_ok = 0, rest = 0;
+	char what[320];
+
+	rep->status = DIFF_DELETING;
+	for (size_t i = 0; i < n; i++) {
+		if (is_role(obs[i], "app"))
+			app++;
+		else if (is_role(obs[i], "deprovision")) {
+			deprov++;
+			if (obs[i]->job == DIFF_JOB_SUCCEEDED)
+				deprov_ok++;
+			if (obs[i]->job == DIFF_JOB_FAILED) {
+				diff_object_label(obs[i], what, sizeof(what));
+				fail(rep, "teardown: %s failed; the namespace is kept until it succeeds", what);
+			}
+		} else
+			rest++;
+	}
+	if (app) {
+		/* 1. The app: deleting its HelmChart makes helm-controller uninstall it. */
+		for (size_t i = 0; i < n; i++)
+			if (is_role(obs[i], "app") && !obs[i]->terminating &&
+			    add_action(b, DIFF_DELETE, rep->tenant, obs[i], rep) < 0)
+				return -1;
+		wait_for(rep, "teardown: removing the app");
+		return 0;
+	}
+	if (deprov_ok < RENDER_NSERVICES) {
+		/* 2. The data: the deprovisioning Jobs must all succeed first. */
+		if (deprov < RENDER_NSERVICES && rep->status != DIFF_FAILED &&
+		    add_action(b, DIFF_DEPROVISION, rep->tenant, NULL, rep) < 0)
+			return -1;
+		wait_for(rep, "teardown: waiting for the data to be deprovisioned");
+		return 0;
+	}
+	/* 3. The namespace and the rest; the deprovisioning Jobs go last, so a
+	 * later pass never mistakes a half-deleted tenant for one whose data is
+	 * still there. */
+	for (size_t i = 0; i < n; i++) {
+		bool dj = is_role(obs[i], "deprovision");
+		if (obs[i]->terminating || (dj && rest) || in_owned_namespace(obs, n, obs[i]))
+			continue;
+		if (add_action(b, DIFF_DELETE, rep->tenant, obs[i], rep) < 0)
+			return -1;
+	}
+	wait_for(rep, "teardown: deleting the namespace");
+	return 0;
+}
+
+int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
+		 const struct diff_object *desired, size_t ndesired,
+		 const struct diff_object *observed, size_t nobserved, struct diff_result *out)
+{
+	const struct diff_object **by_key = NULL, **leftover = NULL;
+	const struct diff_tenant **by_name = NULL;
+	bool *matched = NULL, *seen = NULL;
+	size_t nleft = 0, rcap;
+	struct builder b = { out, 0 };
+	char what[320];
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	by_key = malloc((nobserved + 1) * sizeof(*by_key));
+	leftover = malloc((nobserved + 1) * sizeof(*leftover));
+	by_name = malloc((ntenants + 1) * sizeof(*by_name));
+	matched = calloc(nobserved + 1, sizeof(*matched));
+	seen = calloc(ntenants + 1, sizeof(*seen));
+	/* Removed tenants can number at most the observed objects. */
+	rcap = ntenants + nobserved + 1;
+	out->reports = calloc(rcap, sizeof(*out->reports));
+	if (!by_key || !leftover || !by_name || !matched || !seen || !out->reports)
+		goto out;
+
+	for (size_t i = 0; i < nobserved; i++)
+		by_key[i] = &observed[i];
+	qsort(by_key, nobserved, sizeof(*by_key), key_cmp_p);
+	for (size_t i = 0; i < ntenants; i++) {
+		by_name[i] = &tenants[i];
+		out->reports[i] = (struct diff_report){ .tenant = tenants[i].name, .status = DIFF_PENDING };
+		if (tenants[i].invalid)
+			fail(&out->reports[i], "%s", tenants[i].invalid);
+	}
+	qsort(by_name, ntenants, sizeof(*by_name), name_cmp_p);
+	out->nreports = ntenants;
+
+	/* Desired objects: create, apply, replace or leave. */
+	for (size_t i = 0; i < ndesired; i++) {
+		const struct diff_object *d = &desired[i], *key = d, **hit, *o;
+		struct diff_tenant probe = { .name = d->tenant }, *pp = &probe;
+		const struct diff_tenant **t = bsearch(&pp, by_name, ntenants, sizeof(*by_name), name_cmp_p);
+		struct diff_report *rep;
+
+		if (!t)
+			continue; /* rendered for a tenant the caller did not list: ignore */
+		rep = &out->reports[*t - tenants];
+		seen[*t - tenants] = true;
+		hit = bsearch(&key, by_key, nobserved, sizeof(*by_key), key_cmp_p);
+		o = hit ? *hit : NULL;
+		if (!o) {
+			if (add_action(&b, DIFF_CREATE, d->tenant, d, rep) < 0)
+				goto out;
+			if (is_provisioning_job(d)) {
+				diff_object_label(d, what, sizeof(what));
+				wait_for(rep, "waiting for %s", what);
+			}
+			continue;
+		}
+		matched[o - observed] = true;
+		if (rep->status == DIFF_PENDING)
+			rep->status = DIFF_PROVISIONING;
+		diff_object_label(d, what, sizeof(what));
+		if (!owned(o) || strcmp(o->tenant, d->tenant)) {
+			fail(rep, "%s exists and is not this tenant's (ownership labels differ): left alone", what);
+			continue;
+		}
+		if (o->terminating) {
+			wait_for(rep, "waiting for %s to finish terminating", what);
+			continue;
+		}
+		if (strcmp(o->hash, d->hash)) {
+			enum diff_op op = !strcmp(d->kind, "Job") ? DIFF_REPLACE : DIFF_APPLY;
+			if (add_action(&b, op, d->tenant, op == DIFF_REPLACE ? o : d, rep) < 0)
+				goto out;
+			continue;
+		}
+		if (o->failure) {
+			fail(rep, "%s: %s", what, o->failure);
+		} else if (is_provisioning_job(d) && o->job != DIFF_JOB_SUCCEEDED) {
+			wait_for(rep, "waiting for %s", what);
+		}
+	}
+
+	/* Owned objects nothing rendered: prune, or collect for teardown. */
+	for (size_t i = 0; i < nobserved; i++) {
+		const struct diff_object *o = &observed[i];
+		struct diff_tenant probe = { .name = o->tenant }, *pp = &probe;
+		const struct diff_tenant **t;
+
+		if (matched[i] || !owned(o))
+			continue;
+		t = bsearch(&pp, by_name, ntenants, sizeof(*by_name), name_cmp_p);
+		if (!t) {
+			leftover[nleft++] = o;
+			continue;
+		}
+		if ((*t)->invalid || o->terminating)
+			continue;
+		if (add_action(&b, DIFF_DELETE, o->tenant, o, &out->reports[*t - tenants]) < 0)
+			goto out;
+	}
+
+	for (size_t i = 0; i < ntenants; i++) {
+		struct diff_report *rep = &out->reports[i];
+		if (rep->status == DIFF_FAILED)
+			continue;
+		if (rep->status == DIFF_PROVISIONING && !rep->nactions && !rep->reason[0] && seen[i])
+			rep->status = DIFF_READY;
+	}
+
+	qsort(leftover, nleft, sizeof(*leftover), tenant_cmp_p);
+	for (size_t i = 0, j; i < nleft; i = j) {
+		for (j = i + 1; j < nleft && !strcmp(leftover[j]->tenant, leftover[i]->tenant); j++)
+			;
+		struct diff_report *rep = &out->reports[out->nreports++];
+		rep->tenant = leftover[i]->tenant;
+		if (teardown(&b, leftover + i, j - i, rep) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(by_key);
+	free(leftover);
+	free(by_name);
+	free(matched);
+	free(seen);
+	if (rc < 0)
+		diff_result_free(out);
+	return rc;
+}
+
+void diff_result_free(struct diff_result *r)
+{
+	if (!r)
+		return;
+	free(r->actions);
+	free(r->reports);
+	memset(r, 0, sizeof(*r));
+}

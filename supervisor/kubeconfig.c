@@ -1,0 +1,237 @@
+#include "kubeconfig.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "util.h"
+
+/* A kubeconfig is small; anything bigger is not one. */
+#define KUBECONFIG_MAX (1024 * 1024)
+
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key))
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+	if (!n || n->type != YAML_SCALAR_NODE || !n->data.scalar.length)
+		return NULL;
+	return (const char *)n->data.scalar.value;
+}
+
+/* The entry of a named list (contexts, clusters, users) whose `name` matches;
+ * returns the entry's inner mapping under `inner` ("context", "cluster", "user"). */
+static yaml_node_t *named_entry(yaml_document_t *doc, yaml_node_t *root, const char *list,
+				const char *inner, const char *name)
+{
+	yaml_node_t *seq = map_get(doc, root, list);
+
+	if (!seq || seq->type != YAML_SEQUENCE_NODE)
+		return NULL;
+	for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top; i++) {
+		yaml_node_t *entry = yaml_document_get_node(doc, *i);
+		const char *n = scalar(map_get(doc, entry, "name"));
+		if (n && !strcmp(n, name))
+			return map_get(doc, entry, inner);
+	}
+	return NULL;
+}
+
+/* Base64 as kubeconfig writes it (one line, padded). */
+static int b64_decode(const char *in, unsigned char **out, size_t *out_len)
+{
+	size_t n = strlen(in);
+	unsigned char *buf = malloc(n / 4 * 3 + 4);
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	int len1 = 0, len2 = 0, rc = -1;
+
+	if (!buf || !ctx || n > INT32_MAX)
+		goto out;
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, buf, &len1, (const unsigned char *)in, (int)n) < 0)
+		goto out;
+	if (EVP_DecodeFinal(ctx, buf + len1, &len2) != 1)
+		goto out;
+	*out_len = (size_t)len1 + (size_t)len2;
+	if (*out_len == 0)
+		goto out;
+	*out = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	EVP_ENCODE_CTX_free(ctx);
+	if (buf) {
+		OPENSSL_cleanse(buf, n / 4 * 3 + 4);
+		free(buf);
+	}
+	return rc;
+}
+
+/* Reads `<field>-data` (base64) or, like kubectl, `<field>` naming a file. */
+static int pem_field(yaml_document_t *doc, yaml_node_t *map, const char *path, const char *field,
+		     unsigned char **out, size_t *out_len, const char *where, struct err *e)
+{
+	char key[64];
+	const char *v;
+
+	snprintf(key, sizeof(key), "%s-data", field);
+	v = scalar(map_get(doc, map, key));
+	if (v) {
+		if (b64_decode(v, out, out_len) < 0)
+			return err_set(e, EXIT_RUNTIME, "%s: %s.%s: not valid base64", where, path, key);
+		return 0;
+	}
+	v = scalar(map_get(doc, map, field));
+	if (v) {
+		char *data = NULL;
+		size_t len = 0;
+		if (util_read_file(v, KUBECONFIG_MAX, &data, &len, e) < 0)
+			return err_prefix(e, "%s: %s.%s", where, path, field);
+		*out = (unsigned char *)data;
+		*out_len = len;
+		return 0;
+	}
+	return err_set(e, EXIT_RUNTIME, "%s: %s.%s: missing", where, path, key);
+}
+
+int kubeconfig_parse(const char *text, size_t len, const char *where, struct kubeconfig **out,
+		     struct err *e)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root, *ctx, *cluster, *user;
+	struct kubeconfig *kc;
+	const char *cur, *cname, *uname, *server, *token;
+	char path[160];
+	int rc = -1;
+
+	*out = NULL;
+	kc = calloc(1, sizeof(*kc));
+	if (!kc || !yaml_parser_initialize(&parser)) {
+		free(kc);
+		return err_set(e, EXIT_RUNTIME, "%s: out of memory", where);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		err_set(e, EXIT_RUNTIME, "%s: line %zu: %s", where, parser.problem_mark.line + 1,
+			parser.problem ? parser.problem : "not YAML");
+		yaml_parser_delete(&parser);
+		free(kc);
+		return -1;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (!root || root->type != YAML_MAPPING_NODE) {
+		err_set(e, EXIT_RUNTIME, "%s: not a kubeconfig (no top-level mapping)", where);
+		goto out;
+	}
+	cur = scalar(map_get(&doc, root, "current-context"));
+	if (!cur) {
+		err_set(e, EXIT_RUNTIME, "%s: current-context: missing", where);
+		goto out;
+	}
+	ctx = named_entry(&doc, root, "contexts", "context", cur);
+	if (!ctx) {
+		err_set(e, EXIT_RUNTIME, "%s: contexts: no context named '%s'", where, cur);
+		goto out;
+	}
+	cname = scalar(map_get(&doc, ctx, "cluster"));
+	uname = scalar(map_get(&doc, ctx, "user"));
+	if (!cname || !uname) {
+		err_set(e, EXIT_RUNTIME, "%s: contexts[%s].context.%s: missing", where, cur,
+			cname ? "user" : "cluster");
+		goto out;
+	}
+	cluster = named_entry(&doc, root, "clusters", "cluster", cname);
+	if (!cluster) {
+		err_set(e, EXIT_RUNTIME, "%s: clusters: no cluster named '%s'", where, cname);
+		goto out;
+	}
+	server = scalar(map_get(&doc, cluster, "server"));
+	if (!server) {
+		err_set(e, EXIT_RUNTIME, "%s: clusters[%s].cluster.server: missing", where, cname);
+		goto out;
+	}
+	if (strncmp(server, "https://", 8)) {
+		err_set(e, EXIT_RUNTIME, "%s: clusters[%s].cluster.server: '%s' is not https://",
+			where, cname, server);
+		goto out;
+	}
+	kc->server = strdup(server);
+	snprintf(path, sizeof(path), "clusters[%s].cluster", cname);
+	if (pem_field(&doc, cluster, path, "certificate-authority", &kc->ca, &kc->ca_len, where, e) < 0)
+		goto out;
+	user = named_entry(&doc, root, "users", "user", uname);
+	if (!user) {
+		err_set(e, EXIT_RUNTIME, "%s: users: no user named '%s'", where, uname);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "users[%s].user", uname);
+	token = scalar(map_get(&doc, user, "token"));
+	if (token) {
+		kc->token = strdup(token);
+	} else {
+		if (pem_field(&doc, user, path, "client-certificate", &kc->cert, &kc->cert_len, where, e) < 0)
+			goto out;
+		if (pem_field(&doc, user, path, "client-key", &kc->key, &kc->key_len, where, e) < 0)
+			goto out;
+	}
+	if (!kc->server || (token && !kc->token)) {
+		err_set(e, EXIT_RUNTIME, "%s: out of memory", where);
+		goto out;
+	}
+	*out = kc;
+	kc = NULL;
+	rc = 0;
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	kubeconfig_free(kc);
+	return rc;
+}
+
+int kubeconfig_load(const char *path, struct kubeconfig **out, struct err *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (util_read_file(path, KUBECONFIG_MAX, &text, &len, e) < 0)
+		return err_prefix(e, "kubeconfig");
+	rc = kubeconfig_parse(text, len, path, out, e);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
+}
+
+static void wipe(void *p, size_t len)
+{
+	if (p) {
+		OPENSSL_cleanse(p, len);
+		free(p);
+	}
+}
+
+void kubeconfig_free(struct kubeconfig *kc)
+{
+	if (!kc)
+		return;
+	free(kc->server);
+	free(kc->ca);
+	free(kc->cert);
+	wipe(kc->key, kc->key_len);
+	if (kc->token)
+		wipe(kc->token, strlen(kc->token));
+	free(kc);
+}

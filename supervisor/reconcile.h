@@ -1,0 +1,93 @@
+/* The tenant reconciler: makes the cluster match the tenants of the state file.
+ *
+ * One pass: load the desired tenants and plans -> render each tenant -> list
+ * what exists, once per kind, by the label app.kubernetes.io/managed-by=outpost
+ * (paginated) -> diff (pure, diff.h) -> execute with bounded concurrency
+ * (Namespaces first, then everything else) -> write each tenant's status and
+ * events, only where they changed. One tenant's failure never stops the others.
+ *
+ * Loop API for the supervisor's event loop (the daemon):
+ *
+ *     struct reconcile *r;
+ *     reconcile_new(&cfg, &r, &e);              // opens the state file, reads the kubeconfig
+ *     // on a timer (every <= 1 s) or after reconcile_next_deadline():
+ *     if (reconcile_wants_pass(r, now_ms))     // cheap: PRAGMA data_version, timers
+ *             reconcile_pass(r, &summary, &e); // blocks for one pass
+ *     reconcile_free(r);
+ *
+ * reconcile_wants_pass is true when another process committed to the state
+ * file (noticed through PRAGMA data_version, no re-read of the tenants), when
+ * the full resync period (default 10 min) has passed, or when the previous
+ * pass left work in progress (Jobs running, a teardown waiting) or failed, in
+ * which case it retries after a short, growing delay.
+ *
+ * A pass blocks. Its length is bounded: every request has a bounded number of
+ * attempts and a retry budget (kube_options), and a pass stops submitting new
+ * work once cfg.pass_budget_ms is spent (what is left is picked up by the next
+ * pass, which wants_pass then asks for at once). Between two requests the
+ * pass calls cfg.progress (if set), where the daemon can ping its watchdog. */
+#ifndef OUTPOST_RECONCILE_H
+#define OUTPOST_RECONCILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "render.h"
+
+#define RECONCILE_DEFAULT_APP "site"
+
+struct reconcile_config {
+	const char *state_path;
+	const char *kubeconfig_path;   /* NULL: KUBECONFIG_DEFAULT */
+	const char *datadir;           /* charts: apps/<chart>/Chart.yaml gives the version */
+	const struct render_config *render; /* NULL: render_config_default */
+	unsigned resync_s;             /* full resync period; 0: 600 */
+	unsigned max_inflight;         /* requests in flight; 0: 8 */
+	unsigned list_limit;           /* items per list page; 0: 500 */
+	unsigned pass_budget_ms;       /* 0: 120000 */
+	/* Dry run: no cluster. The pass renders every valid tenant and writes the
+	 * objects it would apply to `dry_run_out` as one JSON List (credentials
+	 * redacted); nothing is written to the state file. */
+	FILE *dry_run_out;
+	void (*progress)(void *ud);
+	void *progress_ud;
+};
+
+struct reconcile_summary {
+	size_t tenants;                /* desired tenants */
+	size_t ready, provisioning, pending, failed, deleting;
+	size_t removed;                /* status rows dropped: teardown finished */
+	size_t created, applied, deleted, action_errors;
+	size_t status_writes;          /* status rows and events written */
+	unsigned long requests;        /* HTTP requests this pass (retries included) */
+	unsigned long writes;          /* of which create/apply/delete */
+	unsigned long retries;
+	uint64_t elapsed_ms;
+	bool incomplete;               /* the pass budget ran out */
+	char first_failure[300];       /* "<tenant>: <reason>" of the first Failed tenant */
+};
+
+struct reconcile;
+
+int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, struct err *e);
+void reconcile_free(struct reconcile *r);
+
+/* Monotonic milliseconds, the clock of the two functions below. */
+uint64_t reconcile_now_ms(void);
+
+/* Whether a pass is due at `now_ms`. Returns false (and sets nothing) when the
+ * state file cannot be read; the next pass then reports the error. */
+bool reconcile_wants_pass(struct reconcile *r, uint64_t now_ms);
+
+/* When a pass will next be due at the latest (resync or retry), for a timer;
+ * changes of the state file still need polling reconcile_wants_pass. */
+uint64_t reconcile_next_deadline(const struct reconcile *r);
+
+/* One pass. Returns 0 when every tenant was handled (tenants may still be
+ * Failed: see summary->failed), or -1 when the pass itself could not run
+ * (state file unreadable, a list failed): then nothing was changed. */
+int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct err *e);
+
+#endif

@@ -1,0 +1,194 @@
+/* Render goldens: tests/golden/<case>.json is the exact rendering of each case.
+ * To regenerate them deliberately after a change to render.c, run
+ *   OUTPOST_REGEN_GOLDEN=1 make check TESTS=tests/check_render
+ * and review the diff before committing it. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+#include "util.h"
+
+static const struct render_plan small = {
+	.name = "small", .cpu_request_m = 250, .cpu_limit_m = 1000,
+	.memory_request_mib = 256, .memory_limit_mib = 512, .storage_gib = 5, .max_pods = 10,
+};
+static const struct render_set sets[] = {
+	{ "theme.color", "teal" },
+	{ "replicas", "5" },           /* must not wake or scale the app */
+	{ "resources.limits.cpu", "8" },/* must not lift the plan */
+};
+static const struct render_credentials cred = {
+	.password = {
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"2123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"3123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	},
+};
+
+static const struct render_tenant cases[] = {
+	{ .name = "acme", .app = "site", .app_version = "0.1.0", .host = "acme.example.org",
+	  .generation = 3, .set = sets, .nset = 3, .plan = &small },
+	{ .name = "sleepy", .app = "webapp", .app_version = "0.2.0", .host = "sleepy.example.org",
+	  .suspended = true, .generation = 1, .plan = &small },
+};
+
+static json_t *render_case(const struct render_tenant *t)
+{
+	struct err e = { 0 };
+	json_t *out = json_array();
+
+	ck_assert_int_eq(render_tenant(&render_config_default, t, &cred, out, &e), 0);
+	return out;
+}
+
+START_TEST(matches_golden)
+{
+	const struct render_tenant *t = &cases[_i];
+	const char *srcdir = getenv("top_srcdir");
+	char path[1024], *want = NULL, *got;
+	struct err e = { 0 };
+	json_t *out = render_case(t);
+
+	snprintf(path, sizeof(path), "%s/tests/golden/render-%s.json", srcdir ? srcdir : ".", t->name);
+	got = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
+	ck_assert_ptr_nonnull(got);
+	if (getenv("OUTPOST_REGEN_GOLDEN")) {
+		size_t n = strlen(got);
+		got = realloc(got, n + 2);
+		strcpy(got + n, "\n");
+		ck_assert_int_eq(util_write_atomic(path, got, n + 1, 0644, &e), 0);
+	} else {
+		ck_assert_msg(util_read_file(path, 1 << 20, &want, NULL, &e) == 0, "%s", e.msg);
+		size_t n = strlen(want);
+		if (n && want[n - 1] == '\n')
+			want[n - 1] = '\0';
+		ck_assert_msg(!strcmp(got, want), "rendering of %s differs from %s "
+			      "(OUTPOST_REGEN_GOLDEN=1 regenerates it)", t->name, path);
+	}
+	free(want);
+	free(got);
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(deterministic_and_labelled)
+{
+	json_t *a = render_case(&cases[0]), *b = render_case(&cases[0]), *obj;
+	char *da = render_dump(a), *db = render_dump(b), hash[RENDER_HASH_LEN + 1];
+	size_t i;
+
+	ck_assert_str_eq(da, db);
+	json_array_foreach(a, i, obj) {
+		json_t *md = json_object_get(obj, "metadata");
+		json_t *labels = json_object_get(md, "labels");
+		ck_assert_str_eq(json_string_value(json_object_get(labels, RENDER_LABEL_MANAGED_BY)), "outpost");
+		ck_assert_str_eq(json_string_value(json_object_get(labels, RENDER_LABEL_TENANT)), "acme");
+		ck_assert_int_eq(render_hash(obj, hash), 0);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "annotations"),
+								   RENDER_ANNOTATION_HASH)), hash);
+	}
+	/* The Namespace comes first: everything after may live in it. */
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "kind")), "Namespace");
+	free(da);
+	free(db);
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+static const char *values_of(json_t *objs)
+{
+	json_t *obj;
+	size_t i;
+
+	json_array_foreach(objs, i, obj)
+		if (!strcmp(json_string_value(json_object_get(obj, "kind")), "HelmChart"))
+			return json_string_value(json_object_get(json_object_get(obj, "spec"), "valuesContent"));
+	ck_abort_msg("no HelmChart");
+	return NULL;
+}
+
+START_TEST(suspended_scales_to_zero_and_set_cannot_override)
+{
+	json_t *objs = render_case(&cases[0]), *v;
+	json_error_t je;
+
+	v = json_loads(values_of(objs), 0, &je);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "replicas")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(v, "resources"),
+						"limits"), "cpu")), "1000m");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "theme"), "color")), "teal");
+	json_decref(v);
+	json_decref(objs);
+
+	objs = render_case(&cases[1]);
+	v = json_loads(values_of(objs), 0, &je);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "replicas")), 0);
+	json_decref(v);
+	json_decref(objs);
+}
+END_TEST
+
+START_TEST(hash_follows_content)
+{
+	struct render_tenant t = cases[0];
+	struct render_plan bigger = small;
+	json_t *a = render_case(&t), *b;
+
+	bigger.memory_limit_mib = 1024;
+	t.plan = &bigger;
+	b = render_case(&t);
+	/* Namespace unchanged; ResourceQuota changed. */
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(
+		json_array_get(a, 0), "metadata"), "annotations"), RENDER_ANNOTATION_HASH)),
+		json_string_value(json_object_get(json_object_get(json_object_get(
+		json_array_get(b, 0), "metadata"), "annotations"), RENDER_ANNOTATION_HASH)));
+	ck_assert_str_ne(json_string_value(json_object_get(json_object_get(json_object_get(
+		json_array_get(a, 1), "metadata"), "annotations"), RENDER_ANNOTATION_HASH)),
+		json_string_value(json_object_get(json_object_get(json_object_get(
+		json_array_get(b, 1), "metadata"), "annotations"), RENDER_ANNOTATION_HASH)));
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+START_TEST(deprovision_jobs)
+{
+	struct err e = { 0 };
+	json_t *out = json_array(), *obj;
+	size_t i;
+
+	ck_assert_int_eq(render_deprovision(&render_config_default, "acme", out, &e), 0);
+	ck_assert_uint_eq(json_array_size(out), RENDER_NSERVICES);
+	json_array_foreach(out, i, obj) {
+		json_t *md = json_object_get(obj, "metadata");
+		ck_assert_str_eq(json_string_value(json_object_get(md, "namespace")), "outpost-platform");
+		ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(md, "name")), "deprovision-acme-"));
+	}
+	json_decref(out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("render");
+	TCase *tc = tcase_create("render");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, matches_golden, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, deterministic_and_labelled);
+	tcase_add_test(tc, suspended_scales_to_zero_and_set_cannot_override);
+	tcase_add_test(tc, hash_follows_content);
+	tcase_add_test(tc, deprovision_jobs);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Talk to a running test API server (tests/kubeapi/server.py) from tests.
+
+    ctl.py --dir DIR ready [--timeout S]      wait until /readyz answers ok
+    ctl.py --dir DIR counters                  GET /_admin/counters
+    ctl.py --dir DIR reset-counters            (prints the counters before)
+    ctl.py --dir DIR objects [--kind K] [--namespace N]
+    ctl.py --dir DIR faults [JSON]             show or set fault injection
+    ctl.py --dir DIR controllers [JSON]        show or set the controllers
+    ctl.py --dir DIR settings JSON             e.g. {"ns_delete_delay": 1}
+    ctl.py --dir DIR compact                   expire continue tokens
+    ctl.py --dir DIR request METHOD PATH [BODY] [--content-type T]
+        prints "<code>" on the first line, then the body; exit 0
+
+It authenticates with DIR/admin.crt and admin.key and verifies the server
+with DIR/ca.crt, as any client of the server must.
+"""
+import argparse
+import http.client
+import json
+import os
+import ssl
+import sys
+import time
+import urllib.parse
+
+
+def connect(d, timeout=30):
+    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
+    ctx.load_cert_chain(os.path.join(d, "admin.crt"),
+                        os.path.join(d, "admin.key"))
+    with open(os.path.join(d, "port")) as f:
+        port = int(f.read())
+    return http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                       timeout=timeout)
+
+
+def request(d, method, path, body=None, ctype="application/json"):
+    conn = connect(d)
+    try:
+        headers = {"Content-Type": ctype} if body is not None else {}
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+def admin(d, method, path, body=None):
+    code, text = request(d, method, path, body)
+    if code != 200:
+        sys.exit(f"ctl.py: {method} {path}: HTTP {code}: {text.strip()}")
+    return json.loads(text)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--dir", required=True)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("ready")
+    r.add_argument("--timeout", type=float, default=30)
+    sub.add_parser("counters")
+    sub.add_parser("reset-counters")
+    o = sub.add_parser("objects")
+    o.add_argument("--kind")
+    o.add_argument("--namespace")
+    for name in ("faults", "controllers"):
+        s = sub.add_parser(name)
+        s.add_argument("json", nargs="?")
+    s = sub.add_parser("settings")
+    s.add_argument("json")
+    sub.add_parser("compact")
+    q = sub.add_parser("request")
+    q.add_argument("method")
+    q.add_argument("path")
+    q.add_argument("body", nargs="?")
+    q.add_argument("--content-type", default="application/json")
+    a = p.parse_args()
+    d = a.dir
+
+    if a.cmd == "ready":
+        deadline = time.monotonic() + a.timeout
+        last = "no port file"
+        while time.monotonic() < deadline:
+            try:
+                if os.path.exists(os.path.join(d, "pid")):
+                    code, text = request(d, "GET", "/readyz")
+                    if code == 200 and text.strip() == "ok":
+                        return
+                    last = f"HTTP {code}"
+            except (OSError, ssl.SSLError, http.client.HTTPException) as e:
+                last = str(e)
+            time.sleep(0.1)
+        sys.exit(f"ctl.py: server in {d} not ready after {a.timeout:g} s: "
+                 f"{last}")
+    if a.cmd == "request":
+        code, text = request(d, a.method.upper(), a.path, a.body,
+                             a.content_type)
+        print(code)
+        print(text, end="" if text.endswith("\n") or not text else "\n")
+        return
+    if a.cmd == "objects":
+        q = {k: v for k, v in (("kind", a.kind), ("namespace", a.namespace))
+             if v is not None}
+        out = admin(d, "GET", "/_admin/objects" +
+                    ("?" + urllib.parse.urlencode(q) if q else ""))
+    elif a.cmd in ("faults", "controllers"):
+        if a.json is None:
+            out = admin(d, "GET", f"/_admin/{a.cmd}")
+        else:
+            out = admin(d, "POST", f"/_admin/{a.cmd}", a.json)
+    elif a.cmd == "settings":
+        out = admin(d, "POST", "/_admin/settings", a.json)
+    elif a.cmd == "reset-counters":
+        out = admin(d, "POST", "/_admin/reset-counters", "")
+    elif a.cmd == "compact":
+        out = admin(d, "POST", "/_admin/compact", "")
+    else:
+        out = admin(d, "GET", "/_admin/counters")
+    json.dump(out, sys.stdout, indent=1, sort_keys=True)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+# Shared set-up of the reconciler's end-to-end tests and benchmark. Source it
+# after tests/lib.sh. It starts the test API server (with its Job and
+# helm-controller stand-ins), gives the tests a state file, a big hardware
+# profile (admission accepts many tenants) and the platform namespace, and
+# helpers to run passes and compare the cluster with what should be there.
+# shellcheck shell=sh disable=SC2034,SC2154  # top_srcdir comes from lib.sh; rec_rc is for the tests
+
+. "$top_srcdir/tests/kubeapi/start.sh"
+
+rec_setup() {
+	OUTPOST_STATE=$T/state.db
+	OUTPOST_PROFILE=$T/profile.json
+	export OUTPOST_STATE OUTPOST_PROFILE
+	echo '{"cpu_millicores": 4096000, "memory_mib": 16777216, "disk_gib": 1000000}' >"$OUTPOST_PROFILE"
+	kubeapi_start "$T/api" --controllers '{"jobs": true, "helm": true, "delay": 0.05}' \
+		--ns-delete-delay 0.2 "$@"
+	# The platform's bring-up makes this namespace; here the test does.
+	echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"outpost-platform"}}' |
+		kubectl --kubeconfig "$KUBEAPI_KUBECONFIG" apply --server-side -f - >/dev/null
+}
+
+# rec_once: one pass; its summary line in $T/pass.out, messages in $T/pass.err.
+rec_once() {
+	set +e
+	"$OUTPOST" reconcile --once --kubeconfig "$KUBEAPI_KUBECONFIG" "$@" >"$T/pass.out" 2>"$T/pass.err"
+	rec_rc=$?
+	set -e
+	return 0
+}
+
+# rec_field NAME: a figure of the last pass's summary line.
+rec_field() {
+	sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$T/pass.out"
+}
+
+# rec_converge [MAX]: passes until nothing is pending, provisioning or
+# deleting and no write failed; fails after MAX passes (default 40).
+rec_converge() {
+	n=0
+	while [ "$n" -lt "${1:-40}" ]; do
+		rec_once
+		n=$((n + 1))
+		if [ -s "$T/pass.out" ] && [ "$(rec_field pending)" = 0 ] &&
+		   [ "$(rec_field provisioning)" = 0 ] && [ "$(rec_field deleting)" = 0 ] &&
+		   [ "$(rec_field errors)" = 0 ] && ! grep -q incomplete "$T/pass.out"; then
+			return 0
+		fi
+		sleep 0.3
+	done
+	echo "# no convergence after $n passes:" >&2
+	sed 's/^/# /' "$T/pass.out" "$T/pass.err" >&2
+	return 1
+}
+
+# rec_owned FILE: "Kind namespace/name" of every object carrying both
+# ownership labels, sorted; duplicates would show twice.
+rec_owned() {
+	kubeapi_ctl objects | "${PYTHON3:-python3}" -c '
+import json, sys
+d = json.load(sys.stdin)
+for o in d["items"]:
+    l = o["metadata"].get("labels") or {}
+    if l.get("app.kubernetes.io/managed-by") == "outpost" and "outpost.dev/tenant" in l:
+        print(o["kind"], (o["metadata"].get("namespace") or "") + "/" + o["metadata"]["name"])
+' | sort >"$1"
+}
+
+# rec_desired FILE: the same for what the dry run renders.
+rec_desired() {
+	"$OUTPOST" reconcile --dry-run | "${PYTHON3:-python3}" -c '
+import json, sys
+for o in json.load(sys.stdin)["items"]:
+    print(o["kind"], (o["metadata"].get("namespace") or "") + "/" + o["metadata"]["name"])
+' | sort >"$1"
+}
+
+# rec_counter EXPR: a figure from the server's counters (a Python expression
+# over `c`, e.g. 'c["writes"]' or 'sum(c["list"].values())').
+rec_counter() {
+	kubeapi_ctl counters | "${PYTHON3:-python3}" -c "import json, sys; c = json.load(sys.stdin); print($1)"
+}
+
+# rec_status TENANT: its phase, or "none".
+rec_status() {
+	sqlite3 "$OUTPOST_STATE" "SELECT phase FROM tenant_status WHERE name = '$1'" | grep . || echo none
+}
