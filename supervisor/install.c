@@ -722,6 +722,20 @@ out:
 	return rc;
 }
 
+int install_is_current(const struct install *in)
+{
+	struct record rec;
+	struct err ignored;
+	int same;
+
+	if (record_read(in->root, &rec, &ignored) < 0)
+		return 0;
+	same = !rec.activating && rec.has_current &&
+	       !strcmp(rec.current.sha, bundle_manifest_sha256(in->b));
+	json_decref(rec.files);
+	return same;
+}
+
 int install_commit(struct install *in, int quiet, enum install_outcome *outcome, struct err *e)
 {
 	const struct manifest *m = bundle_manifest(in->b);

@@ -80,6 +80,9 @@ P
 walk "$R" >"$T/v1.walk"
 expect_exit 0 "second install of the same bundle" -- inst "$T/v1.bundle"
 expect_grep "^already installed: bundle 1.0.0" "$T/out" "second install says already installed"
+expect_exit 0 "a rerun needs no --skip-preflight (no machine checks for a no-op)" -- \
+	"$OUTPOST" install --root "$R" --pubkey "$PUB" --no-start --quiet --bundle "$T/v1.bundle"
+if grep -q Preflight "$T/out"; then not_ok "rerun ran preflight"; else ok "rerun skipped preflight"; fi
 walk "$R" >"$T/v1.again"
 cmp -s "$T/v1.walk" "$T/v1.again" && ok "second install changed nothing" || not_ok "second install changed the tree"
 
