@@ -20,7 +20,7 @@ static void usage(FILE *out)
 		"                     (no cluster needed; credentials are redacted)\n"
 		"  --kubeconfig PATH  the cluster's kubeconfig (default %s)\n"
 		"  --max-inflight N   requests in flight at once (default 8)\n"
-		"  --page-size N      objects per list page (default 500)\n"
+		"  --page-size N      objects per list page (default 250)\n"
 		"\nThe continuous loop runs inside 'outpost supervise'.\n",
 		KUBECONFIG_DEFAULT);
 }

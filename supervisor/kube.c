@@ -468,8 +468,11 @@ static void completed(struct kube *k, struct xfer *x, CURLcode rc, long http)
 
 	if (rc == CURLE_OK && http >= 200 && http <= 299) {
 		json_error_t je;
-		r.body = x->resp_len ? json_loadb(x->resp, x->resp_len, 0, &je) : NULL;
-		if (x->resp_len && !r.body) {
+		/* Writes answer with the whole object; parse it only for a caller
+		 * that reads it (most of a big pass's CPU would go there). */
+		bool wanted = x->sink_body || x->req.verb == KUBE_GET;
+		r.body = wanted && x->resp_len ? json_loadb(x->resp, x->resp_len, 0, &je) : NULL;
+		if (wanted && x->resp_len && !r.body) {
 			r.http = 0;
 			snprintf(r.reason, sizeof(r.reason), "BadResponse");
 			snprintf(r.message, sizeof(r.message), "answer is not JSON: %s", je.text);
@@ -618,7 +621,7 @@ int kube_list(struct kube *k, const struct kube_resource *res, const char *selec
 {
 	struct kube_request req = { .verb = KUBE_GET, .res = res };
 	char *cont = NULL, *sel = curl_easy_escape(NULL, selector, 0);
-	int rc = -1, restarts = 0;
+	int rc = -1;
 
 	if (!sel)
 		return err_errno(e, ENOMEM, "kube: list %s", res->kind);
@@ -627,8 +630,11 @@ int kube_list(struct kube *k, const struct kube_resource *res, const char *selec
 		json_t *body = NULL, *items, *it;
 		long http = 0;
 		size_t i;
-		int n = asprintf(&query, "labelSelector=%s&limit=%u%s%s", sel, limit,
-				 esc ? "&continue=" : "", esc ? esc : "");
+		char lim[32] = "";
+		if (limit)
+			snprintf(lim, sizeof(lim), "&limit=%u", limit);
+		int n = asprintf(&query, "labelSelector=%s%s%s%s", sel, lim, esc ? "&continue=" : "",
+				 esc ? esc : "");
 		curl_free(esc);
 		if (n < 0) {
 			err_errno(e, ENOMEM, "kube: list %s", res->kind);
@@ -637,10 +643,13 @@ int kube_list(struct kube *k, const struct kube_resource *res, const char *selec
 		rc = call(k, &req, query, &body, &http, e);
 		free(query);
 		if (rc < 0) {
-			/* An expired continue token: start the list over (bounded). */
-			if (http == 410 && cont && restarts++ < 3) {
+			/* An expired continue token: start over, in one page this
+			 * time (as client-go's pager does), since pages would
+			 * expire again on a busy store. */
+			if (http == 410 && cont && limit) {
 				free(cont);
 				cont = NULL;
+				limit = 0;
 				if (item(NULL, ud) < 0)
 					break;
 				continue;
