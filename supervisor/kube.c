@@ -74,8 +74,7 @@ struct kube {
 	struct kube_options opt;
 	CURLM *multi;
 	struct slot *slots;
-	struct xfer *queue, *queue_tail;
-	size_t queued;
+	struct xfer *queue, *queue_tail; /* waiting to be sent (or re-sent after a back-off) */
 	struct kube_stats stats;
 	uint64_t rng;
 };
@@ -339,7 +338,6 @@ static void enqueue(struct kube *k, struct xfer *x)
 	else
 		k->queue = x;
 	k->queue_tail = x;
-	k->queued++;
 }
 
 int kube_submit(struct kube *k, const struct kube_request *req, struct err *e)
@@ -531,7 +529,6 @@ int kube_run(struct kube *k, struct err *e)
 			*pp = x->next;
 			if (k->queue_tail == x)
 				k->queue_tail = prev;
-			k->queued--;
 			start(k, &k->slots[i], x);
 			active++;
 		}
@@ -554,12 +551,11 @@ int kube_run(struct kube *k, struct err *e)
 			completed(k, x, rc, http);
 		}
 		if (active || k->queue) {
+			/* Sleep until a socket is ready or the next back-off ends. */
 			int timeout = 1000;
 			now = now_ms();
-			if (!active && wake != UINT64_MAX)
-				timeout = wake > now ? (int)(wake - now) : 0;
-			else if (wake != UINT64_MAX && wake - now < 1000)
-				timeout = wake > now ? (int)(wake - now) : 0;
+			if (wake != UINT64_MAX)
+				timeout = wake <= now ? 0 : wake - now < 1000 ? (int)(wake - now) : 1000;
 			curl_multi_poll(k->multi, NULL, 0, timeout, NULL);
 		}
 	}
