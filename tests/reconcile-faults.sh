@@ -11,12 +11,7 @@ skip_unless sqlite3
 . "$top_srcdir/tests/reconcile/lib.sh"
 rec_setup --token "s3cret-token"
 
-i=0
-while [ $i -lt 12 ]; do
-	echo "{\"name\": \"f$i\", \"host\": \"f$i.example.org\"}"
-	i=$((i + 1))
-done >"$T/tenants.jsonl"
-"$OUTPOST" tenant import "$T/tenants.jsonl" >/dev/null
+rec_tenants f 12
 
 kubeapi_ctl faults '{"seed": 7, "error_rate": 0.10, "throttle_rate": 0.05, "retry_after": 1,
 	"drop_rate": 0.02, "drop_after_rate": 0.02, "latency_ms": 2, "jitter_ms": 8}' >/dev/null

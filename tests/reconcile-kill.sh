@@ -11,12 +11,7 @@ skip_unless sqlite3
 . "$top_srcdir/tests/reconcile/lib.sh"
 rec_setup
 
-i=0
-while [ $i -lt 200 ]; do
-	echo "{\"name\": \"k$i\", \"host\": \"k$i.example.org\"}"
-	i=$((i + 1))
-done >"$T/tenants.jsonl"
-"$OUTPOST" tenant import "$T/tenants.jsonl" >/dev/null
+rec_tenants k 200
 
 # 50..1500 ms, from the kernel's randomness (POSIX sh has no $RANDOM).
 random_ms() { echo $((50 + $(od -An -N2 -tu2 /dev/urandom) % 1450)); }

@@ -24,12 +24,7 @@ timed() {
 	/usr/bin/time -f '%e %U %S %M' -o "$out" "$@"
 }
 
-i=0
-while [ $i -lt "$N" ]; do
-	echo "{\"name\": \"b$i\", \"host\": \"b$i.example.org\"}"
-	i=$((i + 1))
-done >"$T/tenants.jsonl"
-"$OUTPOST" tenant import "$T/tenants.jsonl" >/dev/null
+rec_tenants b "$N"
 objects=$((N * 14))
 
 echo "reconcile benchmark: $N tenants, $objects objects, test API server on loopback"
