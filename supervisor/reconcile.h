@@ -24,8 +24,11 @@
  * A pass blocks. Its length is bounded: every request has a bounded number of
  * attempts and a retry budget (kube_options), and a pass stops submitting new
  * work once cfg.pass_budget_ms is spent (what is left is picked up by the next
- * pass, which wants_pass then asks for at once). Between two requests the
- * pass calls cfg.progress (if set), where the daemon can ping its watchdog. */
+ * pass, which wants_pass then asks for at once). After each list and each
+ * batch of at most 256 requests the pass calls cfg.progress (if set), where
+ * the daemon can ping its watchdog. A batch lasts at most its requests' time
+ * plus one retry budget (30 s by default), so a watchdog period of a minute
+ * or more is safe. */
 #ifndef OUTPOST_RECONCILE_H
 #define OUTPOST_RECONCILE_H
 
