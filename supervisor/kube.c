@@ -60,6 +60,7 @@ struct xfer {
 	/* kube_call/kube_list collect their one answer here. */
 	struct kube_result *sink;
 	json_t **sink_body;
+	bool raw;              /* kube_get_path: the answer is not JSON and is not kept */
 };
 
 struct slot {
@@ -467,8 +468,9 @@ static void completed(struct kube *k, struct xfer *x, CURLcode rc, long http)
 	if (rc == CURLE_OK && http >= 200 && http <= 299) {
 		json_error_t je;
 		/* Writes answer with the whole object; parse it only for a caller
-		 * that reads it (most of a big pass's CPU would go there). */
-		bool wanted = x->sink_body || x->req.verb == KUBE_GET;
+		 * that reads it (most of a big pass's CPU would go there). A raw
+		 * answer (kube_get_path) is not JSON at all. */
+		bool wanted = !x->raw && (x->sink_body || x->req.verb == KUBE_GET);
 		r.body = wanted && x->resp_len ? json_loadb(x->resp, x->resp_len, 0, &je) : NULL;
 		if (wanted && x->resp_len && !r.body) {
 			r.http = 0;
@@ -600,6 +602,29 @@ static int call(struct kube *k, const struct kube_request *req, const char *quer
 		return 0;
 	kube_result_err(req, &r, e);
 	return r.http == 404 ? -ENOENT : -1;
+}
+
+int kube_get_path(struct kube *k, const char *path, struct err *e)
+{
+	static const struct kube_resource raw = { "path", "", "", "", false };
+	struct kube_request req = { .verb = KUBE_GET, .res = &raw, .name = path };
+	struct kube_result r = { 0 };
+	struct xfer *x = calloc(1, sizeof(*x));
+
+	if (!x || asprintf(&x->url, "%s%s", k->server, path) < 0) {
+		free(x);
+		return err_errno(e, ENOMEM, "kube: get %s", path);
+	}
+	x->req = req;
+	x->raw = true;
+	x->retry_after_ms = -1;
+	x->sink = &r;
+	enqueue(k, x);
+	if (kube_run(k, e) < 0)
+		return -1;
+	if (r.http >= 200 && r.http <= 299)
+		return 0;
+	return kube_result_err(&req, &r, e);
 }
 
 int kube_call(struct kube *k, const struct kube_request *req, json_t **body, struct err *e)

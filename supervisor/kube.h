@@ -95,6 +95,10 @@ int kube_run(struct kube *k, struct err *e);
  * <http> <reason>: <message>" and the return is -1, or -ENOENT for a 404. */
 int kube_call(struct kube *k, const struct kube_request *req, json_t **body, struct err *e);
 
+/* GET of a path outside the resource tree (/readyz, /livez): 0 on a 2xx,
+ * else -1 with e set. The answer's text is not kept. */
+int kube_get_path(struct kube *k, const char *path, struct err *e);
+
 /* Lists `res` across all namespaces with a label selector, `limit` items per
  * page (0: one page), following `continue` tokens. `item` is called for every
  * object; if a continue token expires (410) the list starts over in one page

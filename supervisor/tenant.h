@@ -77,6 +77,11 @@ int tenant_set_str(char **field, const char *value);
 /* Adds or replaces one --set value, keeping the array sorted. Returns 0 or -ENOMEM. */
 int tenant_value_put(struct tenant *t, const char *key, const char *value);
 
+/* `in` as it may appear inside a one-line message: printable ASCII as is,
+ * anything else as \xHH, cut after 64 bytes with "...". Returns `out`. */
+#define TENANT_QUOTE_SIZE 300
+const char *tenant_quote(const char *in, char out[TENANT_QUOTE_SIZE]);
+
 /* Field checks. Each refuses with EXIT_REFUSED and a message that starts with the
  * field and the (escaped, shortened) input: "name 'Foo': must be a DNS-1123 label
  * (lowercase letters, digits, '-')". */
@@ -107,8 +112,10 @@ const struct plan *plan_find(const struct plan *plans, size_t n, const char *nam
  *    "values": {"dotted.key": "string", ...}, "suspended": false}
  * tenant_to_json returns a new reference (NULL on OOM). */
 json_t *tenant_to_json(const struct tenant *t);
-/* Reads that shape; unknown keys and wrong types are refused (EXIT_REFUSED) naming
- * the key. "plan", "app", "values" and "suspended" may be omitted. No rule checks. */
+/* Reads that shape into a zeroed `t`; unknown keys and wrong types are refused
+ * (EXIT_REFUSED) naming the key. "plan" (default small), "app", "values" and
+ * "suspended" may be omitted. No rule checks: call tenant_validate. On failure `t`
+ * may hold some fields: tenant_clear it either way. */
 int tenant_from_json(json_t *obj, struct tenant *t, struct err *e);
 
 #endif

@@ -1,0 +1,54 @@
+# Helpers for the supervisor's shell tests; source after lib.sh.
+
+# The fake k3s, run through $PYTHON3 (a source tree may not keep modes).
+FAKE_K3S=$T/k3s
+printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "${PYTHON3:-python3}" "$top_srcdir/tests/fake-k3s" >"$FAKE_K3S"
+chmod +x "$FAKE_K3S"
+FAKE_K3S_LOG=$T/k3s.log
+FAKE_K3S_CONTROL=$T/k3s.control
+: >"$FAKE_K3S_CONTROL"
+echo "{}" >"$T/supervise.json"
+FAKE_K3S_KUBEAPI=$top_srcdir/tests/kubeapi/server.py
+export FAKE_K3S_LOG FAKE_K3S_CONTROL FAKE_K3S_KUBEAPI
+
+# wait_for SECONDS DESCRIPTION -- command...: polls every 0.1 s until the
+# command succeeds; records a failure (and returns 1) on timeout.
+wait_for() {
+	limit=$1; desc=$2; shift 3
+	end=$(($(date +%s) + limit))
+	while ! "$@" >/dev/null 2>&1; do
+		if [ "$(date +%s)" -ge "$end" ]; then not_ok "$desc (timed out after ${limit}s)"; return 1; fi
+		sleep 0.1
+	done
+	ok "$desc"
+}
+
+count_lines() { grep -c -- "$1" "$2" 2>/dev/null || :; }
+at_least() { [ "$(count_lines "$2" "$3")" -ge "$1" ]; }
+
+# start_listener SOCKET: a notify socket recording into $T/notify.
+start_listener() {
+	"${PYTHON3:-python3}" "$top_srcdir/tests/notify-listener.py" "$1" "$T/notify" &
+	LISTENER_PID=$!
+	on_exit "kill $LISTENER_PID 2>/dev/null || :"
+	wait_for 20 "notify listener is up" -- grep -q LISTENING "$T/notify"
+	NOTIFY_SOCKET=$1
+	export NOTIFY_SOCKET
+}
+
+# start_outpost ARGS...: `outpost supervise` in the background, stderr in $T/outpost.log.
+start_outpost() {
+	"$OUTPOST" --state "$T/state.db" supervise --k3s "$FAKE_K3S" --config "$T/supervise.json" \
+		--images-dir "$T/images" --platform none "$@" 2>"$T/outpost.log" &
+	OUTPOST_PID=$!
+	on_exit "kill -9 $OUTPOST_PID 2>/dev/null || :"
+}
+
+# stop_outpost: SIGTERM and the exit code in $OUTPOST_RC.
+stop_outpost() {
+	kill -TERM "$OUTPOST_PID"
+	set +e
+	wait "$OUTPOST_PID"
+	OUTPOST_RC=$?
+	set -e
+}

@@ -1,0 +1,64 @@
+#!/bin/sh
+# The exact sd_notify conversation on an abstract socket: a first start with
+# images to import extends the start timeout, READY=1 comes only once the API
+# answers /readyz, WATCHDOG=1 every half WATCHDOG_USEC from the loop, and
+# STOPPING=1 on SIGTERM. A second start (images imported) does not extend;
+# WATCHDOG_PID naming another process turns the watchdog off.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/supervise-lib.sh"
+
+mkdir -p "$T/images" "$T/api"
+echo "not really an archive" >"$T/images/k3s-airgap-images-amd64.tar.zst"
+printf 'api=%s\n' "$T/api" >"$FAKE_K3S_CONTROL"
+start_listener "@outpost-notify-test-$$"
+WATCHDOG_USEC=400000; export WATCHDOG_USEC
+start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200
+wait_for 60 "READY=1 is sent" -- grep -q "READY=1" "$T/notify"
+sleep 2 # watchdog samples
+stop_outpost
+[ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
+wait_for 10 "STOPPING=1 is sent" -- grep -q "STOPPING=1" "$T/notify"
+
+grep -v -e WATCHDOG=1 -e LISTENING "$T/notify" | cut -d' ' -f2- >"$T/sequence"
+cat >"$T/want" <<'SEQ'
+EXTEND_TIMEOUT_USEC=180000000
+STATUS=importing images
+READY=1
+STATUS=API ready
+STATUS=reconciling 0 tenants
+STOPPING=1
+STATUS=stopping
+SEQ
+if cmp -s "$T/sequence" "$T/want"; then ok "the exact message sequence"; else
+	not_ok "message sequence"; diff "$T/want" "$T/sequence" | sed 's/^/# /'; fi
+ready_at=$(awk '$2 == "READY=1" {print $1}' "$T/notify")
+api_at=$(grep "^start" "$FAKE_K3S_LOG" | head -1 | awk '{print $2}')
+awk -v r="$ready_at" -v a="$api_at" 'BEGIN { exit !(r > a) }' && ok "READY=1 after k3s started" || not_ok "READY=1 too early"
+expect_grep "API is ready" "$T/outpost.log" "the API's readiness is logged"
+
+# WATCHDOG=1 every 200 ms (half of 400 ms): median on time (the listener's
+# own scheduling jitters single intervals).
+awk '$2 == "WATCHDOG=1" { if (p) print int(($1 - p) * 1000); p = $1 }' "$T/notify" | sort -n >"$T/wd"
+n=$(wc -l <"$T/wd")
+[ "$n" -ge 8 ] && ok "$n watchdog intervals recorded" || not_ok "only $n watchdog intervals"
+min=$(head -1 "$T/wd"); max=$(tail -1 "$T/wd"); med=$(sed -n "$(((n + 1) / 2))p" "$T/wd")
+[ "$min" -ge 150 ] && [ "$med" -ge 195 ] && [ "$med" -le 260 ] && [ "$max" -le 1000 ] &&
+	ok "watchdog cadence ~200 ms (min $min, median $med, max $max)" ||
+	not_ok "watchdog cadence: min $min, median $med, max $max"
+[ -e "$T/images-imported" ] && ok "the import is stamped once the API is up" || not_ok "no stamp"
+
+# Second start: nothing to import, and WATCHDOG_PID is someone else.
+: >"$T/notify.2"
+kill "$LISTENER_PID"; wait "$LISTENER_PID" 2>/dev/null || :
+mv "$T/notify" "$T/notify.1"
+start_listener "@outpost-notify-test-$$"
+WATCHDOG_PID=1; export WATCHDOG_PID
+start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200
+wait_for 60 "READY=1 on the second start" -- grep -q "READY=1" "$T/notify"
+sleep 1
+stop_outpost
+grep -q EXTEND_TIMEOUT "$T/notify" && not_ok "second start extended the timeout" || ok "no EXTEND_TIMEOUT once imported"
+grep -q WATCHDOG=1 "$T/notify" && not_ok "watchdog sent for another WATCHDOG_PID" || ok "no WATCHDOG=1 when WATCHDOG_PID is another process"
+sed -n 2p "$T/notify" | grep -q "STATUS=waiting for API" && ok "second start begins with STATUS=waiting for API" ||
+	not_ok "first message: $(sed -n 2p "$T/notify")"
+finish
