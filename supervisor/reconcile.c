@@ -767,6 +767,7 @@ static void settle_existing(struct pass *p, struct exec_ctx *c, json_t **cache, 
 
 	if (kube_call(p->r->kube, &get, &obj, &e) < 0) {
 		c->outcome = OUT_FAILED;
+		p->sum->action_errors++;
 		set_error(p, c->report, e.msg);
 		return;
 	}
@@ -778,6 +779,7 @@ static void settle_existing(struct pass *p, struct exec_ctx *c, json_t **cache, 
 		c->outcome = OUT_PENDING;
 		if (submit(p, c, cache, cache_for, &e) < 0 || kube_run(p->r->kube, &e) < 0) {
 			c->outcome = OUT_FAILED;
+			p->sum->action_errors++;
 			set_error(p, c->report, e.msg);
 		}
 		return;
