@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Talk to a running test API server (tests/kubeapi/server.py) from tests.
 
-    ctl.py --dir DIR ready [--timeout S]      wait until /readyz answers ok
+    ctl.py --dir DIR ready [--timeout S] [--pid P]   wait until /readyz
+                                               answers ok (or P exits)
     ctl.py --dir DIR counters                  GET /_admin/counters
     ctl.py --dir DIR reset-counters            (prints the counters before)
     ctl.py --dir DIR objects [--kind K] [--namespace N]
@@ -24,35 +25,34 @@ import sys
 import time
 import urllib.parse
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-def connect(d, timeout=30):
-    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
-    ctx.load_cert_chain(os.path.join(d, "admin.crt"),
-                        os.path.join(d, "admin.key"))
-    with open(os.path.join(d, "port")) as f:
-        port = int(f.read())
-    return http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
-                                       timeout=timeout)
+from client import Client  # noqa: E402
 
 
 def request(d, method, path, body=None, ctype="application/json"):
-    conn = connect(d)
+    c = Client(d)
     try:
-        headers = {"Content-Type": ctype} if body is not None else {}
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, resp.read().decode()
+        return c.req(method, path, body, ctype)
     finally:
-        conn.close()
+        c.close()
 
 
 def admin(d, method, path, body=None):
-    code, text = request(d, method, path, body)
+    code, out = request(d, method, path, body)
     if code != 200:
-        sys.exit(f"ctl.py: {method} {path}: HTTP {code}: {text.strip()}")
-    return json.loads(text)
+        sys.exit(f"ctl.py: {method} {path}: HTTP {code}: {out}")
+    return out
+
+
+def alive(pid):
+    """Running, not a zombie its parent has yet to reap."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
 
 
 def main():
@@ -61,6 +61,7 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("ready")
     r.add_argument("--timeout", type=float, default=30)
+    r.add_argument("--pid", type=int, help="give up early if it exits")
     sub.add_parser("counters")
     sub.add_parser("reset-counters")
     o = sub.add_parser("objects")
@@ -84,22 +85,30 @@ def main():
         deadline = time.monotonic() + a.timeout
         last = "no port file"
         while time.monotonic() < deadline:
+            if a.pid and not alive(a.pid):
+                sys.exit(f"ctl.py: server (pid {a.pid}) exited before it was "
+                         "ready")
             try:
-                if os.path.exists(os.path.join(d, "pid")):
+                with open(os.path.join(d, "pid")) as f:
+                    pid = int(f.read())
+                # With --pid, only that server's files count (not those a
+                # previous server left in the same directory).
+                if not a.pid or pid == a.pid:
                     code, text = request(d, "GET", "/readyz")
-                    if code == 200 and text.strip() == "ok":
+                    if code == 200 and text == "ok":
                         return
                     last = f"HTTP {code}"
-            except (OSError, ssl.SSLError, http.client.HTTPException) as e:
+            except (OSError, ValueError, ssl.SSLError,
+                    http.client.HTTPException) as e:
                 last = str(e)
             time.sleep(0.1)
         sys.exit(f"ctl.py: server in {d} not ready after {a.timeout:g} s: "
                  f"{last}")
     if a.cmd == "request":
-        code, text = request(d, a.method.upper(), a.path, a.body,
-                             a.content_type)
+        code, out = request(d, a.method.upper(), a.path, a.body,
+                            a.content_type)
         print(code)
-        print(text, end="" if text.endswith("\n") or not text else "\n")
+        print(out if isinstance(out, str) else json.dumps(out, indent=1))
         return
     if a.cmd == "objects":
         q = {k: v for k, v in (("kind", a.kind), ("namespace", a.namespace))

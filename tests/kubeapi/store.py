@@ -25,7 +25,6 @@ may serialize them without holding the lock.
 import base64
 import binascii
 import collections
-import copy
 import json
 import re
 import secrets
@@ -35,10 +34,11 @@ import uuid
 
 import apierrors
 import immutable
+import labelsel
 import patch as patchlib
 import quantity
 import resources
-import labelsel
+from patch import clone
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -65,7 +65,7 @@ _NAME_RULES = {
 }
 
 NAMESPACES = resources.find("", "Namespace")
-HISTORY = 200000
+HISTORY = 100000
 
 
 def now_rfc3339():
@@ -87,22 +87,23 @@ def label_errors(meta):
     out = []
     for k, v in (meta.get("labels") or {}).items():
         try:
-            labelsel._check_key(k)
+            labelsel.check_key(k)
         except labelsel.SelectorError as e:
             out.append(("metadata.labels", k, str(e)))
-        if not isinstance(v, str):
-            out.append(("metadata.labels", str(v), "label values must be "
-                        "strings"))
-            continue
         try:
-            labelsel._check_value(v)
+            labelsel.check_value(v)
         except labelsel.SelectorError as e:
             out.append(("metadata.labels", v, str(e)))
-    for k, v in (meta.get("annotations") or {}).items():
-        if not isinstance(v, str):
-            out.append((f"metadata.annotations", k,
-                        "annotation values must be strings"))
     return out
+
+
+def _decode_error(field, want, value):
+    kind = {dict: "object", list: "array", str: "string", bool: "bool",
+            int: "number", float: "number"}.get(type(value), "value")
+    go = {"dict": "object", "list": "array", "str": "string"}
+    return apierrors.bad_request(
+        f"json: cannot unmarshal {kind} into Go struct field {field} of "
+        f"type {go.get(want, want)}")
 
 
 def _continue_expired():
@@ -154,6 +155,8 @@ class Store:
         with self.lock:
             self.rv += 1
             self.compacted = self.rv
+            while self.events and self.events[0][0] < self.compacted:
+                self.events.popleft()
             return self.rv
 
     def _next_rv(self):
@@ -214,8 +217,25 @@ class Store:
                 f"kind ({res.kind})")
         meta = body.get("metadata")
         if meta is not None and not isinstance(meta, dict):
-            raise apierrors.bad_request("metadata must be an object")
+            raise _decode_error("metadata", "ObjectMeta", meta)
         meta = meta or {}
+        # What Go's typed decoding would refuse before any validation.
+        for field, want in (("labels", dict), ("annotations", dict),
+                            ("finalizers", list), ("ownerReferences", list),
+                            ("name", str), ("namespace", str),
+                            ("generateName", str),
+                            ("resourceVersion", str)):
+            value = meta.get(field)
+            if value is not None and not isinstance(value, want):
+                raise _decode_error(f"metadata.{field}", want.__name__, value)
+        for field in ("labels", "annotations"):
+            for k, v in (meta.get(field) or {}).items():
+                if not isinstance(v, str):
+                    raise _decode_error(f"metadata.{field}", "string", v)
+        for field in ("spec", "status", "data", "stringData", "binaryData"):
+            value = body.get(field)
+            if value is not None and not isinstance(value, dict):
+                raise _decode_error(field, "dict", value)
         if url_name is not None and meta.get("name") not in (None, url_name):
             raise apierrors.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match "
@@ -250,7 +270,7 @@ class Store:
                     meta.pop(k, None)
             if res.status:
                 if "status" in old:
-                    obj["status"] = copy.deepcopy(old["status"])
+                    obj["status"] = clone(old["status"])
                 else:
                     obj.pop("status", None)
         else:
@@ -394,8 +414,8 @@ class Store:
     def create(self, res, ns, body, manager, dry_run=False, apply=False):
         with self.lock:
             self._check_body(res, ns, body)
-            obj = copy.deepcopy(body)
-            sent = copy.deepcopy(body)
+            obj = clone(body)
+            sent = clone(body)
             meta = obj.setdefault("metadata", {})
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + "".join(
@@ -431,11 +451,11 @@ class Store:
         manager, and store unless nothing changed."""
         if subresource == "status":
             status = new.get("status")
-            new = copy.deepcopy(old)
+            new = clone(old)
             if status is None:
                 new.pop("status", None)
             else:
-                new["status"] = copy.deepcopy(status)
+                new["status"] = clone(status)
         else:
             new = self._normalize(res, ns, new, old)
         new["metadata"]["name"] = old["metadata"]["name"]
@@ -471,7 +491,7 @@ class Store:
             rv = (body.get("metadata") or {}).get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise apierrors.conflict(res, name)
-            return self._write(res, ns, old, copy.deepcopy(body), manager,
+            return self._write(res, ns, old, clone(body), manager,
                                subresource, dry_run)
 
     def patch(self, res, ns, name, kind, body, manager, subresource=None,
@@ -494,6 +514,51 @@ class Store:
             return self._write(res, ns, old, new, manager, subresource,
                                dry_run)
 
+    @staticmethod
+    def scale_of(obj):
+        """The autoscaling/v1 Scale of a Deployment or StatefulSet."""
+        m = obj["metadata"]
+        sel = ((obj.get("spec") or {}).get("selector") or {}).get(
+            "matchLabels") or {}
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {k: m[k] for k in (
+                    "name", "namespace", "uid", "resourceVersion",
+                    "creationTimestamp") if k in m},
+                "spec": {"replicas": (obj.get("spec") or {}).get(
+                    "replicas", 1)},
+                "status": {"replicas": (obj.get("status") or {}).get(
+                    "replicas", 0),
+                    "selector": ",".join(f"{k}={v}" for k, v in
+                                         sorted(sel.items()))}}
+
+    def write_scale(self, res, ns, name, kind, body, manager, dry_run=False):
+        """PUT (kind None) or patch of /scale: sets spec.replicas."""
+        with self.lock:
+            old = self._need(res, ns, name)
+            scale = self.scale_of(old)
+            if kind is None:
+                new_scale = body
+            elif kind == "json":
+                new_scale = patchlib.json_patch(scale, body)
+            else:
+                new_scale = patchlib.merge_patch(scale, body)
+            if not isinstance(new_scale, dict):
+                raise apierrors.bad_request("a Scale must be an object")
+            rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+            if rv and rv != old["metadata"]["resourceVersion"]:
+                raise apierrors.conflict(res, name)
+            replicas = (new_scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or isinstance(replicas, bool) \
+                    or replicas < 0:
+                raise apierrors.ApiError(
+                    422, "Invalid", f'Scale.autoscaling "{name}" is invalid: '
+                    f"spec.replicas: Invalid value: {replicas}: must be "
+                    "greater than or equal to 0")
+            new = clone(old)
+            new.setdefault("spec", {})["replicas"] = replicas
+            return self.scale_of(self._write(res, ns, old, new, manager,
+                                             dry_run=dry_run))
+
     def apply(self, res, ns, name, body, manager, force, dry_run=False):
         """Server-side apply; returns (object, created)."""
         with self.lock:
@@ -501,7 +566,7 @@ class Store:
             if body.get("apiVersion") is None or body.get("kind") is None:
                 raise apierrors.bad_request(
                     "apply patches must specify apiVersion and kind")
-            body = copy.deepcopy(body)
+            body = clone(body)
             body.setdefault("metadata", {})["name"] = name
             meta = body["metadata"]
             old = self.lookup(res, ns, name)
@@ -553,7 +618,7 @@ class Store:
             if om.get("finalizers"):
                 if om.get("deletionTimestamp"):
                     return old, False
-                new = copy.deepcopy(old)
+                new = clone(old)
                 new["metadata"]["deletionTimestamp"] = now_rfc3339()
                 new["metadata"]["deletionGracePeriodSeconds"] = 0
                 new["metadata"]["resourceVersion"] = self._next_rv()
@@ -577,7 +642,7 @@ class Store:
             return out
 
     def _remove(self, res, old):
-        gone = copy.deepcopy(old)
+        gone = clone(old)
         gone["metadata"]["resourceVersion"] = self._next_rv()
         self._commit(res, "DELETED", gone, old)
         return gone
@@ -590,7 +655,7 @@ class Store:
                 if not any(ref.get("uid") == uid for ref in refs):
                     continue
                 if policy == "Orphan":
-                    new = copy.deepcopy(obj)
+                    new = clone(obj)
                     new["metadata"]["ownerReferences"] = [
                         ref for ref in refs if ref.get("uid") != uid]
                     if not new["metadata"]["ownerReferences"]:
@@ -607,7 +672,7 @@ class Store:
                 NAMESPACES, name, "The system is ensuring all content is "
                 "removed from this namespace.  Upon completion, this "
                 "namespace will automatically be purged by the system.")
-        new = copy.deepcopy(old)
+        new = clone(old)
         new["metadata"]["deletionTimestamp"] = now_rfc3339()
         new["status"] = {"phase": "Terminating"}
         new["metadata"]["resourceVersion"] = self._next_rv()
