@@ -442,7 +442,7 @@ static int k3s_spawn(struct supervisor *s)
 {
 	size_t nargs = 0;
 	char **argv;
-	pid_t pid;
+	pid_t pid, parent;
 
 	while (s->cfg.k3s_args && s->cfg.k3s_args[nargs])
 		nargs++;
@@ -453,6 +453,7 @@ static int k3s_spawn(struct supervisor *s)
 	for (size_t i = 0; i < nargs; i++)
 		argv[i + 1] = s->cfg.k3s_args[i];
 
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		int err = errno;
@@ -464,6 +465,11 @@ static int k3s_spawn(struct supervisor *s)
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 
 		setpgid(0, 0);
+		/* If the supervisor dies (a watchdog abort, SIGKILL), k3s must not
+		 * outlive it under KillMode=process: the restarted supervisor would
+		 * start a second one. The shims (the pods) are not affected. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(127);
 		for (int sig = 1; sig < NSIG; sig++)
 			sigaction(sig, &dfl, NULL); /* SIGKILL/SIGSTOP and RT gaps just fail */
 		sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
