@@ -72,4 +72,13 @@ expect_grep "still running after the grace period: sent SIGKILL to process group
 left=""
 for m in $members; do kill -0 "$m" 2>/dev/null && left="$left $m"; done
 [ -z "$left" ] && ok "no process of k3s's group is left" || not_ok "left:$left"
+
+# A supervisor killed outright (watchdog abort, OOM) takes k3s with it.
+: >"$FAKE_K3S_CONTROL"
+: >"$FAKE_K3S_LOG"
+start_outpost
+wait_for 30 "k3s started again" -- grep -q "^start" "$FAKE_K3S_LOG"
+kill -KILL "$OUTPOST_PID"
+wait "$OUTPOST_PID" 2>/dev/null || :
+wait_for 20 "k3s gets SIGTERM when its supervisor dies" -- grep -q "^term" "$FAKE_K3S_LOG"
 finish
