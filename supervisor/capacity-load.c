@@ -153,9 +153,10 @@ int capacity_profile_load(const char *file, struct capacity_profile *p, struct e
 	json_object_foreach(root, key, v) {
 		if (strcmp(key, "cpu_millicores") && strcmp(key, "memory_mib") && strcmp(key, "disk_gib") &&
 		    strcmp(key, "comment")) {
-			json_decref(root);
-			return err_set(e, EXIT_RUNTIME, "profile: %s: unknown key '%.64s' (expected "
-				       "cpu_millicores, memory_mib, disk_gib)", file, key);
+			err_set(e, EXIT_RUNTIME, "profile: %s: unknown key '%.64s' (expected "
+				"cpu_millicores, memory_mib, disk_gib)", file, key);
+			json_decref(root); /* owns `key` */
+			return -1;
 		}
 	}
 	rc = get_res(root, file, "", &p->total, e);

@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
 	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
 	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
 	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
+	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)

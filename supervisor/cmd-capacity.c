@@ -128,10 +128,8 @@ int cmd_capacity(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	struct admission_source src = { cli->datadir, cli->profile, cli->state_path };
-	struct capacity_budget budget;
+	struct admission adm;
 	struct capacity_report r;
-	struct capacity_profile prof;
 	struct state *st = NULL;
 	struct plan *plans = NULL;
 	size_t nplans = 0;
@@ -150,16 +148,16 @@ int cmd_capacity(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cli, "capacity", "takes no arguments");
-	if (capacity_budget_load(cli->datadir, &budget, &cli->err) < 0 ||
+	if (admission_load(cli->datadir, cli->profile, cli->state_path, &adm, &cli->err) < 0 ||
 	    state_open(cli->state_path, STATE_OPEN_EXISTING, &st, &cli->err) < 0 ||
-	    admission_report(st, &src, &r, &prof, &plans, &nplans, &cli->err) < 0) {
+	    admission_report(st, &adm, &r, &plans, &nplans, &cli->err) < 0) {
 		err_prefix(&cli->err, "capacity");
 		goto out;
 	}
 	if (json)
-		rc = jsonout_print(report_json(&r, &prof, budget.limits_ratio, plans, nplans),
-				       &cli->err);
-	else if ((rc = print_human(&r, &prof, budget.limits_ratio, plans, nplans)) < 0)
+		rc = jsonout_print(report_json(&r, &adm.profile, adm.budget.limits_ratio, plans, nplans),
+				   &cli->err);
+	else if ((rc = print_human(&r, &adm.profile, adm.budget.limits_ratio, plans, nplans)) < 0)
 		err_set(&cli->err, EXIT_RUNTIME, "capacity: out of memory");
 out:
 	free(plans);

@@ -106,7 +106,7 @@ static int is_blank(const char *s)
 
 int cmd_tenant_import(struct cli *cli, int argc, char **argv)
 {
-	struct admission_source src = tenant_cmd_source(cli);
+	struct admission adm;
 	struct state *st = NULL;
 	struct plan *plans = NULL;
 	size_t nplans = 0, lineno = 0, bad = 0, added = 0;
@@ -124,7 +124,7 @@ int cmd_tenant_import(struct cli *cli, int argc, char **argv)
 		err_prefix(&cli->err, "tenant import");
 		goto out;
 	}
-	if (tenant_cmd_open(cli, "import", true, &st) < 0)
+	if (tenant_cmd_admission(cli, "import", &adm) < 0 || tenant_cmd_open(cli, "import", true, &st) < 0)
 		goto out;
 	if (state_begin(st, &cli->err) < 0 || state_plan_list(st, &plans, &nplans, &cli->err) < 0) {
 		err_prefix(&cli->err, "tenant import");
@@ -155,7 +155,7 @@ int cmd_tenant_import(struct cli *cli, int argc, char **argv)
 			file, bad, bad == 1 ? "" : "s");
 		goto out;
 	}
-	if (admission_check(st, &src, &cli->err) < 0 || state_commit(st, &cli->err) < 0) {
+	if (admission_check(st, &adm, &cli->err) < 0 || state_commit(st, &cli->err) < 0) {
 		err_prefix(&cli->err, "tenant import: %s: nothing imported", file);
 		goto out;
 	}

@@ -37,9 +37,11 @@ int tenant_cmd_open(struct cli *cli, const char *cmd, bool create, struct state 
 	return 0;
 }
 
-struct admission_source tenant_cmd_source(const struct cli *cli)
+int tenant_cmd_admission(struct cli *cli, const char *cmd, struct admission *a)
 {
-	return (struct admission_source){ cli->datadir, cli->profile, cli->state_path };
+	if (admission_load(cli->datadir, cli->profile, cli->state_path, a, &cli->err) < 0)
+		return err_prefix(&cli->err, "tenant %s", cmd);
+	return 0;
 }
 
 /* The options add and set share. */
@@ -139,16 +141,16 @@ static int check_against_store(struct state *st, const struct tenant *t, struct 
 	return 0;
 }
 
-/* One write: store checks, the change, admission, an event, commit. */
+/* One write: store checks, the change, admission (unless `adm` is NULL), an
+ * event, commit. */
 static int write_tenant(struct cli *cli, const char *cmd, struct state *st, struct tenant *t,
-			bool insert, bool admit, const char *reason)
+			bool insert, const struct admission *adm, const char *reason)
 {
-	struct admission_source src = tenant_cmd_source(cli);
 	struct err *e = &cli->err;
 
 	if (check_against_store(st, t, e) < 0 ||
 	    (insert ? state_tenant_insert(st, t, e) : state_tenant_update(st, t, e)) < 0 ||
-	    (admit && admission_check(st, &src, e) < 0) ||
+	    (adm && admission_check(st, adm, e) < 0) ||
 	    state_event_append(st, t->name, false, reason, e, "tenant %s by the CLI (generation %lld)",
 			       cmd, (long long)t->generation) < 0 ||
 	    state_commit(st, e) < 0) {
@@ -162,6 +164,7 @@ int cmd_tenant_add(struct cli *cli, int argc, char **argv)
 {
 	struct tenant_opts o;
 	struct tenant t = { 0 };
+	struct admission adm;
 	struct state *st = NULL;
 	int rc = parse_opts(cli, "add", add_usage, argc, argv, &o);
 
@@ -179,8 +182,13 @@ int cmd_tenant_add(struct cli *cli, int argc, char **argv)
 		err_prefix(&cli->err, "tenant add");
 		goto out;
 	}
-	if (tenant_cmd_open(cli, "add", true, &st) < 0 || state_begin(st, &cli->err) < 0 ||
-	    write_tenant(cli, "add", st, &t, true, true, "Created") < 0)
+	if (tenant_cmd_admission(cli, "add", &adm) < 0 || tenant_cmd_open(cli, "add", true, &st) < 0)
+		goto out;
+	if (state_begin(st, &cli->err) < 0) {
+		err_prefix(&cli->err, "tenant add");
+		goto out;
+	}
+	if (write_tenant(cli, "add", st, &t, true, &adm, "Created") < 0)
 		goto out;
 	printf("tenant %s added (host %s, plan %s)\n", t.name, t.host, t.plan);
 	rc = 0;
@@ -206,6 +214,7 @@ int cmd_tenant_set(struct cli *cli, int argc, char **argv)
 {
 	struct tenant_opts o;
 	struct tenant t = { 0 };
+	struct admission adm;
 	struct state *st = NULL;
 	int rc = parse_opts(cli, "set", set_usage, argc, argv, &o);
 
@@ -214,17 +223,14 @@ int cmd_tenant_set(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		goto out;
 	rc = -1;
-	if (tenant_check_name(o.name, &cli->err) < 0) {
-		err_prefix(&cli->err, "tenant set");
-		goto out;
-	}
-	if (load_for_write(cli, "set", o.name, &st, &t) < 0)
+	if (tenant_cmd_admission(cli, "set", &adm) < 0 ||
+	    load_for_write(cli, "set", o.name, &st, &t) < 0)
 		goto out;
 	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0) {
 		err_prefix(&cli->err, "tenant set");
 		goto out;
 	}
-	if (write_tenant(cli, "set", st, &t, false, true, "Updated") < 0)
+	if (write_tenant(cli, "set", st, &t, false, &adm, "Updated") < 0)
 		goto out;
 	printf("tenant %s updated (generation %lld)\n", t.name, (long long)t.generation);
 	rc = 0;
@@ -255,9 +261,9 @@ static int parse_name(struct cli *cli, const char *cmd, const char *usage, int a
 	if (optind != argc - 1)
 		return cli_usage(cli, what, optind >= argc ? "missing tenant NAME"
 							   : "expected one tenant NAME");
+	/* Looked up as given, not checked: a row another tool wrote with a bad
+	 * name must still be removable. */
 	*name = argv[optind];
-	if (tenant_check_name(*name, &cli->err) < 0)
-		return err_prefix(&cli->err, "%s", what);
 	return 0;
 }
 
@@ -290,6 +296,7 @@ out:
 static int suspend_resume(struct cli *cli, const char *cmd, bool suspend, int argc, char **argv)
 {
 	struct tenant t = { 0 };
+	struct admission adm;
 	struct state *st = NULL;
 	const char *name;
 	int rc = parse_name(cli, cmd, suspend
@@ -300,7 +307,9 @@ static int suspend_resume(struct cli *cli, const char *cmd, bool suspend, int ar
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	rc = -1;
-	if (load_for_write(cli, cmd, name, &st, &t) < 0)
+	/* Suspending frees resources and needs no admission. */
+	if ((!suspend && tenant_cmd_admission(cli, cmd, &adm) < 0) ||
+	    load_for_write(cli, cmd, name, &st, &t) < 0)
 		goto out;
 	if (t.suspended == suspend) {
 		printf("tenant %s is already %s\n", name, suspend ? "suspended" : "running");
@@ -308,7 +317,8 @@ static int suspend_resume(struct cli *cli, const char *cmd, bool suspend, int ar
 		goto out;
 	}
 	t.suspended = suspend;
-	if (write_tenant(cli, cmd, st, &t, false, !suspend, suspend ? "Suspended" : "Resumed") < 0)
+	if (write_tenant(cli, cmd, st, &t, false, suspend ? NULL : &adm,
+			 suspend ? "Suspended" : "Resumed") < 0)
 		goto out;
 	printf("tenant %s %s\n", name, suspend ? "suspended" : "resumed");
 	rc = 0;

@@ -12,7 +12,8 @@
 /* Opens the store for a tenant command; `create` for the writing commands. The
  * error names the sub-command. */
 int tenant_cmd_open(struct cli *cli, const char *cmd, bool create, struct state **st);
-struct admission_source tenant_cmd_source(const struct cli *cli);
+/* admission_load for the CLI's data directory, profile and state path. */
+int tenant_cmd_admission(struct cli *cli, const char *cmd, struct admission *a);
 
 int cmd_tenant_add(struct cli *cli, int argc, char **argv);
 int cmd_tenant_set(struct cli *cli, int argc, char **argv);

@@ -10,5 +10,6 @@ int cmd_tenant(struct cli *cli, int argc, char **argv);
 int cmd_capacity(struct cli *cli, int argc, char **argv);
 int cmd_supervise(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_bundle(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -34,6 +34,9 @@ int state_collect(struct state *st, sqlite3_stmt *s, size_t size,
 		  void (*row)(sqlite3_stmt *, void *), void **out, size_t *n, const char *what,
 		  struct err *e);
 
+/* "tenant '<name>': <why>" (the name quoted), EXIT_REFUSED; returns -ENOENT. */
+int state_no_row(struct err *e, const char *name, const char *why);
+
 int64_t state_now(void);
 
 #endif

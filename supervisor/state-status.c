@@ -75,7 +75,7 @@ int state_status_get(struct state *st, const char *name, struct tenant_status *o
 		    e) < 0)
 		return -1;
 	if (n == 0)
-		return err_set(e, EXIT_REFUSED, "tenant '%s': no status yet", name), -ENOENT;
+		return state_no_row(e, name, "no status yet");
 	*out = v[0];
 	free(v);
 	return 0;

@@ -176,7 +176,7 @@ int state_tenant_get(struct state *st, const char *name, struct tenant *out, str
 		return -1;
 	if (l.n == 0) {
 		tenant_list_free(&l);
-		return err_set(e, EXIT_REFUSED, "tenant '%s': no such tenant", name), -ENOENT;
+		return state_no_row(e, name, "no such tenant");
 	}
 	*out = l.v[0];
 	free(l.v);
@@ -290,8 +290,7 @@ int state_tenant_update(struct state *st, struct tenant *t, struct err *e)
 		t->updated_at = now;
 		rc = sqlite3_step(s);
 	} else if (rc == SQLITE_DONE) {
-		err_set(e, EXIT_REFUSED, "tenant '%s': no such tenant", t->name);
-		rc = -ENOENT;
+		rc = state_no_row(e, t->name, "no such tenant");
 	}
 	if (rc != SQLITE_DONE && rc != -ENOENT)
 		write_fail(st, t, e);
@@ -310,7 +309,7 @@ int state_tenant_delete(struct state *st, const char *name, struct err *e)
 	if (state_exec_stmt(st, s, "state: delete tenant", e) < 0)
 		return -1;
 	if (sqlite3_changes(st->db) == 0)
-		return err_set(e, EXIT_REFUSED, "tenant '%s': no such tenant", name), -ENOENT;
+		return state_no_row(e, name, "no such tenant");
 	return 0;
 }
 

@@ -17,6 +17,14 @@ int64_t state_now(void)
 	return (int64_t)time(NULL);
 }
 
+int state_no_row(struct err *e, const char *name, const char *why)
+{
+	char q[TENANT_QUOTE_SIZE];
+
+	err_set(e, EXIT_REFUSED, "tenant '%s': %s", tenant_quote(name, q), why);
+	return -ENOENT;
+}
+
 int state_sql_fail(struct state *st, struct err *e, const char *what)
 {
 	int code = sqlite3_extended_errcode(st->db);
@@ -133,6 +141,11 @@ static int migrate(struct state *st, struct err *e)
 {
 	int64_t v;
 
+	/* The common case, an up-to-date file, takes no write lock. */
+	if (get_int(st, "PRAGMA user_version", &v, e) < 0)
+		return err_prefix(e, "state %s", st->path);
+	if (v == STATE_SCHEMA_VERSION)
+		return 0;
 	for (;;) {
 		if (state_begin(st, e) < 0)
 			return -1;
@@ -191,7 +204,16 @@ static int configure(struct state *st, struct err *e)
 	s = state_prepare(st, "PRAGMA journal_mode = WAL", e);
 	if (!s)
 		return -1;
-	rc = sqlite3_step(s);
+	/* Switching a new file to WAL needs an exclusive lock, and SQLite answers
+	 * SQLITE_BUSY at once instead of calling the busy handler when another
+	 * process is creating the same file: wait for it here. */
+	for (int waited = 0;; waited += 10) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_BUSY || waited >= STATE_BUSY_TIMEOUT_MS)
+			break;
+		sqlite3_reset(s);
+		usleep(10 * 1000);
+	}
 	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0), "wal") != 0) {
 		if (rc != SQLITE_ROW)
 			state_sql_fail(st, e, "state: enable WAL");

@@ -13,9 +13,9 @@
  * platform's namespace and components (charts/platform.json; a test checks they
  * are all here) and words an operator would confuse with the appliance. */
 static const char *const reserved_exact[] = {
-	"default", "outpost", "platform", "system", "admin", "root", "api", "www",
-	"k3s", "postgresql", "postgres", "redis", "minio", "keycloak", "ingress", "traefik",
-	"coredns", "local-path-storage", "metrics-server",
+	"default", "outpost", "platform", "system", "admin", "root", "api", "www", "k3s",
+	"postgresql", "postgres", "redis", "valkey", "minio", "keycloak", "ingress", "traefik",
+	"provision", "coredns", "local-path-storage", "metrics-server",
 };
 static const char *const reserved_prefix[] = { "kube-", "outpost-", "k3s-", "system-" };
 
@@ -90,9 +90,7 @@ int tenant_value_put(struct tenant *t, const char *key, const char *value)
 	return 0;
 }
 
-/* The user's input as it may appear in a one-line message: printable ASCII as
- * is, anything else as \xHH, cut after 64 bytes. */
-static const char *shown(const char *in, char out[300])
+const char *tenant_quote(const char *in, char out[TENANT_QUOTE_SIZE])
 {
 	size_t o = 0, i;
 
@@ -111,9 +109,9 @@ static const char *shown(const char *in, char out[300])
 
 static int refuse(struct err *e, const char *field, const char *input, const char *why)
 {
-	char buf[300];
+	char buf[TENANT_QUOTE_SIZE];
 
-	return err_set(e, EXIT_REFUSED, "%s '%s': %s", field, shown(input, buf), why);
+	return err_set(e, EXIT_REFUSED, "%s '%s': %s", field, tenant_quote(input, buf), why);
 }
 
 /* [a-z0-9]([-a-z0-9]*[a-z0-9])? up to `max`; the reason why not, or NULL. */
@@ -274,7 +272,7 @@ int tenant_check_value(const char *key, const char *value, struct err *e)
 {
 	size_t len = strlen(key);
 	const char *p = key, *why;
-	char buf[300], msg[400];
+	char buf[TENANT_QUOTE_SIZE], msg[400];
 
 	if (len == 0)
 		return refuse(e, "set key", key, "must not be empty");
@@ -293,11 +291,11 @@ int tenant_check_value(const char *key, const char *value, struct err *e)
 	}
 	if (strlen(value) > TENANT_VALUE_MAX) {
 		snprintf(msg, sizeof(msg), "set '%s': value must be at most %d bytes (is %zu)",
-			 shown(key, buf), TENANT_VALUE_MAX, strlen(value));
+			 tenant_quote(key, buf), TENANT_VALUE_MAX, strlen(value));
 		return err_set(e, EXIT_REFUSED, "%s", msg);
 	}
 	if ((why = text_problem((const unsigned char *)value)))
-		return err_set(e, EXIT_REFUSED, "set '%s': value %s", shown(key, buf), why);
+		return err_set(e, EXIT_REFUSED, "set '%s': value %s", tenant_quote(key, buf), why);
 	return 0;
 }
 

@@ -77,6 +77,11 @@ int tenant_set_str(char **field, const char *value);
 /* Adds or replaces one --set value, keeping the array sorted. Returns 0 or -ENOMEM. */
 int tenant_value_put(struct tenant *t, const char *key, const char *value);
 
+/* `in` as it may appear inside a one-line message: printable ASCII as is,
+ * anything else as \xHH, cut after 64 bytes with "...". Returns `out`. */
+#define TENANT_QUOTE_SIZE 300
+const char *tenant_quote(const char *in, char out[TENANT_QUOTE_SIZE]);
+
 /* Field checks. Each refuses with EXIT_REFUSED and a message that starts with the
  * field and the (escaped, shortened) input: "name 'Foo': must be a DNS-1123 label
  * (lowercase letters, digits, '-')". */

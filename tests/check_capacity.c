@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "capacity.h"
+#include "check-run.h"
 #include "err.h"
 
 /* The seeded plans (state-schema.c). */
@@ -188,8 +189,6 @@ int main(void)
 {
 	Suite *s = suite_create("capacity");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, budget_file_parses);
@@ -199,9 +198,5 @@ int main(void)
 	tcase_add_test(tc, suspended_and_unknown_plan_tenants_do_not_count);
 	tcase_add_test(tc, profile_files);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "check-run.h"
 #include "err.h"
 #include "tenant.h"
 
@@ -291,8 +292,6 @@ int main(void)
 {
 	Suite *s = suite_create("tenant");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, bad_input_is_refused_naming_the_field, 0, (int)(sizeof(bad) / sizeof(*bad)));
 	tcase_add_test(tc, good_input_is_accepted);
@@ -302,9 +301,5 @@ int main(void)
 	tcase_add_test(tc, json_round_trip_and_refusals);
 	tcase_add_test(tc, platform_names_are_reserved);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

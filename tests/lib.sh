@@ -34,6 +34,17 @@ expect_grep() {
 	if grep -q -- "$1" "$2"; then ok "$3"; else not_ok "$3 ('$1' not in $2)"; sed 's/^/# /' "$2" >&2; fi
 }
 
+# expect_fgrep STRING FILE DESCRIPTION: like expect_grep, for a fixed string.
+expect_fgrep() {
+	if grep -qF -- "$1" "$2"; then ok "$3"; else not_ok "$3 ('$1' not in $2)"; sed 's/^/# /' "$2" >&2; fi
+}
+
+# expect_true DESCRIPTION -- command...: ok when the command succeeds.
+expect_true() {
+	desc=$1; shift 2
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
 # skip_unless COMMAND: exit 77 (automake's "skipped") when a tool is missing.
 skip_unless() { command -v "$1" >/dev/null 2>&1 || { echo "SKIP: $1 not installed"; exit 77; }; }
 
