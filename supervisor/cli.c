@@ -16,9 +16,11 @@ static const struct cli_command commands[] = {
 	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "tenant", cmd_tenant, "add, change, remove, list, import and export tenants" },
 	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
-	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
-	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
 	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
+	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
+	{ "install", cmd_install, "install or upgrade from a signed bundle" },
+	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
+	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)

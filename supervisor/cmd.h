@@ -8,8 +8,10 @@ int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_reconcile(struct cli *cli, int argc, char **argv);
 int cmd_tenant(struct cli *cli, int argc, char **argv);
 int cmd_capacity(struct cli *cli, int argc, char **argv);
-int cmd_supervise(struct cli *cli, int argc, char **argv);
-int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_bundle(struct cli *cli, int argc, char **argv);
+int cmd_supervise(struct cli *cli, int argc, char **argv);
+int cmd_install(struct cli *cli, int argc, char **argv);
+int cmd_rollback(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -413,12 +413,25 @@ static json_t *env_secret(const char *name, const char *secret, const char *key)
  * rendered set, and one the TTL removed would be recreated (and rerun) by the
  * next pass. */
 static json_t *job(const struct render_config *cfg, const char *tenant, const char *host,
-		   enum render_service svc, int provision)
+		   enum render_service svc, const struct render_credentials *cred)
 {
+	int provision = cred != NULL;
 	const struct service *sv = &services[svc];
 	const char *role = provision ? "data" : "deprovision";
-	char name[160], script[64], copy[128];
-	json_t *env, *j, *pod_labels, *container, *md;
+	char name[160], script[64], copy[128], fp[17] = "";
+	json_t *env, *j, *pod_labels, *pod_annotations, *container, *md;
+
+	/* A fingerprint of the password the Job provisions: should the password
+	 * ever change (its Secret lost and made again), the Job's hash changes,
+	 * it is replaced and the script sets the new password in the service. */
+	if (provision) {
+		unsigned char digest[32];
+		unsigned int dlen = 0;
+		const char *pw = cred->password[svc];
+		if (EVP_Digest(pw, strlen(pw), digest, &dlen, EVP_sha256(), NULL) != 1)
+			return NULL;
+		util_hex(digest, 8, fp);
+	}
 
 	snprintf(name, sizeof(name), "%s-%s-%s", provision ? "provision" : "deprovision", tenant, sv->name);
 	snprintf(script, sizeof(script), "/scripts/%s.sh", sv->name);
@@ -440,6 +453,7 @@ static json_t *job(const struct render_config *cfg, const char *tenant, const ch
 	pod_labels = json_pack("{s:s, s:s, s:s, s:s}", "app.kubernetes.io/component", "provision",
 			       RENDER_LABEL_MANAGED_BY, RENDER_MANAGED_BY,
 			       RENDER_LABEL_TENANT, tenant, RENDER_LABEL_ROLE, role);
+	pod_annotations = fp[0] ? json_pack("{s:s}", "outpost.dev/credentials", fp) : json_object();
 	container = json_pack(
 		"{s:s, s:s, s:[s, s], s:o, s:[{s:s, s:s, s:b}, {s:s, s:s}],"
 		" s:{s:b, s:b, s:{s:[s]}}, s:{s:{s:s, s:s}, s:{s:s, s:s}}}",
@@ -456,10 +470,10 @@ static json_t *job(const struct render_config *cfg, const char *tenant, const ch
 			    json_string("provision"));
 	j = object("batch/v1", "Job", md);
 	json_object_set_new(j, "spec", json_pack(
-		"{s:i, s:i, s:{s:{s:o}, s:{s:s, s:b, s:b, s:{s:b, s:i, s:i, s:i, s:{s:s}}, s:[o],"
+		"{s:i, s:i, s:{s:{s:o, s:o}, s:{s:s, s:b, s:b, s:{s:b, s:i, s:i, s:i, s:{s:s}}, s:[o],"
 		" s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}]}}}",
 		"backoffLimit", 6, "activeDeadlineSeconds", 600, "template",
-		"metadata", "labels", pod_labels,
+		"metadata", "labels", pod_labels, "annotations", pod_annotations,
 		"spec", "restartPolicy", "Never", "automountServiceAccountToken", 0,
 		"enableServiceLinks", 0,
 		"securityContext", "runAsNonRoot", 1, "runAsUser", sv->uid, "runAsGroup", sv->uid,
@@ -484,7 +498,7 @@ int render_tenant(const struct render_config *cfg, const struct render_tenant *t
 	if (emit(out, credentials_secret(copy, cfg->platform_namespace, t->name, cred)) < 0)
 		goto fail;
 	for (int svc = 0; svc < RENDER_NSERVICES; svc++)
-		if (emit(out, job(cfg, t->name, svc == RENDER_KEYCLOAK ? t->host : NULL, svc, 1)) < 0)
+		if (emit(out, job(cfg, t->name, svc == RENDER_KEYCLOAK ? t->host : NULL, svc, cred)) < 0)
 			goto fail;
 	return 0;
 fail:
@@ -495,7 +509,7 @@ int render_deprovision(const struct render_config *cfg, const char *tenant, json
 		       struct err *e)
 {
 	for (int svc = 0; svc < RENDER_NSERVICES; svc++)
-		if (emit(out, job(cfg, tenant, NULL, svc, 0)) < 0)
+		if (emit(out, job(cfg, tenant, NULL, svc, NULL)) < 0)
 			return err_set(e, EXIT_RUNTIME, "render: tenant %s: out of memory", tenant);
 	return 0;
 }

@@ -200,8 +200,13 @@ int sign_keyring_load(struct sign_keyring *ring, const char *path, struct err *e
 	int rc = 0;
 
 	memset(ring, 0, sizeof(*ring));
-	if (stat(path, &st) < 0)
-		return err_errno(e, errno, "trusted keys %s", path);
+	if (stat(path, &st) < 0) {
+		/* No trust store means no bundle can be trusted: a refusal. */
+		err_errno(e, errno, "trusted keys %s", path);
+		if (e)
+			e->exit_code = EXIT_REFUSED;
+		return -1;
+	}
 	if (!S_ISDIR(st.st_mode))
 		return ring_add(ring, path, e);
 	d = opendir(path);

@@ -52,6 +52,10 @@ def conflict(res, name, why="the object has been modified; please apply "
                     f'{_qualified(res)} "{name}": {why}', _details(res, name))
 
 
+# A cause's value: None means "Required value", FORBIDDEN "Forbidden".
+FORBIDDEN = object()
+
+
 def invalid(res, name, causes):
     """causes: [(field, value, why)] → 422 with details.causes."""
     kind = res.kind + ("." + res.group if res.group else "")
@@ -60,6 +64,9 @@ def invalid(res, name, causes):
         if value is None:
             msg = f"Required value: {why}"
             reason = "FieldValueRequired"
+        elif value is FORBIDDEN:
+            msg = f"Forbidden: {why}"
+            reason = "FieldValueForbidden"
         else:
             msg = f'Invalid value: "{value}": {why}'
             reason = "FieldValueInvalid"

@@ -12,9 +12,17 @@ Off unless enabled (server.py --controllers, or POST /_admin/controllers):
              = spec.replicas after `delay`, unless listed in `never_ready`
   delay      seconds (default 0.3)
   never_ready / fail_jobs: names, "name" or "namespace/name"
-The real helm-controller runs helm; nothing here installs anything.
+  installs   {"<chart>" or "<namespace>/<chart>": [object, ...]}: what the
+             chart's "helm install" creates when its Job succeeds (objects
+             without a namespace go to the chart's spec.targetNamespace, or
+             its own namespace; a missing namespace is created, as helm's
+             --create-namespace would), labelled as helm labels releases
+  platform   path of a charts/platform.json: every component's HelmChart
+             installs its workloads (1 replica each) in its namespace
+Nothing runs helm: `installs` stands for what a chart would create.
 """
 import copy
+import json
 import threading
 
 import apierrors
@@ -23,8 +31,35 @@ import store as storelib
 
 JOBS = resources.find("batch", "Job")
 HELMCHARTS = resources.find("helm.cattle.io", "HelmChart")
+NAMESPACES = resources.find("", "Namespace")
 DEFAULTS = {"helm": False, "jobs": False, "workloads": False, "delay": 0.3,
-            "never_ready": [], "fail_jobs": []}
+            "never_ready": [], "fail_jobs": [], "installs": {},
+            "platform": None}
+
+
+def platform_installs(path):
+    """installs for every component of a platform.json."""
+    with open(path) as f:
+        doc = json.load(f)
+    out = {}
+    for c in doc.get("components", []):
+        objs = []
+        for w in c.get("workloads", []):
+            group = "apps" if w["kind"] in ("Deployment", "StatefulSet") \
+                else ""
+            objs.append({
+                "apiVersion": f"{group}/v1" if group else "v1",
+                "kind": w["kind"],
+                "metadata": {"name": w["name"], "namespace": c["namespace"]},
+                "spec": {"replicas": 1,
+                         "selector": {"matchLabels": {"app": w["name"]}},
+                         "template": {
+                             "metadata": {"labels": {"app": w["name"]}},
+                             "spec": {"containers": [
+                                 {"name": w["name"],
+                                  "image": f"{w['name']}:test"}]}}}})
+        out[c["helmchart"]] = objs
+    return out
 
 
 class Controllers:
@@ -40,8 +75,16 @@ class Controllers:
         if bad:
             raise ValueError(f"unknown controller keys: "
                              f"{', '.join(sorted(bad))}")
+        config = {**DEFAULTS, **config}
+        if config["platform"]:
+            try:
+                config["installs"] = {**platform_installs(config["platform"]),
+                                      **config["installs"]}
+            except (OSError, ValueError, KeyError) as e:
+                raise ValueError(f"platform {config['platform']}: {e}") \
+                    from None
         with self.lock:
-            self.config = {**DEFAULTS, **config}
+            self.config = config
 
     def get(self):
         with self.lock:
@@ -128,6 +171,8 @@ class Controllers:
             cur = self.store.get(JOBS, m["namespace"], m["name"])
             if cur["metadata"]["uid"] != m["uid"]:
                 return
+            if chart and not fail:
+                self._helm_install(m["namespace"], chart)
             new = copy.deepcopy(cur)
             if fail:
                 new["status"] = {"failed": 1, "startTime": now, "conditions": [
@@ -142,6 +187,34 @@ class Controllers:
                                       "lastTransitionTime": now}]}
             self.store.update(JOBS, m["namespace"], m["name"], new,
                               "k3s-job-controller", subresource="status")
+
+    def _helm_install(self, ns, chart_name):
+        """Create what the chart "installs" (config `installs`)."""
+        installs = self.get()["installs"]
+        objs = installs.get(f"{ns}/{chart_name}", installs.get(chart_name))
+        if not objs:
+            return
+        chart = self.store.lookup(HELMCHARTS, ns, chart_name)
+        target = ((chart or {}).get("spec") or {}).get("targetNamespace") \
+            or ns
+        for obj in objs:
+            obj = copy.deepcopy(obj)
+            meta = obj.setdefault("metadata", {})
+            meta.setdefault("namespace", target)
+            meta.setdefault("labels", {})["app.kubernetes.io/managed-by"] = \
+                "Helm"
+            meta.setdefault("annotations", {}).update({
+                "meta.helm.sh/release-name": chart_name,
+                "meta.helm.sh/release-namespace": meta["namespace"]})
+            group, _ = resources.split_api_version(obj.get("apiVersion", ""))
+            res = resources.find(group, obj.get("kind"))
+            if res is None:
+                continue
+            if self.store.lookup(NAMESPACES, None, meta["namespace"]) is None:
+                self.store.create(NAMESPACES, None, {"metadata": {
+                    "name": meta["namespace"]}}, "helm")
+            if self.store.lookup(res, meta["namespace"], meta["name"]) is None:
+                self.store.create(res, meta["namespace"], obj, "helm")
 
     def _ready(self, res, obj):
         m = obj["metadata"]

@@ -15,6 +15,10 @@ A fault configuration is a JSON object (every key optional):
                   before the request is processed
   drop_after_rate fraction processed (the write happens) and then dropped
                   with no response: the "did my write land?" case
+  max_inflight    at most this many API requests in progress at once (watches,
+                  discovery and health excepted); more are answered 429 with
+                  Retry-After, as API
+                  Priority and Fairness does when a level's seats are taken
   verbs           only requests with these verbs are faulted (default all)
   kinds           only requests for these kinds are faulted (default all)
   health          also fault /readyz /livez /healthz /version (default no)
@@ -32,12 +36,29 @@ WRITES = {"create", "update", "patch", "apply", "delete", "deletecollection"}
 class Faults:
     def __init__(self, config=None):
         self.lock = threading.Lock()
+        self.inflight = 0
         self.set(config or {})
+
+    def admit(self, verb):
+        """False when max_inflight requests are already in progress; else
+        counts this one in (release() when done)."""
+        with self.lock:
+            limit = self.config.get("max_inflight")
+            if limit and verb not in (None, "watch") and \
+                    self.inflight >= limit:
+                return False
+            self.inflight += 1
+            return True
+
+    def release(self):
+        with self.lock:
+            self.inflight -= 1
 
     def set(self, config):
         known = {"seed", "error_rate", "error_codes", "throttle_rate",
                  "retry_after", "latency_ms", "jitter_ms", "drop_rate",
-                 "drop_after_rate", "verbs", "kinds", "health"}
+                 "drop_after_rate", "verbs", "kinds", "health",
+                 "max_inflight"}
         bad = set(config) - known
         if bad:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(bad))}")
@@ -95,7 +116,7 @@ class Counters:
             self.other = 0
             self.by_code = {}
             self.faults = {"error": {}, "throttle": 0, "drop": 0,
-                           "drop_after": 0, "delayed": 0}
+                           "drop_after": 0, "delayed": 0, "inflight": 0}
 
     def request(self, verb, kind):
         with self.lock:
@@ -115,6 +136,9 @@ class Counters:
 
     def fault(self, action, delay):
         with self.lock:
+            if action == "inflight":
+                self.faults["inflight"] += 1
+                return
             if delay > 0:
                 self.faults["delayed"] += 1
             if action is None:

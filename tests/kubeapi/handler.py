@@ -109,6 +109,14 @@ class Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
+    def handle_expect_100(self):
+        # libcurl waits up to a second for "100 Continue" before sending a
+        # large body: it must leave at once, not sit in the write buffer.
+        self.send_response_only(100)
+        self.end_headers()
+        self.wfile.flush()
+        return True
+
     def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             out = b""
@@ -123,7 +131,8 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def send(self, code, body, ctype="application/json", headers=None):
+    def send(self, code, body, ctype="application/json", headers=None,
+             count=True):
         if isinstance(body, (dict, list)):
             data = json.dumps(body, separators=(",", ":")).encode() + b"\n"
         elif isinstance(body, str):
@@ -139,10 +148,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self.server.app.counters.response(code)
+        if count:
+            self.server.app.counters.response(code)
 
-    def send_error_status(self, err):
-        self.send(err.code, err.status(), headers=err.headers)
+    def send_error_status(self, err, count=True):
+        self.send(err.code, err.status(), headers=err.headers, count=count)
 
     def _drop(self):
         self.close_connection = True
@@ -178,9 +188,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path.startswith("/_admin/"):
             try:
-                self.send(200, app.admin(self.command, path, query, body))
+                self.send(200, app.admin(self.command, path, query, body),
+                          count=False)
             except ApiError as e:
-                self.send_error_status(e)
+                self.send_error_status(e, count=False)
             return
         try:
             route = self.route(path, query)
@@ -191,8 +202,21 @@ class Handler(BaseHTTPRequestHandler):
         verb, res = route[0], route[1]
         kind = res.kind if res else None
         app.counters.request(verb, kind)
+        if not app.faults.admit(verb):
+            app.counters.fault("inflight", 0)
+            self.send_fault(("throttle", app.faults.get().get("retry_after",
+                                                              1)))
+            return
+        try:
+            self._faulted(app, route, path, query, body)
+        finally:
+            app.faults.release()
+
+    def _faulted(self, app, route, path, query, body):
+        verb, res = route[0], route[1]
+        kind = res.kind if res else None
         delay, action = app.faults.decide(
-            verb, kind, health=route[0] is None and path in HEALTH +
+            verb, kind, health=verb is None and path in HEALTH +
             ("/version",))
         app.counters.fault(action, delay)
         if delay > 0:
@@ -417,7 +441,7 @@ class Handler(BaseHTTPRequestHandler):
                          "metadata": {"resourceVersion": str(st.rv)},
                          "items": items}
         obj, now = st.delete(res, ns, name, opts)
-        if not now:
+        if not now or res.returns_deleted:
             return 200, obj
         details = {"name": name, "kind": res.plural,
                    "uid": obj["metadata"]["uid"]}

@@ -27,6 +27,7 @@ other managers, as the real server does.  `fieldsV1` is written in the real
 import copy
 import json
 
+import pb
 from apierrors import bad_request, ApiError
 
 # metadata fields the server owns; never tracked in managedFields.
@@ -287,10 +288,11 @@ def _entries(mgrs, api_version, now, touched):
     return out
 
 
-def record_update(old, new, res, manager, now):
-    """managedFields after a non-apply write by `manager` (old may be None)."""
+def record_update(old, new, res, manager, now, sent=None):
+    """managedFields after a non-apply write by `manager`; for a create
+    (old is None) the manager owns what it sent."""
     if old is None:
-        changed = field_set(new, res)
+        changed = field_set(sent if sent is not None else new, res)
         mgrs = []
     else:
         changed = diff_paths(old, new, res)
@@ -312,8 +314,9 @@ def record_update(old, new, res, manager, now):
 def apply(old, applied, res, manager, force, now):
     """Server-side apply of `applied` onto `old` (a stored object).
 
-    Returns (new_object, changed).  Raises 409 on conflicts without force.
-    The caller fills in server-owned metadata and validates the result."""
+    Returns (merged object, its managedFields, whether the ownership is
+    unchanged).  Raises 409 on conflicts without force.  The caller
+    normalizes the object and decides whether anything changed."""
     new_set = field_set(applied, res)
     mgrs = managers(old)
     conflicts = []
@@ -363,21 +366,18 @@ def apply(old, applied, res, manager, force, now):
                             for m in mgrs if m[2]) == \
         sorted((m[0], m[1], tuple(sorted(m[2])))
                for m in managers(old) if m[2])
-    strip = lambda o: {**o, "metadata": {k: v for k, v in o["metadata"].items()
-                                         if k != "managedFields"}}
-    if ownership_same and strip(result) == strip(old):
-        return old, False
-    touched = {(manager, "Apply")}
-    result["metadata"]["managedFields"] = _entries(
-        mgrs, applied.get("apiVersion", old["apiVersion"]), now, touched)
-    return result, True
+    entries = _entries(mgrs, applied.get("apiVersion", old["apiVersion"]),
+                       now, {(manager, "Apply")})
+    return result, entries, ownership_same
 
 
-def initial_apply_fields(obj, res, manager, now):
+def initial_apply_fields(applied, res, manager, now):
+    """managedFields of an object an apply created: the applier owns what
+    it sent, not what the server defaulted."""
     return [{"manager": manager, "operation": "Apply",
-             "apiVersion": obj["apiVersion"], "time": now,
+             "apiVersion": res.api_version, "time": now,
              "fieldsType": "FieldsV1",
-             "fieldsV1": to_fields_v1(field_set(obj, res))}]
+             "fieldsV1": to_fields_v1(field_set(applied, res))}]
 
 
 def conflict_error(res, name, conflicts, api_version):
@@ -403,7 +403,13 @@ def conflict_error(res, name, conflicts, api_version):
 
 def parse_body(data, ctype):
     """JSON body; apply patches may be YAML, of which only the JSON subset
-    (what kubectl and Outpost send) is accepted."""
+    (what kubectl and Outpost send) is accepted; create and update may be
+    protobuf for the kinds pb.py knows."""
+    if ctype == "application/vnd.kubernetes.protobuf":
+        try:
+            return pb.decode(data)
+        except (pb.ProtobufError, UnicodeDecodeError) as e:
+            raise ApiError(415, "UnsupportedMediaType", str(e)) from None
     try:
         return json.loads(data or b"null")
     except ValueError as e:

@@ -14,7 +14,8 @@ VERBS = ["create", "delete", "deletecollection", "get", "list", "patch",
 class Resource:
     def __init__(self, group, version, kind, plural, namespaced,
                  short=(), name_rule="subdomain", status=True,
-                 generation=True, categories=(), builtin=True):
+                 generation=True, categories=(), builtin=True,
+                 returns_deleted=False):
         self.group = group
         self.version = version
         self.kind = kind
@@ -29,6 +30,9 @@ class Resource:
         # Typed (built-in) lists are encoded without apiVersion/kind in
         # their items; custom resource lists keep them.
         self.builtin = builtin
+        # DELETE answers with the object instead of a Status (the real
+        # registry's ReturnDeletedObject).
+        self.returns_deleted = returns_deleted
 
     @property
     def api_version(self):
@@ -57,7 +61,7 @@ RESOURCES = [
     Resource("", "v1", "ConfigMap", "configmaps", True, ["cm"], status=False,
              generation=False),
     Resource("", "v1", "ServiceAccount", "serviceaccounts", True, ["sa"],
-             status=False, generation=False),
+             status=False, generation=False, returns_deleted=True),
     Resource("", "v1", "Service", "services", True, ["svc"],
              name_rule="label1035", generation=False, categories=["all"]),
     Resource("", "v1", "ResourceQuota", "resourcequotas", True, ["quota"],
@@ -65,7 +69,7 @@ RESOURCES = [
     Resource("", "v1", "LimitRange", "limitranges", True, ["limits"],
              status=False, generation=False),
     Resource("", "v1", "Pod", "pods", True, ["po"], generation=False,
-             categories=["all"]),
+             categories=["all"], returns_deleted=True),
     Resource("apps", "v1", "Deployment", "deployments", True, ["deploy"],
              categories=["all"]),
     Resource("apps", "v1", "StatefulSet", "statefulsets", True, ["sts"],

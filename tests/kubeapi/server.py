@@ -31,6 +31,8 @@ import sys
 import threading
 import time
 
+# Tests run from read-only source trees (distcheck): no __pycache__.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import certs  # noqa: E402

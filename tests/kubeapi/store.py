@@ -9,8 +9,9 @@ list of simplifications):
     `continue` token {"v","rv","start"} as the real server encodes it.
     A token whose rv is older than the last compaction gives 410 Expired;
     compaction runs every `compact_interval` seconds (k3s/kine compacts
-    every 5 minutes) and on POST /_admin/compact.  SIMPLIFICATION: later
-    pages read the current state, not a snapshot at the token's rv.
+    every 5 minutes) and on POST /_admin/compact.  Later pages read the
+    snapshot at the token's rv (the event history undone), so a list is
+    consistent however the objects change between pages.
   * namespace deletion sets Terminating and a deletionTimestamp, then after
     `ns_delete_delay` seconds deletes everything in the namespace, then the
     namespace (finalizers of the contents are not waited for).
@@ -33,7 +34,9 @@ import time
 import uuid
 
 import apierrors
+import immutable
 import patch as patchlib
+import quantity
 import resources
 import labelsel
 
@@ -102,6 +105,17 @@ def label_errors(meta):
     return out
 
 
+def _continue_expired():
+    return apierrors.expired(
+        "The provided continue parameter is too old to display a consistent "
+        "list result. You can start a new list without the continue "
+        "parameter, or use the continue token in this response to retrieve "
+        "the remainder of the results. Continuing with the provided token "
+        "results in an inconsistent list - objects that were created, "
+        "modified, or deleted between the time the first chunk was returned "
+        "and now may show up in the list.")
+
+
 def spec_of(obj):
     """Everything a generation counts: all but metadata and status."""
     return {k: v for k, v in obj.items()
@@ -135,7 +149,10 @@ class Store:
             self.compact()
 
     def compact(self):
+        """Forget history before now, as etcd's compaction does: continue
+        tokens and watches from an earlier resourceVersion get 410."""
         with self.lock:
+            self.rv += 1
             self.compacted = self.rv
             return self.rv
 
@@ -261,12 +278,13 @@ class Store:
                     data[k] = base64.b64encode(str(v).encode()).decode()
         elif res.kind in ("Deployment", "StatefulSet"):
             obj.setdefault("spec", {}).setdefault("replicas", 1)
+        quantity.canonicalize(res.kind, obj)
         if res.generation and old is not None and \
                 spec_of(obj) != spec_of(old):
             meta["generation"] = old["metadata"].get("generation", 0) + 1
         return obj
 
-    def _validate(self, res, obj):
+    def _validate(self, res, obj, old=None):
         meta = obj["metadata"]
         name = meta.get("name") or ""
         causes = []
@@ -283,6 +301,9 @@ class Store:
                 except (binascii.Error, TypeError, ValueError):
                     causes.append((f"data[{k}]", "<value>", "illegal base64 "
                                    "data"))
+        causes += quantity.errors(res.kind, obj)
+        if old is not None:
+            causes += immutable.violations(res.kind, old, obj)
         if causes:
             raise apierrors.invalid(res, name, causes)
 
@@ -309,22 +330,14 @@ class Store:
                         "continue key is not valid: incorrect encoded start "
                         "resourceVersion (version meta.k8s.io/v1)") from None
                 if list_rv < self.compacted:
-                    raise apierrors.expired(
-                        "The provided continue parameter is too old to "
-                        "display a consistent list result. You can start a "
-                        "new list without the continue parameter, or use the "
-                        "continue token in this response to retrieve the "
-                        "remainder of the results. Continuing with the "
-                        "provided token results in an inconsistent list - "
-                        "objects that were created, modified, or deleted "
-                        "between the time the first chunk was returned and "
-                        "now may show up in the list.")
-            keys = sorted(k for k in self.objects[res.key]
-                          if ns is None or k[0] == ns)
-            table = self.objects[res.key]
+                    raise _continue_expired()
+            # Ordered by the "namespace/name" string, as etcd orders keys;
+            # continue tokens compare against the same string.
+            table = self._table_at(res, list_rv)
+            keys = sorted(((f"{k[0]}/{k[1]}" if res.namespaced else k[1]), k)
+                          for k in table if ns is None or k[0] == ns)
             items, token, remaining = [], None, None
-            for i, k in enumerate(keys):
-                skey = f"{k[0]}/{k[1]}" if res.namespaced else k[1]
+            for i, (skey, k) in enumerate(keys):
                 if start is not None and skey < start:
                     continue
                 obj = table[k]
@@ -333,17 +346,40 @@ class Store:
                         not labelsel.match_fields(field_reqs, obj):
                     continue
                 if limit and len(items) == limit:
-                    last = items[-1]["metadata"]
-                    lkey = (f"{last['namespace']}/{last['name']}"
-                            if res.namespaced else last["name"])
                     token = base64.b64encode(json.dumps(
                         {"v": "meta.k8s.io/v1", "rv": list_rv,
-                         "start": lkey + "\x00"}).encode()).decode()
+                         "start": last_key + "\x00"}).encode()).decode()
                     if not label_reqs and not field_reqs:
                         remaining = len(keys) - i
                     break
                 items.append(obj)
+                last_key = skey
             return items, str(list_rv), token, remaining
+
+    def _table_at(self, res, rv):
+        """The objects of a kind as they were at resourceVersion rv: the
+        current ones with the later events undone.  Continued lists read
+        this snapshot, as the real server reads etcd at the token's
+        revision."""
+        table = self.objects[res.key]
+        if rv >= self.rv:
+            return table
+        if len(self.events) == self.events.maxlen and \
+                self.events[0][0] > rv + 1:
+            raise _continue_expired()
+        snap = dict(table)
+        for ev_rv, key, _, obj, prev in reversed(self.events):
+            if ev_rv <= rv:
+                break
+            if key != res.key:
+                continue
+            m = obj["metadata"]
+            k = (m.get("namespace", ""), m["name"])
+            if prev is None:
+                snap.pop(k, None)
+            else:
+                snap[k] = prev
+        return snap
 
     def dump(self):
         with self.lock:
@@ -359,6 +395,7 @@ class Store:
         with self.lock:
             self._check_body(res, ns, body)
             obj = copy.deepcopy(body)
+            sent = copy.deepcopy(body)
             meta = obj.setdefault("metadata", {})
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + "".join(
@@ -378,10 +415,10 @@ class Store:
             now = now_rfc3339()
             if apply:
                 meta["managedFields"] = patchlib.initial_apply_fields(
-                    obj, res, manager, now)
+                    sent, res, manager, now)
             elif manager:
                 meta["managedFields"] = patchlib.record_update(
-                    None, obj, res, manager, now)
+                    None, obj, res, manager, now, sent)
             if dry_run:
                 return obj
             meta["resourceVersion"] = self._next_rv()
@@ -402,7 +439,7 @@ class Store:
         else:
             new = self._normalize(res, ns, new, old)
         new["metadata"]["name"] = old["metadata"]["name"]
-        self._validate(res, new)
+        self._validate(res, new, old)
         if manager:
             new["metadata"]["managedFields"] = patchlib.record_update(
                 old, new, res, manager, now_rfc3339())
@@ -476,17 +513,18 @@ class Store:
             rv = meta.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise apierrors.conflict(res, name)
-            new, changed = patchlib.apply(old, body, res, manager, force,
-                                          now_rfc3339())
-            if not changed:
-                return old, False
-            mf = new["metadata"]["managedFields"]
+            new, fields, same_owners = patchlib.apply(
+                old, body, res, manager, force, now_rfc3339())
             new = self._normalize(res, ns, new, old)
-            new["metadata"]["managedFields"] = mf
             new["metadata"]["resourceVersion"] = \
                 old["metadata"]["resourceVersion"]
-            self._validate(res, new)
-            if new == old or dry_run:
+            self._validate(res, new, old)
+            if same_owners and new == {**old, "metadata": {
+                    k: v for k, v in old["metadata"].items()
+                    if k != "managedFields"}}:
+                return old, False  # a no-op apply: nothing is written
+            new["metadata"]["managedFields"] = fields
+            if dry_run:
                 return new, False
             return self._store_change(res, old, new), False
 

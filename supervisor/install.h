@@ -1,0 +1,32 @@
+/* outpost install / rollback: a verified bundle becomes a release directory
+ * (/var/lib/outpost/releases/<version>), and activating a release places its
+ * files where k3s expects them, each atomically. The install record
+ * (/var/lib/outpost/install.json) makes a rerun a no-op, lets an interrupted
+ * install resume, and remembers the previous release for rollback. */
+#ifndef OUTPOST_INSTALL_H
+#define OUTPOST_INSTALL_H
+
+#include "err.h"
+#include "manifest.h"
+
+#define INSTALL_STATE_DIR "var/lib/outpost"
+#define INSTALL_RECORD "var/lib/outpost/install.json"
+#define INSTALL_RELEASES "var/lib/outpost/releases"
+
+enum install_outcome { INSTALL_INSTALLED, INSTALL_UPGRADED, INSTALL_RESUMED, INSTALL_ALREADY };
+
+struct install;
+
+/* Locks the root's state directory and verifies the bundle's signature; no
+ * payload is read yet. `keys` NULL means <root>/etc/outpost/trusted-keys. */
+int install_begin(const char *root, const char *bundle, const char *keys, struct install **out,
+		  struct err *e);
+const struct manifest *install_manifest(const struct install *in);
+/* Extracts (unless this release is already on disk), activates, records. */
+int install_commit(struct install *in, int quiet, enum install_outcome *outcome, struct err *e);
+void install_end(struct install *in);
+
+/* Activates the previous release; `version` gets its name. */
+int install_rollback(const char *root, char version[65], struct err *e);
+
+#endif
