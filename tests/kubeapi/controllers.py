@@ -21,13 +21,13 @@ Off unless enabled (server.py --controllers, or POST /_admin/controllers):
              installs its workloads (1 replica each) in its namespace
 Nothing runs helm: `installs` stands for what a chart would create.
 """
-import copy
 import json
 import threading
 
 import apierrors
 import resources
 import store as storelib
+from patch import clone
 
 JOBS = resources.find("batch", "Job")
 HELMCHARTS = resources.find("helm.cattle.io", "HelmChart")
@@ -154,7 +154,7 @@ class Controllers:
                                     "image": "rancher/klipper-helm",
                                     "args": ["install"]}]}}}},
                 "helm-controller")
-            status = copy.deepcopy(cur)
+            status = clone(cur)
             status["status"] = {"jobName": job_name}
             st.update(HELMCHARTS, ns, name, status, "helm-controller",
                       subresource="status")
@@ -173,7 +173,7 @@ class Controllers:
                 return
             if chart and not fail:
                 self._helm_install(m["namespace"], chart)
-            new = copy.deepcopy(cur)
+            new = clone(cur)
             if fail:
                 new["status"] = {"failed": 1, "startTime": now, "conditions": [
                     {"type": "Failed", "status": "True",
@@ -198,7 +198,7 @@ class Controllers:
         target = ((chart or {}).get("spec") or {}).get("targetNamespace") \
             or ns
         for obj in objs:
-            obj = copy.deepcopy(obj)
+            obj = clone(obj)
             meta = obj.setdefault("metadata", {})
             meta.setdefault("namespace", target)
             meta.setdefault("labels", {})["app.kubernetes.io/managed-by"] = \
@@ -223,7 +223,7 @@ class Controllers:
             if cur["metadata"]["uid"] != m["uid"]:
                 return
             n = cur.get("spec", {}).get("replicas", 1)
-            new = copy.deepcopy(cur)
+            new = clone(cur)
             status = {"observedGeneration": cur["metadata"].get("generation",
                                                                 1),
                       "replicas": n}

@@ -24,11 +24,20 @@ Non-apply writes (create, update, merge/strategic/JSON patch) record an
 other managers, as the real server does.  `fieldsV1` is written in the real
 `f:<name>` form, but without `.` markers and `k:`/`v:` list item keys.
 """
-import copy
 import json
 
 import pb
 from apierrors import bad_request, ApiError
+
+def clone(value):
+    """A copy of a JSON value (several times faster than copy.deepcopy,
+    which dominated the cost of an apply)."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
 
 # metadata fields the server owns; never tracked in managedFields.
 _SERVER_META = {"name", "namespace", "uid", "resourceVersion", "generation",
@@ -38,8 +47,8 @@ _SERVER_META = {"name", "namespace", "uid", "resourceVersion", "generation",
 
 def merge_patch(target, patch):
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    out = clone(target) if isinstance(target, dict) else {}
     for k, v in patch.items():
         if v is None:
             out.pop(k, None)
@@ -55,11 +64,11 @@ def _named_list(value):
 
 def strategic_merge_patch(target, patch):
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     if patch.get("$patch") == "replace":
-        return {k: v for k, v in copy.deepcopy(patch).items()
+        return {k: v for k, v in clone(patch).items()
                 if k != "$patch"}
-    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+    out = clone(target) if isinstance(target, dict) else {}
     for k, v in patch.items():
         if k.startswith("$"):
             continue
@@ -83,7 +92,7 @@ def strategic_merge_patch(target, patch):
             else:
                 out[k] = strategic_merge_patch(out.get(k), v)
         else:
-            out[k] = copy.deepcopy(v)
+            out[k] = clone(v)
     return out
 
 
@@ -106,7 +115,7 @@ def _walk(doc, parts):
 
 
 def json_patch(target, ops):
-    doc = copy.deepcopy(target)
+    doc = clone(target)
     if not isinstance(ops, list):
         raise bad_request("json patch must be a list of operations")
     try:
@@ -115,17 +124,17 @@ def json_patch(target, ops):
             parts = _pointer(op["path"])
             if kind in ("move", "copy"):
                 src = _pointer(op["from"])
-                value = copy.deepcopy(_walk(doc, src))
+                value = clone(_walk(doc, src))
                 if kind == "move":
                     _remove(doc, src)
                 _add(doc, parts, value)
             elif kind == "add":
-                _add(doc, parts, copy.deepcopy(op["value"]))
+                _add(doc, parts, clone(op["value"]))
             elif kind == "remove":
                 _remove(doc, parts)
             elif kind == "replace":
                 _remove(doc, parts)
-                _add(doc, parts, copy.deepcopy(op["value"]))
+                _add(doc, parts, clone(op["value"]))
             elif kind == "test":
                 if _walk(doc, parts) != op["value"]:
                     raise ApiError(422, "Invalid",
@@ -242,7 +251,7 @@ def _merge(dst, src):
         if isinstance(v, dict) and isinstance(dst.get(k), dict):
             _merge(dst[k], v)
         else:
-            dst[k] = copy.deepcopy(v)
+            dst[k] = clone(v)
 
 
 def _overlap(p, q):
@@ -344,7 +353,7 @@ def apply(old, applied, res, manager, force, now):
         mgrs.append(mine)
     mine[2] = new_set
 
-    result = copy.deepcopy(old)
+    result = clone(old)
     others = [q for m in mgrs if m is not mine for q in m[2]]
     for p in sorted(before - new_set, key=len, reverse=True):
         if not any(_overlap(p, q) for q in others):
@@ -360,7 +369,7 @@ def apply(old, applied, res, manager, force, now):
         if isinstance(v, dict) and isinstance(rmeta.get(k), dict):
             _merge(rmeta[k], v)
         else:
-            rmeta[k] = copy.deepcopy(v)
+            rmeta[k] = clone(v)
 
     ownership_same = sorted((m[0], m[1], tuple(sorted(m[2])))
                             for m in mgrs if m[2]) == \

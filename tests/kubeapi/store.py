@@ -25,7 +25,6 @@ may serialize them without holding the lock.
 import base64
 import binascii
 import collections
-import copy
 import json
 import re
 import secrets
@@ -35,10 +34,11 @@ import uuid
 
 import apierrors
 import immutable
+import labelsel
 import patch as patchlib
 import quantity
 import resources
-import labelsel
+from patch import clone
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -65,7 +65,7 @@ _NAME_RULES = {
 }
 
 NAMESPACES = resources.find("", "Namespace")
-HISTORY = 200000
+HISTORY = 100000
 
 
 def now_rfc3339():
@@ -154,6 +154,8 @@ class Store:
         with self.lock:
             self.rv += 1
             self.compacted = self.rv
+            while self.events and self.events[0][0] < self.compacted:
+                self.events.popleft()
             return self.rv
 
     def _next_rv(self):
@@ -250,7 +252,7 @@ class Store:
                     meta.pop(k, None)
             if res.status:
                 if "status" in old:
-                    obj["status"] = copy.deepcopy(old["status"])
+                    obj["status"] = clone(old["status"])
                 else:
                     obj.pop("status", None)
         else:
@@ -394,8 +396,8 @@ class Store:
     def create(self, res, ns, body, manager, dry_run=False, apply=False):
         with self.lock:
             self._check_body(res, ns, body)
-            obj = copy.deepcopy(body)
-            sent = copy.deepcopy(body)
+            obj = clone(body)
+            sent = clone(body)
             meta = obj.setdefault("metadata", {})
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + "".join(
@@ -431,11 +433,11 @@ class Store:
         manager, and store unless nothing changed."""
         if subresource == "status":
             status = new.get("status")
-            new = copy.deepcopy(old)
+            new = clone(old)
             if status is None:
                 new.pop("status", None)
             else:
-                new["status"] = copy.deepcopy(status)
+                new["status"] = clone(status)
         else:
             new = self._normalize(res, ns, new, old)
         new["metadata"]["name"] = old["metadata"]["name"]
@@ -471,7 +473,7 @@ class Store:
             rv = (body.get("metadata") or {}).get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise apierrors.conflict(res, name)
-            return self._write(res, ns, old, copy.deepcopy(body), manager,
+            return self._write(res, ns, old, clone(body), manager,
                                subresource, dry_run)
 
     def patch(self, res, ns, name, kind, body, manager, subresource=None,
@@ -501,7 +503,7 @@ class Store:
             if body.get("apiVersion") is None or body.get("kind") is None:
                 raise apierrors.bad_request(
                     "apply patches must specify apiVersion and kind")
-            body = copy.deepcopy(body)
+            body = clone(body)
             body.setdefault("metadata", {})["name"] = name
             meta = body["metadata"]
             old = self.lookup(res, ns, name)
@@ -553,7 +555,7 @@ class Store:
             if om.get("finalizers"):
                 if om.get("deletionTimestamp"):
                     return old, False
-                new = copy.deepcopy(old)
+                new = clone(old)
                 new["metadata"]["deletionTimestamp"] = now_rfc3339()
                 new["metadata"]["deletionGracePeriodSeconds"] = 0
                 new["metadata"]["resourceVersion"] = self._next_rv()
@@ -577,7 +579,7 @@ class Store:
             return out
 
     def _remove(self, res, old):
-        gone = copy.deepcopy(old)
+        gone = clone(old)
         gone["metadata"]["resourceVersion"] = self._next_rv()
         self._commit(res, "DELETED", gone, old)
         return gone
@@ -590,7 +592,7 @@ class Store:
                 if not any(ref.get("uid") == uid for ref in refs):
                     continue
                 if policy == "Orphan":
-                    new = copy.deepcopy(obj)
+                    new = clone(obj)
                     new["metadata"]["ownerReferences"] = [
                         ref for ref in refs if ref.get("uid") != uid]
                     if not new["metadata"]["ownerReferences"]:
@@ -607,7 +609,7 @@ class Store:
                 NAMESPACES, name, "The system is ensuring all content is "
                 "removed from this namespace.  Upon completion, this "
                 "namespace will automatically be purged by the system.")
-        new = copy.deepcopy(old)
+        new = clone(old)
         new["metadata"]["deletionTimestamp"] = now_rfc3339()
         new["status"] = {"phase": "Terminating"}
         new["metadata"]["resourceVersion"] = self._next_rv()
