@@ -1,7 +1,8 @@
 #!/bin/sh
 # The systemd units as built: @bindir@ substituted, `systemd-analyze verify`
 # silent (pointed at the built binary, since it checks that ExecStart exists),
-# and the settings the supervisor and k3s rely on.
+# and the settings the supervisor and k3s rely on. Also lints the supervisor's
+# test scripts with shellcheck when it is installed.
 . "$top_srcdir/tests/lib.sh"
 skip_unless systemd-analyze
 
@@ -26,6 +27,12 @@ expect_grep "^ConditionPathExists=.*\.bundle$" "$T/outpost-install.service" "ins
 expect_grep "^ExecStart=$OUTPOST install --bundle .* --no-start$" "$T/outpost-install.service" \
 	"install unit: runs outpost install --bundle"
 expect_grep "^Before=outpost.service" "$T/outpost-install.service" "install unit: before the supervisor"
+
+# The supervisor's test scripts and fake k3s pass the linters that exist.
+if [ -n "${SHELLCHECK:-}" ]; then
+	expect_exit 0 "supervise test scripts pass shellcheck" -- "$SHELLCHECK" -x -s sh -e SC1091,SC2015,SC2154 \
+		"$top_srcdir"/tests/supervise-*.sh "$top_srcdir/tests/bench/supervise.sh"
+fi
 
 # A unit with an error is caught by the same check (the test can fail).
 sed 's/^Type=notify/Type=notifyy/' "$T/outpost.service" >"$T/broken.service"

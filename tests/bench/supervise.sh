@@ -42,9 +42,13 @@ sample() { # ctx switches, CPU ticks
 	awk '/^voluntary_ctxt_switches|^nonvoluntary_ctxt_switches/ { n += $2 } END { printf "%d ", n }' "/proc/$pid/status"
 	awk '{ print $14 + $15 }' "/proc/$pid/stat"
 }
-set -- $(sample); cs0=$1; cpu0=$2
+read -r cs0 cpu0 <<EOS
+$(sample)
+EOS
 sleep "$window"
-set -- $(sample); cs1=$1; cpu1=$2
+read -r cs1 cpu1 <<EOS
+$(sample)
+EOS
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 tck=$(getconf CLK_TCK)
