@@ -143,8 +143,9 @@ int sv_step(struct sv_machine *m, enum sv_event ev, uint64_t now, struct sv_out 
 			return 0;
 		}
 		if (ev == SV_EV_STOP) {
+			/* No k3s, but what the last one left in its group goes. */
 			m->state = SV_DONE;
-			out->actions = SV_ACT_EXIT;
+			out->actions = SV_ACT_KILL_GROUP | SV_ACT_EXIT;
 			return 0;
 		}
 		return -1;
@@ -550,6 +551,23 @@ static void set_api_ready(struct supervisor *s, bool ready)
 	}
 }
 
+/* Shutdown: what was SIGKILLed in k3s's group dies asynchronously, and its
+ * orphans come to us; wait (bounded) until the group is empty, reaping, so
+ * nothing is left behind for init. Blocking is fine: the loop is ending. */
+static void drain_group(struct supervisor *s)
+{
+	uint64_t deadline = now_usec() + s->m.p.kill_wait;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	reap_all(s);
+	while (s->pgid > 0 && kill(-s->pgid, 0) == 0 && now_usec() < deadline) {
+		nanosleep(&tick, NULL);
+		reap_all(s);
+	}
+	if (s->pgid > 0 && kill(-s->pgid, 0) == 0)
+		log_emit(LOG_ERR, "k3s", NULL, "process group %d still has members", (int)s->pgid);
+}
+
 static void apply(struct supervisor *s, const struct sv_out *o)
 {
 	if (o->actions & SV_ACT_ARM_TIMER)
@@ -590,7 +608,7 @@ static void apply(struct supervisor *s, const struct sv_out *o)
 	if (o->actions & SV_ACT_EXIT) {
 		if (s->pid > 0)
 			log_emit(LOG_ERR, "k3s", NULL, "pid %d did not exit after SIGKILL", (int)s->pid);
-		reap_all(s);
+		drain_group(s);
 		sd_event_exit(s->ev, 0);
 	}
 	update_status(s);
