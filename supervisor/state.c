@@ -270,9 +270,15 @@ int state_open(const char *path, enum state_open_flags flags, struct state **out
 				     SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
+		/* "unable to open database file" says less than the errno behind it
+		 * (permission denied, read-only file system). */
+		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
 		umask(old_umask);
-		err_set(e, EXIT_RUNTIME, "state %s: open: %s", path,
-			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		if (sys)
+			err_errno(e, sys, "state %s: open", path);
+		else
+			err_set(e, EXIT_RUNTIME, "state %s: open: %s", path,
+				st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		state_close(st);
 		return -1;
 	}

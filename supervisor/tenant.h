@@ -112,8 +112,10 @@ const struct plan *plan_find(const struct plan *plans, size_t n, const char *nam
  *    "values": {"dotted.key": "string", ...}, "suspended": false}
  * tenant_to_json returns a new reference (NULL on OOM). */
 json_t *tenant_to_json(const struct tenant *t);
-/* Reads that shape; unknown keys and wrong types are refused (EXIT_REFUSED) naming
- * the key. "plan", "app", "values" and "suspended" may be omitted. No rule checks. */
+/* Reads that shape into a zeroed `t`; unknown keys and wrong types are refused
+ * (EXIT_REFUSED) naming the key. "plan" (default small), "app", "values" and
+ * "suspended" may be omitted. No rule checks: call tenant_validate. On failure `t`
+ * may hold some fields: tenant_clear it either way. */
 int tenant_from_json(json_t *obj, struct tenant *t, struct err *e);
 
 #endif

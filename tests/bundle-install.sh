@@ -28,10 +28,12 @@ var/lib/rancher/k3s/agent/images/platform-images.tar 644
 var/lib/rancher/k3s/server/manifests/outpost-keycloak.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-minio.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-postgresql.yaml 644
+var/lib/rancher/k3s/server/manifests/outpost-provision.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-redis.yaml 644
 var/lib/rancher/k3s/server/static/charts/keycloak-0.1.0.tgz 644
 var/lib/rancher/k3s/server/static/charts/minio-0.1.0.tgz 644
 var/lib/rancher/k3s/server/static/charts/postgresql-0.1.0.tgz 644
+var/lib/rancher/k3s/server/static/charts/provision-0.1.0.tgz 644
 var/lib/rancher/k3s/server/static/charts/redis-0.1.0.tgz 644
 W
 if cmp -s "$T/layout" "$T/want"; then ok "layout matches the expected tree and modes"; else
@@ -52,7 +54,7 @@ expect_grep '^  - metrics-server' "$C" "metrics-server disabled"
 if grep -q -e traefik -e local-storage "$C"; then not_ok "traefik/local-storage must stay"; else ok "traefik and local-storage kept"; fi
 expect_grep 'system-reserved=cpu=500m,memory=1024Mi' "$C" "system-reserved from capacity.json"
 expect_grep 'kube-reserved=cpu=750m,memory=1792Mi' "$C" "kube-reserved from capacity.json"
-expect_grep 'eviction-hard=memory.available<512Mi,nodefs.available<10%,imagefs.available<15%' "$C" "eviction from capacity.json"
+expect_grep 'eviction-hard=memory.available<512Mi,nodefs.available<10%,imagefs.available<10%' "$C" "eviction from capacity.json"
 expect_grep 'disable-default-registry-endpoint: true' "$C" "no default registry endpoint"
 expect_grep '^  docker.io:' "$R/etc/rancher/k3s/registries.yaml" "docker.io mirrored"
 expect_grep '127.0.0.1:1' "$R/etc/rancher/k3s/registries.yaml" "mirrors point at a closed loopback port"
@@ -61,7 +63,7 @@ expect_grep '^kind: HelmChart' "$M" "HelmChart manifest"
 expect_grep 'chart: https://%{KUBERNETES_API}%/static/charts/postgresql-0.1.0.tgz' "$M" "chart served by the API server"
 expect_grep 'targetNamespace: outpost-platform' "$M" "target namespace from platform.json"
 expect_grep '"memory":"1280Mi"' "$M" "values from capacity.json"
-expect_grep '"size":"20Gi"' "$M" "storage size from capacity.json"
+expect_grep '"size":"15Gi"' "$M" "storage size from capacity.json"
 if [ -e "$R/var/lib/rancher/k3s/server/manifests/traefik.yaml" ]; then not_ok "ingress must not get a HelmChart"; else ok "k3s's own traefik left alone"; fi
 # The rendered HelmChart is valid YAML with the fields helm-controller reads.
 "$PYTHON3" - "$M" <<'P' && ok "valuesContent is JSON with resources" || not_ok "valuesContent"

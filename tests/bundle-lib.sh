@@ -27,7 +27,7 @@ make_bundle() {
 	# interrupted at many different points.
 	[ -z "${IMG_MB:-}" ] || head -c "${IMG_MB}M" /dev/urandom >"$in/img/bulk.bin"
 	tar -C "$in/img" --sort=name --mtime=@0 --owner=0 --group=0 -cf "$in/platform-images.tar" .
-	for c in postgresql redis minio keycloak; do
+	for c in postgresql redis minio keycloak provision; do
 		helm package --version "$cv" "$FIX/charts/$c" -d "$in/charts" >/dev/null
 	done
 	cp "$top_srcdir/charts/platform.json" "$top_srcdir/charts/capacity.json" "$in/"
@@ -35,7 +35,7 @@ make_bundle() {
 		printf '{ "bundle_version": "%s", "k3s_version": "v1.31.4+k3s1", "inputs": [\n' "$version"
 		printf '  { "source": "k3s", "path": "k3s/k3s", "role": "k3s-binary", "sha256": "%s" },\n' "$(sha "$in/k3s")"
 		printf '  { "source": "platform-images.tar", "path": "images/platform-images.tar", "role": "images", "sha256": "%s" },\n' "$(sha "$in/platform-images.tar")"
-		for c in postgresql redis minio keycloak; do
+		for c in postgresql redis minio keycloak provision; do
 			printf '  { "source": "charts/%s-%s.tgz", "path": "charts/%s-%s.tgz", "role": "chart", "sha256": "%s" },\n' "$c" "$cv" "$c" "$cv" "$(sha "$in/charts/$c-$cv.tgz")"
 		done
 		printf '  { "source": "platform.json", "path": "data/platform.json", "role": "platform", "sha256": "%s" },\n' "$(sha "$in/platform.json")"

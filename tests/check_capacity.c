@@ -1,7 +1,7 @@
 /* The capacity arithmetic against hand-computed figures, with the real
- * charts/capacity.json: system 500m/1024 MiB/10 GiB, k3s 750m/1792 MiB/20 GiB,
- * eviction 512 MiB and max(nodefs 10 %, imagefs 15 %) of the disk; platform
- * requests 2750m/3968 MiB/52 GiB, limits 7500m/5632 MiB; limits ratio 2. */
+ * charts/capacity.json: system 500m/1024 MiB/8 GiB, k3s 750m/1792 MiB/15 GiB,
+ * eviction 512 MiB and max(nodefs 10 %, imagefs 10 %) of the disk; platform
+ * requests 2750m/3968 MiB/41 GiB, limits 7500m/5632 MiB; limits ratio 2. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ START_TEST(budget_file_parses)
 {
 	RES_EQ(budget.reference, 8000, 16384, 100);
 	ck_assert_uint_eq(budget.nplatform, 5);
-	ck_assert_int_eq(budget.eviction_disk_percent, 15);
+	ck_assert_int_eq(budget.eviction_disk_percent, 10);
 	ck_assert(budget.limits_ratio == 2.0);
 }
 END_TEST
@@ -57,34 +57,37 @@ START_TEST(reference_8c_16g)
 {
 	struct capacity_report r;
 	struct err e = { 0 };
-	const struct plan *two[] = { &small, &small }, *four[] = { &small, &small, &small, &small };
+	const struct plan *two[] = { &small, &small };
+	const struct plan *thirteen[13];
 
+	for (size_t i = 0; i < 13; i++)
+		thirteen[i] = &small;
 	report(&budget.reference, NULL, 0, &r);
-	RES_EQ(r.reserved_eviction, 0, 512, 15);
-	RES_EQ(r.allocatable, 6750, 13056, 55);
-	RES_EQ(r.platform_request, 2750, 3968, 52);
-	RES_EQ(r.platform_limit, 7500, 5632, 52);
-	RES_EQ(r.free_request, 4000, 9088, 3);
-	RES_EQ(r.limit_budget, 13500, 26112, 55);
-	RES_EQ(r.free_limit, 6000, 20480, 3);
-	/* disk binds: 3 GiB are left for tenant volumes */
-	ck_assert_int_eq(capacity_fits(&r, &small), 3);
-	ck_assert_int_eq(capacity_fits(&r, &medium), 1);
-	ck_assert_int_eq(capacity_fits(&r, &large), 0);
+	RES_EQ(r.reserved_eviction, 0, 512, 10);
+	RES_EQ(r.allocatable, 6750, 13056, 67);
+	RES_EQ(r.platform_request, 2750, 3968, 41);
+	RES_EQ(r.platform_limit, 7500, 5632, 41);
+	RES_EQ(r.free_request, 4000, 9088, 26);
+	RES_EQ(r.limit_budget, 13500, 26112, 67);
+	RES_EQ(r.free_limit, 6000, 20480, 26);
+	/* CPU limits bind: 6000m of limit budget are left for tenants */
+	ck_assert_int_eq(capacity_fits(&r, &small), 12);  /* 6000 / 500 */
+	ck_assert_int_eq(capacity_fits(&r, &medium), 6);  /* 6000 / 1000 */
+	ck_assert_int_eq(capacity_fits(&r, &large), 3);   /* 6000 / 2000 */
 	ck_assert_int_eq(capacity_admit(&r, &e), 0);
 
 	report(&budget.reference, two, 2, &r);
 	ck_assert_uint_eq(r.tenants, 2);
 	RES_EQ(r.tenant_request, 500, 1024, 2);
-	RES_EQ(r.free_request, 3500, 8064, 1);
-	RES_EQ(r.free_limit, 5000, 18944, 1);
-	ck_assert_int_eq(capacity_fits(&r, &small), 1);
-	ck_assert_int_eq(capacity_fits(&r, &medium), 0);
+	RES_EQ(r.free_request, 3500, 8064, 24);
+	RES_EQ(r.free_limit, 5000, 18944, 24);
+	ck_assert_int_eq(capacity_fits(&r, &small), 10);
+	ck_assert_int_eq(capacity_fits(&r, &medium), 5);
 
-	report(&budget.reference, four, 4, &r);
+	report(&budget.reference, thirteen, 13, &r);
 	ck_assert_int_lt(capacity_admit(&r, &e), 0);
 	ck_assert_int_eq(e.exit_code, EXIT_REFUSED);
-	ck_assert_str_eq(e.msg, "capacity: tenants' storage would need 4 GiB, 3 GiB is available "
+	ck_assert_str_eq(e.msg, "capacity: tenants' CPU limits would need 6500m, 6000m is available "
 				"to tenants (see 'outpost capacity')");
 }
 END_TEST
@@ -96,11 +99,11 @@ START_TEST(smaller_4c_8g)
 	struct err e = { 0 };
 
 	report(&box, NULL, 0, &r);
-	RES_EQ(r.reserved_eviction, 0, 512, 30);
-	RES_EQ(r.allocatable, 2750, 4864, 140);
-	RES_EQ(r.free_request, 0, 896, 88);
-	RES_EQ(r.limit_budget, 5500, 9728, 140);
-	RES_EQ(r.free_limit, -2000, 4096, 88);
+	RES_EQ(r.reserved_eviction, 0, 512, 20);
+	RES_EQ(r.allocatable, 2750, 4864, 157);
+	RES_EQ(r.free_request, 0, 896, 116);
+	RES_EQ(r.limit_budget, 5500, 9728, 157);
+	RES_EQ(r.free_limit, -2000, 4096, 116);
 	ck_assert_int_eq(capacity_fits(&r, &small), 0);
 	ck_assert_int_eq(capacity_fits(&r, &large), 0);
 	/* the platform's own limits do not fit twice the allocatable CPU */
@@ -118,11 +121,11 @@ START_TEST(larger_32c_128g)
 	const struct plan *mix[] = { &large, &large, &medium, &small };
 
 	report(&box, NULL, 0, &r);
-	RES_EQ(r.reserved_eviction, 0, 512, 150);
-	RES_EQ(r.allocatable, 30750, 127744, 820);
-	RES_EQ(r.free_request, 28000, 123776, 768);
-	RES_EQ(r.limit_budget, 61500, 255488, 820);
-	RES_EQ(r.free_limit, 54000, 249856, 768);
+	RES_EQ(r.reserved_eviction, 0, 512, 100);
+	RES_EQ(r.allocatable, 30750, 127744, 877);
+	RES_EQ(r.free_request, 28000, 123776, 836);
+	RES_EQ(r.limit_budget, 61500, 255488, 877);
+	RES_EQ(r.free_limit, 54000, 249856, 836);
 	ck_assert_int_eq(capacity_fits(&r, &small), 108);  /* CPU limits: 54000 / 500 */
 	ck_assert_int_eq(capacity_fits(&r, &medium), 54);  /* CPU limits: 54000 / 1000 */
 	ck_assert_int_eq(capacity_fits(&r, &large), 27);   /* CPU limits: 54000 / 2000 */
@@ -130,7 +133,7 @@ START_TEST(larger_32c_128g)
 	report(&box, mix, 4, &r);
 	RES_EQ(r.tenant_request, 2750, 5632, 13);
 	RES_EQ(r.tenant_limit, 5500, 8448, 13);
-	RES_EQ(r.free_request, 25250, 118144, 755);
+	RES_EQ(r.free_request, 25250, 118144, 823);
 	ck_assert_int_eq(capacity_fits(&r, &large), 24); /* (54000 - 5500) / 2000 */
 	ck_assert_int_eq(capacity_admit(&r, &e), 0);
 }

@@ -55,12 +55,12 @@ expect_true "export -> import -> export is identical" -- cmp -s "$T/out" "$T/exp
 # Over capacity on the reference box: refused as a whole, nothing written.
 printf '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}\n' >"$T/ref.json"
 : >"$T/many.jsonl"
-for i in 1 2 3 4; do echo "{\"name\": \"t$i\", \"host\": \"t$i.example.com\"}" >>"$T/many.jsonl"; done
+for i in $(seq 13); do echo "{\"name\": \"t$i\", \"host\": \"t$i.example.com\"}" >>"$T/many.jsonl"; done
 rm -f "$T/ref.db"
 expect_exit 0 "create an empty store" -- env OUTPOST_STATE="$T/ref.db" OUTPOST_PROFILE="$T/ref.json" "$OUTPOST" tenant import /dev/null
 before=$(sha256sum "$T/ref.db" | cut -d' ' -f1)
 expect_exit 3 "an import over capacity is refused" -- env OUTPOST_STATE="$T/ref.db" OUTPOST_PROFILE="$T/ref.json" "$OUTPOST" tenant import "$T/many.jsonl"
-expect_grep "nothing imported: capacity: tenants' storage would need 4 GiB, 3 GiB is available" "$T/err" "it names the resource"
+expect_grep "nothing imported: capacity: tenants' CPU limits would need 6500m, 6000m is available" "$T/err" "it names the resource"
 expect_true "database unchanged" -- [ "$(sha256sum "$T/ref.db" | cut -d' ' -f1)" = "$before" ]
 expect_exit 1 "a missing import file" -- "$OUTPOST" tenant import "$T/nosuch.jsonl"
 expect_grep "tenant import: open $T/nosuch.jsonl: No such file" "$T/err" "names the file"

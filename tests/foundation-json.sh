@@ -61,15 +61,15 @@ assert set(d['reserved']) == {'system', 'k3s', 'eviction'}
 assert set(d['platform']) == {'requests', 'limits'} and set(d['free']) == {'requests', 'limits'}
 assert set(d['tenants']) == {'count', 'requests', 'limits'} and d['tenants']['count'] == 1
 assert d['total'] == {'cpu_millicores': 32000, 'memory_mib': 131072, 'disk_gib': 1000}
-assert d['allocatable'] == {'cpu_millicores': 30750, 'memory_mib': 127744, 'disk_gib': 820}
+assert d['allocatable'] == {'cpu_millicores': 30750, 'memory_mib': 127744, 'disk_gib': 877}
 assert d['tenants']['requests'] == {'cpu_millicores': 250, 'memory_mib': 512, 'disk_gib': 1}
-assert d['free']['requests'] == {'cpu_millicores': 27750, 'memory_mib': 123264, 'disk_gib': 767}
+assert d['free']['requests'] == {'cpu_millicores': 27750, 'memory_mib': 123264, 'disk_gib': 835}
 assert d['limits_ratio'] == 2.0 and d['within_budget'] is True
 assert [p['name'] for p in d['plans']] == ['small', 'medium', 'large']
 assert set(d['plans'][0]) == {'name', 'cpu_request_millicores', 'cpu_limit_millicores', 'memory_request_mib', 'memory_limit_mib', 'storage_gib', 'pods', 'more_fit'}
 assert d['plans'][2]['more_fit'] == 26"
 
 expect_exit 0 "capacity (table)" -- "$OUTPOST" capacity
-expect_grep "^allocatable  *30750m  *127744 MiB  *820 GiB$" "$T/out" "the table shows allocatable"
+expect_grep "^allocatable  *30750m  *127744 MiB  *877 GiB$" "$T/out" "the table shows allocatable"
 expect_grep "^large  .* 26$" "$T/out" "the table shows how many more fit"
 finish

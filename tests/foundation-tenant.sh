@@ -122,16 +122,22 @@ refused "tenant 'nosuch': no such tenant" -- tenant resume nosuch
 refused "tenant 'Acme': no such tenant" -- tenant rm Acme
 refused "tenant 'a\\x09b': no such tenant" -- tenant show "$(printf 'a\tb')"
 
-# --- admission: the reference box (8 cores, 16 GiB, 100 GiB) holds 3 GiB of tenant volumes ---
+# --- admission: the reference box (8 cores, 16 GiB, 100 GiB) leaves tenants
+# 4000m of CPU requests and 6000m of CPU limits (see tests/check_capacity.c) ---
+for l in l2 l3 l4; do # admitted on the big box: four large tenants in all
+	expect_exit 0 "add large $l on the big box" -- "$OUTPOST" tenant add "$l" --host "$l.example.com" --plan large
+done
+before=$(sum)
 printf '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}\n' >"$T/ref.json"
 export OUTPOST_PROFILE="$T/ref.json"
-# acme is large (5 GiB): already over the reference budget, so every admitted change is refused
-refused "capacity: tenants' storage would need 6 GiB, 3 GiB is available to tenants" -- tenant add small1 --host s1.example.com
+# four large tenants use all 4000m of requests and 8000m of limits: over the reference budget
+refused "capacity: tenants' CPU requests would need 4250m, 4000m is available to tenants" -- tenant add small1 --host s1.example.com
 refused "profile: $T/ref.json" -- tenant set acme --set a=b
 expect_exit 0 "suspend frees the tenant's share" -- "$OUTPOST" tenant suspend acme
+expect_exit 0 "suspend a second" -- "$OUTPOST" tenant suspend l4
 expect_exit 0 "a small tenant now fits" -- "$OUTPOST" tenant add small1 --host s1.example.com
 before=$(sum)
-refused "capacity: tenants' storage would need 6 GiB" -- tenant resume acme
+refused "capacity: tenants' CPU limits would need 6500m, 6000m is available to tenants" -- tenant resume acme
 expect_exit 0 "--profile on the command line wins" -- "$OUTPOST" --profile "$T/big.json" tenant resume acme
 
 before=$(sum)
