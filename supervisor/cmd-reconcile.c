@@ -12,7 +12,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: outpost reconcile --once [--kubeconfig PATH] [--max-inflight N]\n"
+		"Usage: outpost reconcile --once [--kubeconfig PATH] [--max-inflight N] [--page-size N]\n"
 		"       outpost reconcile --dry-run\n\n"
 		"Makes the cluster match the tenants of the state file, once.\n\n"
 		"  --once             run one pass; exit 1 if any tenant is Failed or any write failed\n"
@@ -20,6 +20,7 @@ static void usage(FILE *out)
 		"                     (no cluster needed; credentials are redacted)\n"
 		"  --kubeconfig PATH  the cluster's kubeconfig (default %s)\n"
 		"  --max-inflight N   requests in flight at once (default 8)\n"
+		"  --page-size N      objects per list page (default 250)\n"
 		"\nThe continuous loop runs inside 'outpost supervise'.\n",
 		KUBECONFIG_DEFAULT);
 }
@@ -42,6 +43,7 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "kubeconfig", required_argument, NULL, 'k' },
 		{ "max-inflight", required_argument, NULL, 'm' },
+		{ "page-size", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -67,6 +69,11 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 			cfg.max_inflight = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || !cfg.max_inflight || cfg.max_inflight > 64)
 				return cli_usage(cli, "reconcile", "--max-inflight: '%s' is not 1..64", optarg);
+			break;
+		case 'p':
+			cfg.list_limit = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !cfg.list_limit || cfg.list_limit > 5000)
+				return cli_usage(cli, "reconcile", "--page-size: '%s' is not 1..5000", optarg);
 			break;
 		case 'h':
 			usage(stdout);

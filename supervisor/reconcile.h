@@ -45,7 +45,7 @@ struct reconcile_config {
 	const struct render_config *render; /* NULL: render_config_default */
 	unsigned resync_s;             /* full resync period; 0: 600 */
 	unsigned max_inflight;         /* requests in flight; 0: 8 */
-	unsigned list_limit;           /* items per list page; 0: 500 */
+	unsigned list_limit;           /* items per list page; 0: 250 */
 	unsigned pass_budget_ms;       /* 0: 120000 */
 	/* Dry run: no cluster. The pass renders every valid tenant and writes the
 	 * objects it would apply to `dry_run_out` as one JSON List (credentials

@@ -103,6 +103,20 @@ $K get ns t-beta >/dev/null 2>&1 && ok "a bad row tears nothing down" || not_ok 
 expect_grep "beta: host" "$T/pass.err" "--once names the failed tenant and field"
 sqlite3 "$OUTPOST_STATE" "UPDATE tenants SET host = 'beta.example.org' WHERE name = 'beta'"
 
+# --- a namespace Outpost did not create is never taken over
+kapply '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "t-delta"}}'
+before=$($K get ns t-delta -o jsonpath='{.metadata.resourceVersion}')
+"$OUTPOST" tenant add delta --host delta.example.org >/dev/null
+rec_once
+[ "$(rec_status delta)" = Failed ] && ok "a tenant whose namespace exists unlabelled is Failed" || not_ok "delta Failed ($(rec_status delta))"
+sqlite3 "$OUTPOST_STATE" "SELECT message FROM tenant_status WHERE name = 'delta'" >"$T/msg"
+expect_grep "Namespace t-delta exists and is not this tenant's" "$T/msg" "the reason names the namespace"
+[ "$($K get ns t-delta -o jsonpath='{.metadata.resourceVersion}')" = "$before" ] &&
+	ok "the foreign namespace is left untouched" || not_ok "the foreign namespace is left untouched"
+"$OUTPOST" tenant rm delta >/dev/null
+rec_once
+$K get ns t-delta >/dev/null 2>&1 && ok "removing that tenant leaves the foreign namespace" || not_ok "removing that tenant leaves the foreign namespace"
+
 # --- teardown: app, then data (deprovision Jobs), then the namespace
 "$OUTPOST" tenant rm gamma >/dev/null
 rec_once
