@@ -132,6 +132,17 @@ kubeapi_ctl settings '{"ns_delete_delay": 0.2}' >/dev/null
 expect_exit 0 "kubectl delete ns waits until gone" -- k delete ns t-made
 expect_exit 1 "t-made gone" -- k get ns t-made
 
+# kubectl get -w: a Table per watch event, printed in the same columns.
+k get ns -w >"$T/watch" 2>&1 &
+watcher=$!
+on_exit "kill $watcher 2>/dev/null || :"
+i=0
+until grep -q '^kube-system' "$T/watch" || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+k create ns t-watched >/dev/null
+until grep -q '^t-watched  *Active' "$T/watch" || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill $watcher 2>/dev/null || :
+expect_grep '^t-watched  *Active  *[0-9]*s$' "$T/watch" "get -w prints the new namespace as a table row"
+
 # The bearer-token kubeconfig works too.
 expect_exit 0 "kubectl with a bearer token" -- kubectl --kubeconfig "$KUBEAPI_DIR/kubeconfig-token" --cache-dir "$T/kcache" get ns default -o name
 expect_grep '^namespace/default$' "$T/out" "token authenticates"

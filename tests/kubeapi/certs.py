@@ -84,9 +84,10 @@ def _write_private(path, text):
     os.rename(tmp, path)
 
 
-def write_kubeconfig(d, port, token=None):
-    """DIR/kubeconfig (client certificate, as k3s writes it) and, with a
-    token, DIR/kubeconfig-token (bearer token, no client certificate)."""
+def write_kubeconfig(d, port, token=None, extra=None):
+    """DIR/kubeconfig (client certificate, as k3s writes it), the same at
+    `extra` if given (k3s's --write-kubeconfig) and, with a token,
+    DIR/kubeconfig-token (bearer token, no client certificate)."""
     p = lambda n: os.path.join(d, n)
     cluster = ("apiVersion: v1\n"
                "clusters:\n"
@@ -105,9 +106,12 @@ def write_kubeconfig(d, port, token=None):
                "users:\n"
                "- name: default\n"
                "  user:\n")
-    _write_private(p("kubeconfig"), cluster +
-                   f"    client-certificate-data: {_b64(p('admin.crt'))}\n"
-                   f"    client-key-data: {_b64(p('admin.key'))}\n")
+    admin = cluster + \
+        f"    client-certificate-data: {_b64(p('admin.crt'))}\n" \
+        f"    client-key-data: {_b64(p('admin.key'))}\n"
+    _write_private(p("kubeconfig"), admin)
+    if extra:
+        _write_private(extra, admin)
     if token:
         _write_private(p("kubeconfig-token"), cluster +
                        f"    token: {token}\n")

@@ -24,35 +24,25 @@ import sys
 import time
 import urllib.parse
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-def connect(d, timeout=30):
-    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
-    ctx.load_cert_chain(os.path.join(d, "admin.crt"),
-                        os.path.join(d, "admin.key"))
-    with open(os.path.join(d, "port")) as f:
-        port = int(f.read())
-    return http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
-                                       timeout=timeout)
+from client import Client  # noqa: E402
 
 
 def request(d, method, path, body=None, ctype="application/json"):
-    conn = connect(d)
+    c = Client(d)
     try:
-        headers = {"Content-Type": ctype} if body is not None else {}
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, resp.read().decode()
+        return c.req(method, path, body, ctype)
     finally:
-        conn.close()
+        c.close()
 
 
 def admin(d, method, path, body=None):
-    code, text = request(d, method, path, body)
+    code, out = request(d, method, path, body)
     if code != 200:
-        sys.exit(f"ctl.py: {method} {path}: HTTP {code}: {text.strip()}")
-    return json.loads(text)
+        sys.exit(f"ctl.py: {method} {path}: HTTP {code}: {out}")
+    return out
 
 
 def main():
@@ -87,7 +77,7 @@ def main():
             try:
                 if os.path.exists(os.path.join(d, "pid")):
                     code, text = request(d, "GET", "/readyz")
-                    if code == 200 and text.strip() == "ok":
+                    if code == 200 and text == "ok":
                         return
                     last = f"HTTP {code}"
             except (OSError, ssl.SSLError, http.client.HTTPException) as e:
@@ -96,10 +86,10 @@ def main():
         sys.exit(f"ctl.py: server in {d} not ready after {a.timeout:g} s: "
                  f"{last}")
     if a.cmd == "request":
-        code, text = request(d, a.method.upper(), a.path, a.body,
-                             a.content_type)
+        code, out = request(d, a.method.upper(), a.path, a.body,
+                            a.content_type)
         print(code)
-        print(text, end="" if text.endswith("\n") or not text else "\n")
+        print(out if isinstance(out, str) else json.dumps(out, indent=1))
         return
     if a.cmd == "objects":
         q = {k: v for k, v in (("kind", a.kind), ("namespace", a.namespace))

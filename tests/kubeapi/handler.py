@@ -450,9 +450,12 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                      "status": "Success", "details": details}
 
-    def _maybe_table(self, res, items, meta, single=False):
+    def _wants_table(self):
         accept = self.headers.get("Accept", "")
-        if "as=Table" in accept and "g=meta.k8s.io" in accept:
+        return "as=Table" in accept and "g=meta.k8s.io" in accept
+
+    def _maybe_table(self, res, items, meta, single=False):
+        if self._wants_table():
             return self._table(res, items, meta or {})
         if single:
             return items[0]
@@ -531,9 +534,16 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             events, since = [("ERROR", e.status())], None
         deadline = time.monotonic() + timeout
+        tables = self._wants_table()
         try:
             while True:
                 for etype, obj in events:
+                    if tables and etype != "ERROR":
+                        # kubectl get -w: every event carries a one-row
+                        # Table, as the real server sends it.
+                        obj = self._table(res, [obj], {
+                            "resourceVersion":
+                                obj["metadata"]["resourceVersion"]})
                     data = json.dumps({"type": etype, "object": obj},
                                       separators=(",", ":")).encode() + b"\n"
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

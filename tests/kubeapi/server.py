@@ -4,10 +4,12 @@
     python3 tests/kubeapi/server.py --dir DIR [--port 0] [--faults JSON]
         [--token TOKEN] [--controllers [JSON]] [--ns-delete-delay SECONDS]
         [--compact-interval SECONDS] [--log FILE]
+        [--write-kubeconfig PATH]
 
 Makes (or reuses) a CA, a server certificate for 127.0.0.1/localhost and an
 admin client certificate in DIR, listens on 127.0.0.1, writes DIR/kubeconfig
-(k3s.yaml shape), DIR/kubeconfig-token (with --token), then DIR/port and
+(k3s.yaml shape), DIR/kubeconfig-token (with --token), the kubeconfig again at PATH (with
+--write-kubeconfig, as k3s's flag of that name), then DIR/port and
 DIR/pid: once DIR/pid exists the server answers.  Clients must present a
 certificate signed by the CA, or (with --token) the bearer token.
 
@@ -128,6 +130,7 @@ def main():
     p.add_argument("--ns-delete-delay", type=float, default=0.2)
     p.add_argument("--compact-interval", type=float, default=300.0)
     p.add_argument("--log", type=argparse.FileType("a"))
+    p.add_argument("--write-kubeconfig")
     args = p.parse_args()
     try:
         app = App(args)
@@ -151,7 +154,7 @@ def main():
 
     srv = handler.Server(("127.0.0.1", args.port), ctx, app)
     port = srv.server_address[1]
-    certs.write_kubeconfig(d, port, args.token)
+    certs.write_kubeconfig(d, port, args.token, args.write_kubeconfig)
     _write_atomic(os.path.join(d, "port"), f"{port}\n")
     _write_atomic(os.path.join(d, "pid"), f"{os.getpid()}\n")
 

@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,73 +17,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 
 import labelsel  # noqa: E402
-
-
-def start_server(d, *args):
-    os.makedirs(d)
-    with open(os.path.join(d, "server.log"), "w") as log:
-        proc = subprocess.Popen([sys.executable,
-                                 os.path.join(HERE, "server.py"),
-                                 "--dir", d, *args], stderr=log)
-    deadline = time.monotonic() + 60
-    while not os.path.exists(os.path.join(d, "pid")):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            with open(os.path.join(d, "server.log")) as f:
-                raise RuntimeError("server did not start: " + f.read())
-        time.sleep(0.05)
-    with open(os.path.join(d, "port")) as f:
-        return proc, int(f.read())
-
-
-class Client:
-    def __init__(self, d, port, cert=True):
-        self.ctx = ssl.create_default_context(cafile=os.path.join(d,
-                                                                  "ca.crt"))
-        if cert:
-            self.ctx.load_cert_chain(os.path.join(d, "admin.crt"),
-                                     os.path.join(d, "admin.key"))
-        self.port = port
-        self.conn = None
-
-    def raw(self, method, path, body=None, ctype="application/json",
-            headers=None):
-        if self.conn is None:
-            self.conn = http.client.HTTPSConnection(
-                "127.0.0.1", self.port, context=self.ctx, timeout=30)
-        h = dict(headers or {})
-        if body is not None:
-            h["Content-Type"] = ctype
-            if not isinstance(body, (bytes, str)):
-                body = json.dumps(body)
-        try:
-            self.conn.request(method, path, body=body, headers=h)
-            resp = self.conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = None
-            raise
-        return resp, data
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-    def req(self, method, path, body=None, ctype="application/json"):
-        resp, data = self.raw(method, path, body, ctype)
-        try:
-            return resp.status, json.loads(data)
-        except ValueError:
-            return resp.status, data.decode()
-
-    def admin(self, path, body=None):
-        code, out = self.req("POST" if body is not None else "GET",
-                             "/_admin/" + path, body)
-        assert code == 200, (code, out)
-        return out
+from client import Client, start_server  # noqa: E402
 
 
 def cm(name, labels=None, data=None, ns=None):
@@ -192,7 +125,9 @@ class Auth(ServerTest):
 
     def test_bearer_token(self):
         d = os.path.join(self.tmp, "tok")
-        proc, port = start_server(d, "--token", "s3cret")
+        proc, port = start_server(d, "--token", "s3cret",
+                                  "--write-kubeconfig",
+                                  os.path.join(self.tmp, "k3s.yaml"))
         try:
             c = Client(d, port, cert=False)
             code, out = c.req("GET", "/api/v1/namespaces")
@@ -206,6 +141,9 @@ class Auth(ServerTest):
             self.assertEqual(resp.status, 200)
             with open(os.path.join(d, "kubeconfig-token")) as f:
                 self.assertIn("    token: s3cret\n", f.read())
+            with open(os.path.join(d, "kubeconfig")) as a, \
+                    open(os.path.join(self.tmp, "k3s.yaml")) as b:
+                self.assertEqual(a.read(), b.read())
             c.close()
         finally:
             proc.terminate()
