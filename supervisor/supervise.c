@@ -730,7 +730,7 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *data)
 				log_info("ready (level %s)", s->cfg.ready == READY_API ? "api" : "platform");
 			notify_ready(&s->nt);
 		}
-		busy = !s->plat || platform_ready_count(s->plat) < s->plat->n;
+		busy = s->plat && platform_ready_count(s->plat) < s->plat->n;
 	}
 	update_status(s);
 	rearm(src, busy ? s->cfg.poll_busy : s->cfg.poll_idle);

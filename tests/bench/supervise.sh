@@ -60,7 +60,7 @@ peak=$(cat "$T/time" 2>/dev/null || echo "?")
 
 printf 'supervise idle, %s s window (healthy k3s, API ready, reconciler on, watchdog 90 s)\n' "$window"
 printf '  RSS now             %6s KiB   (goal <= 8192)\n' "$rss"
-printf '  RSS peak (VmHWM)    %6s KiB   /usr/bin/time %%M: %s KiB\n' "$hwm" "$peak"
+printf '  RSS peak (VmHWM)    %6s KiB   (/usr/bin/time %%M: %s KiB, which counts the fake k3s and API server too)\n' "$hwm" "$peak"
 printf '  private / PSS       %6s / %s KiB (the rest of RSS is shared library pages)\n' "$private" "$pss"
 printf '  CPU time            %6s ms\n' "$(((cpu1 - cpu0) * 1000 / tck))"
 awk -v c="$((cs1 - cs0))" -v w="$window" 'BEGIN { printf "  wakeups             %6d       = %.2f per second (goal <= 1)\n", c, c / w }'
