@@ -654,6 +654,9 @@ static void reconcile_start(struct supervisor *s)
 	struct reconcile_config rc = {
 		.state_path = s->cfg.state_path, .kubeconfig_path = s->cfg.kubeconfig,
 		.datadir = s->cfg.datadir, .progress = reconcile_progress, .progress_ud = s,
+		/* A pass blocks the loop, SIGTERM included: keep it well inside the
+		 * unit's stop timeout. What is left is picked up by the next pass. */
+		.pass_budget_ms = 30000,
 	};
 	struct err e = { 0 };
 
