@@ -110,6 +110,8 @@ stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
 expect_exit 0 "outpost status after the shutdown" -- "$OUTPOST" --state "$T/state.db" status
 expect_grep "^k3s  *Stopped " "$T/out" "status: k3s stopped"
+expect_exit 0 "status --help exits 0" -- "$OUTPOST" status --help
+expect_grep "^Usage: outpost status \[--json\]" "$T/out" "status --help prints the usage"
 expect_exit 2 "status takes no arguments" -- "$OUTPOST" --state "$T/state.db" status extra
 expect_exit 1 "status without a state file fails" -- "$OUTPOST" --state "$T/missing.db" status
 expect_grep "^outpost: state .*missing.db: does not exist" "$T/err" "and names the file"
