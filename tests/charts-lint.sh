@@ -11,7 +11,7 @@ skip_unless helm
 skip_unless kubectl
 check="$top_srcdir/tests/charts_check.py"
 fx="$top_srcdir/tests/fixtures/charts"
-cd "$top_srcdir"
+cd "$top_srcdir" || exit 1
 
 for c in postgresql redis minio keycloak provision; do
 	expect_exit 0 "helm lint charts/$c" -- helm lint --strict "charts/$c"

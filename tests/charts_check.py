@@ -4,6 +4,7 @@
   charts_check.py lint CHART [VALUES.yaml]   rendered objects follow the rules
   charts_check.py lint FILE.yaml             so do the objects of a manifest
   charts_check.py budget                     chart sizes equal capacity.json
+  charts_check.py data CHART CONFIGMAP KEY   print one key of a rendered ConfigMap
 
 Rendering: `helm template`, then `kubectl annotate --local -o json` turns the
 YAML into JSON without a cluster (Python's standard library has no YAML).
@@ -290,13 +291,23 @@ def cmd_budget():
     return 1 if errs else 0
 
 
+def cmd_data(chart, name, key):
+    for o in render(os.path.abspath(chart)):
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name:
+            sys.stdout.write(o["data"][key])
+            return 0
+    raise RuntimeError("%s renders no ConfigMap %s" % (chart, name))
+
+
 def main(argv):
     try:
+        if len(argv) == 5 and argv[1] == "data":
+            return cmd_data(*argv[2:])
         if len(argv) in (3, 4) and argv[1] == "lint":
             return cmd_lint(*argv[2:])
         if len(argv) == 2 and argv[1] == "budget":
             return cmd_budget()
-    except (RuntimeError, OSError, ValueError) as e:
+    except (RuntimeError, OSError, ValueError, KeyError) as e:
         print("charts_check: %s" % e)
         return 1
     print(__doc__.strip().splitlines()[2], file=sys.stderr)

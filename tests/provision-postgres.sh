@@ -1,11 +1,16 @@
 #!/bin/sh
 # charts/provision/postgres.sh against a real PostgreSQL (Debian's server
-# binaries, a throwaway cluster on 127.0.0.1): tenants are isolated from each
-# other, provisioning twice is harmless, deprovisioning removes everything.
+# binaries, a throwaway cluster on 127.0.0.1, first booted with the
+# postgresql chart's own init script): tenants are isolated from each other
+# and from Keycloak's database, provisioning twice is harmless,
+# deprovisioning removes everything.
 . "$top_srcdir/tests/lib.sh"
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "SKIP: no PostgreSQL server binaries"; exit 77; }
+pgbin=
+for d in /usr/lib/postgresql/*/bin; do
+	if [ -x "$d/initdb" ]; then pgbin=$d; fi
+done
+if [ -z "$pgbin" ]; then echo "SKIP: no PostgreSQL server binaries"; exit 77; fi
 skip_unless psql
 script="$top_srcdir/charts/provision/postgres.sh"
 
@@ -43,6 +48,15 @@ prov() { ACTION=$1 TENANT=$2 TENANT_PASSWORD=${3:-} sh "$script"; }
 as_tenant() { PGPASSWORD=$1 psql -X -q -At -v ON_ERROR_STOP=1 -U "$2" -d "$3" -c "$4"; }
 admin() { psql -X -q -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 
+# The chart's first-boot script, as the image's entrypoint would run it.
+skip_unless helm
+skip_unless kubectl
+"$PYTHON3" "$top_srcdir/tests/charts_check.py" data "$top_srcdir/charts/postgresql" \
+	postgresql-init 10-outpost.sh >"$T/init.sh"
+kcpw=kc-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+expect_exit 0 "the chart's init script runs on a new cluster" -- \
+	env POSTGRES_USER=postgres KEYCLOAK_DB_PASSWORD="$kcpw" sh "$T/init.sh"
+
 expect_exit 0 "provision tenant a" -- prov provision a "$pwa"
 expect_exit 0 "provision tenant b" -- prov provision b "$pwb"
 expect_exit 0 "provisioning a again is harmless" -- prov provision a "$pwa"
@@ -66,6 +80,11 @@ admin "SELECT has_database_privilege('public', 't-a', 'CONNECT')" >"$T/pub"
 expect_grep '^f$' "$T/pub" "PUBLIC has no CONNECT on a's database"
 admin "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 't-a'" >"$T/owner"
 expect_grep '^t-a$' "$T/owner" "a's database is owned by a"
+expect_exit 2 "a cannot connect to the postgres database" -- as_tenant "$pwa" t-a postgres "SELECT 1"
+expect_exit 2 "a cannot connect to Keycloak's database" -- as_tenant "$pwa" t-a keycloak "SELECT 1"
+expect_grep 'permission denied for database' "$T/err" "refused for lack of CONNECT"
+expect_exit 0 "Keycloak connects to its database with the chart's password" -- \
+	as_tenant "$kcpw" keycloak keycloak "SELECT current_user"
 expect_exit 1 "a cannot create a database" -- as_tenant "$pwa" t-a t-a "CREATE DATABASE sneaky"
 expect_grep 'permission denied to create database' "$T/err" "refused by the server"
 
