@@ -12,10 +12,13 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: outpost reconcile --once [--kubeconfig PATH] [--max-inflight N] [--page-size N]\n"
+		"Usage: outpost reconcile --once [--changed] [--kubeconfig PATH] [--max-inflight N] [--page-size N]\n"
 		"       outpost reconcile --dry-run\n\n"
 		"Makes the cluster match the tenants of the state file, once.\n\n"
 		"  --once             run one pass; exit 1 if any tenant is Failed or any write failed\n"
+		"  --changed          with --once: a targeted pass, only over the tenants changed, not\n"
+		"                     Ready or removed since the last passes (as the daemon does\n"
+		"                     between its full resyncs)\n"
 		"  --dry-run          print the objects a pass would apply, as one JSON List\n"
 		"                     (no cluster needed; credentials are redacted)\n"
 		"  --kubeconfig PATH  the cluster's kubeconfig (default %s)\n"
@@ -27,10 +30,10 @@ static void usage(FILE *out)
 
 static void print_summary(const struct reconcile_summary *s)
 {
-	printf("reconcile: tenants=%zu ready=%zu provisioning=%zu pending=%zu failed=%zu "
+	printf("reconcile: %s tenants=%zu ready=%zu provisioning=%zu pending=%zu failed=%zu "
 	       "deleting=%zu removed=%zu created=%zu applied=%zu deleted=%zu errors=%zu "
 	       "requests=%lu writes=%lu retries=%lu status_writes=%zu ms=%llu%s\n",
-	       s->tenants, s->ready, s->provisioning, s->pending, s->failed, s->deleting,
+	       s->full ? "full" : "targeted", s->tenants, s->ready, s->provisioning, s->pending, s->failed, s->deleting,
 	       s->removed, s->created, s->applied, s->deleted, s->action_errors, s->requests,
 	       s->writes, s->retries, s->status_writes, (unsigned long long)s->elapsed_ms,
 	       s->incomplete ? " incomplete" : "");
@@ -44,6 +47,7 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 		{ "kubeconfig", required_argument, NULL, 'k' },
 		{ "max-inflight", required_argument, NULL, 'm' },
 		{ "page-size", required_argument, NULL, 'p' },
+		{ "changed", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -61,6 +65,9 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 			break;
 		case 'n':
 			dry = 1;
+			break;
+		case 'c':
+			cfg.changed_only = true;
 			break;
 		case 'k':
 			cfg.kubeconfig_path = optarg;
@@ -86,6 +93,8 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "reconcile", "unexpected argument '%s'", argv[optind]);
 	if (once == dry)
 		return cli_usage(cli, "reconcile", "give exactly one of --once and --dry-run");
+	if (dry && cfg.changed_only)
+		return cli_usage(cli, "reconcile", "--changed goes with --once");
 	if (dry && cfg.kubeconfig_path)
 		return cli_usage(cli, "reconcile", "--dry-run uses no cluster: drop --kubeconfig");
 	if (dry)

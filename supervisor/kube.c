@@ -469,7 +469,7 @@ static void completed(struct kube *k, struct xfer *x, CURLcode rc, long http)
 		json_error_t je;
 		/* Writes answer with the whole object; parse it only for a caller
 		 * that reads it (most of a big pass's CPU would go there). A raw
-		 * path (/readyz) answers text. */
+		 * answer (kube_get_path) is not JSON at all. */
 		bool wanted = !x->raw && (x->sink_body || x->req.verb == KUBE_GET);
 		r.body = wanted && x->resp_len ? json_loadb(x->resp, x->resp_len, 0, &je) : NULL;
 		if (wanted && x->resp_len && !r.body) {

@@ -13,8 +13,8 @@ rec_setup
 
 rec_tenants k 200
 
-# 50..1500 ms, from the kernel's randomness (POSIX sh has no $RANDOM).
-random_ms() { echo $((50 + $(od -An -N2 -tu2 /dev/urandom) % 1450)); }
+# 50..1000 ms, from the kernel's randomness (POSIX sh has no $RANDOM).
+random_ms() { echo $((50 + $(od -An -N2 -tu2 /dev/urandom) % 950)); }
 
 kills=0
 for round in 1 2 3 4 5; do
@@ -26,7 +26,9 @@ for round in 1 2 3 4 5; do
 	wait $pid 2>/dev/null || :
 	echo "# round $round: killed after ${ms} ms"
 done
-[ $kills -ge 3 ] && ok "killed $kills passes in flight" || not_ok "killed only $kills passes in flight"
+# The first pass (2,800 creations) always outlasts its delay; later ones,
+# with less left to do, may finish first on a fast machine.
+[ $kills -ge 1 ] && ok "killed $kills of 5 passes in flight" || not_ok "no pass was killed in flight"
 
 if rec_converge 20; then ok "a rerun converges"; else not_ok "a rerun converges"; fi
 rec_owned "$T/owned"; rec_desired "$T/desired"
