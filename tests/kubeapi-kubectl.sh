@@ -51,6 +51,16 @@ expect_grep '"f:other": {}' "$T/out" "owning data.other"
 expect_exit 0 "deployment fields" -- jp '.spec.replicas}{" "}{.metadata.generation}{" "}{.spec.template.spec.containers[0].image' deploy web -n t-one
 expect_grep '^2 1 registry.local/web:1$' "$T/out" "replicas, generation 1, image"
 
+# Server-side field validation: kubectl asks for Strict.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: t-one}\ndta: {a: b}\n' >"$T/typo.yaml"
+expect_exit 1 "apply with an unknown field" -- k apply --server-side -f "$T/typo.yaml"
+expect_grep 'strict decoding error: unknown field "dta"' "$T/err" "Strict field validation refuses it"
+expect_exit 0 "apply --validate=warn" -- k apply --server-side --validate=warn -f "$T/typo.yaml"
+expect_grep 'Warning: unknown field "dta"' "$T/err" "Warn: kubectl shows the server's warning"
+expect_exit 0 "typo cm stored without the field" -- k get cm typo -n t-one -o json
+if grep -q dta "$T/out"; then not_ok "unknown field dropped"; else ok "unknown field dropped"; fi
+expect_exit 0 "delete typo" -- k delete cm typo -n t-one
+
 # Label selectors through kubectl.
 expect_exit 0 "get -l 'a=b,c!=d'" -- k get cm,secret,deploy -A -l 'a=b,c!=d' -o name
 expect_grep '^configmap/cfg$' "$T/out" "cfg matches a=b,c!=d"
@@ -95,6 +105,9 @@ expect_exit 0 "merge patch" -- k patch cm cfg -n t-one --type=merge -p '{"data":
 expect_exit 0 "strategic patch of a container" -- k patch deploy web -n t-one -p '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.local/web:2"}]}}}}'
 expect_exit 0 "patched" -- jp '.spec.template.spec.containers[0].image}{" "}{.metadata.generation' deploy web -n t-one
 expect_grep '^registry.local/web:2 2$' "$T/out" "image patched, generation bumped"
+expect_exit 0 "kubectl scale (the /scale subresource)" -- k scale deploy web -n t-one --replicas=0
+expect_exit 0 "scaled" -- jp '.spec.replicas}{" "}{.metadata.generation' deploy web -n t-one
+expect_grep '^0 3$' "$T/out" "replicas 0, generation bumped"
 expect_exit 1 "get a missing object" -- k get cm nope -n t-one
 expect_grep 'Error from server (NotFound): configmaps "nope" not found' "$T/err" "404 NotFound from kubectl"
 expect_exit 1 "get in a missing namespace" -- k create cm x -n no-such-ns
@@ -133,7 +146,8 @@ expect_exit 0 "kubectl delete ns waits until gone" -- k delete ns t-made
 expect_exit 1 "t-made gone" -- k get ns t-made
 
 # kubectl get -w: a Table per watch event, printed in the same columns.
-k get ns -w >"$T/watch" 2>&1 &
+: >"$T/watch"
+k get ns -w >>"$T/watch" 2>&1 &
 watcher=$!
 on_exit "kill $watcher 2>/dev/null || :"
 i=0

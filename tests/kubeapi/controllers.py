@@ -11,6 +11,8 @@ Off unless enabled (server.py --controllers, or POST /_admin/controllers):
              replicas, updatedReplicas, availableReplicas, observedGeneration)
              = spec.replicas after `delay`, unless listed in `never_ready`
   delay      seconds (default 0.3)
+Setting a configuration also acts on what exists: workloads not ready
+(and not in never_ready) become ready, Jobs without an outcome finish.
   never_ready / fail_jobs: names, "name" or "namespace/name"
   installs   {"<chart>" or "<namespace>/<chart>": [object, ...]}: what the
              chart's "helm install" creates when its Job succeeds (objects
@@ -85,6 +87,32 @@ class Controllers:
                     from None
         with self.lock:
             self.config = config
+        self._resync()
+
+    def _resync(self):
+        """A changed configuration acts on what exists, as a controller
+        that starts acts on the current state: unready workloads no longer
+        held back become ready, unfinished Jobs finish."""
+        c = self.get()
+        with self.store.lock:
+            for kind in ("Deployment", "StatefulSet"):
+                res = resources.find("apps", kind)
+                for obj in list(self.store.objects[res.key].values()):
+                    st = obj.get("status") or {}
+                    want = (obj.get("spec") or {}).get("replicas", 1)
+                    if c["workloads"] and \
+                            not self._listed(c["never_ready"], obj) and \
+                            (st.get("readyReplicas", 0) != want or
+                             st.get("observedGeneration") !=
+                             obj["metadata"].get("generation")):
+                        self._later(self._ready, res, obj)
+            for job in list(self.store.objects[JOBS.key].values()):
+                st = job.get("status") or {}
+                helm = "helmcharts.helm.cattle.io/chart" in \
+                    (job["metadata"].get("labels") or {})
+                if not st.get("succeeded") and not st.get("failed") and \
+                        ((helm and c["helm"]) or (not helm and c["jobs"])):
+                    self._later(self._finish_job, job)
 
     def get(self):
         with self.lock:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Talk to a running test API server (tests/kubeapi/server.py) from tests.
 
-    ctl.py --dir DIR ready [--timeout S]      wait until /readyz answers ok
+    ctl.py --dir DIR ready [--timeout S] [--pid P]   wait until /readyz
+                                               answers ok (or P exits)
     ctl.py --dir DIR counters                  GET /_admin/counters
     ctl.py --dir DIR reset-counters            (prints the counters before)
     ctl.py --dir DIR objects [--kind K] [--namespace N]
@@ -45,12 +46,22 @@ def admin(d, method, path, body=None):
     return out
 
 
+def alive(pid):
+    """Running, not a zombie its parent has yet to reap."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dir", required=True)
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("ready")
     r.add_argument("--timeout", type=float, default=30)
+    r.add_argument("--pid", type=int, help="give up early if it exits")
     sub.add_parser("counters")
     sub.add_parser("reset-counters")
     o = sub.add_parser("objects")
@@ -74,13 +85,21 @@ def main():
         deadline = time.monotonic() + a.timeout
         last = "no port file"
         while time.monotonic() < deadline:
+            if a.pid and not alive(a.pid):
+                sys.exit(f"ctl.py: server (pid {a.pid}) exited before it was "
+                         "ready")
             try:
-                if os.path.exists(os.path.join(d, "pid")):
+                with open(os.path.join(d, "pid")) as f:
+                    pid = int(f.read())
+                # With --pid, only that server's files count (not those a
+                # previous server left in the same directory).
+                if not a.pid or pid == a.pid:
                     code, text = request(d, "GET", "/readyz")
                     if code == 200 and text == "ok":
                         return
                     last = f"HTTP {code}"
-            except (OSError, ssl.SSLError, http.client.HTTPException) as e:
+            except (OSError, ValueError, ssl.SSLError,
+                    http.client.HTTPException) as e:
                 last = str(e)
             time.sleep(0.1)
         sys.exit(f"ctl.py: server in {d} not ready after {a.timeout:g} s: "

@@ -7,21 +7,22 @@ use chunked encoding), so clients reuse connections.  The TLS handshake runs
 in the connection's own thread, so a slow client cannot stall accept().
 """
 import hmac
-import os
 import json
+import os
 import select
 import socket
 import ssl
 import sys
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import apierrors
+import labelsel
 import openapi
 import patch as patchlib
 import resources
-import labelsel
 from apierrors import ApiError
 
 VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.5+k3s1",
@@ -145,6 +146,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
+        for w in self.warnings:
+            quoted = w.replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{quoted}"')
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -172,6 +176,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         app = self.server.app
+        self.warnings = []
         url = urllib.parse.urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in
@@ -209,6 +214,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             self._faulted(app, route, path, query, body)
+        except (OSError, ssl.SSLError):
+            raise
+        except Exception as e:  # a bug here must not look like a dropped connection
+            traceback.print_exc()
+            self.send_error_status(ApiError(
+                500, "InternalError", f"test API server bug: "
+                f"{type(e).__name__}: {e} (traceback on its stderr)"))
         finally:
             app.faults.release()
 
@@ -314,7 +326,8 @@ class Handler(BaseHTTPRequestHandler):
             raise self.not_found()
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if sub not in (None, "status"):
+        if sub not in (None, "status", "scale") or \
+                (sub == "scale" and not res.scale):
             raise self.not_found()
         m = self.command
         if name is None:
@@ -367,6 +380,8 @@ class Handler(BaseHTTPRequestHandler):
         verb, res, ns, name, sub = route
         st = app.store
         dry = query.get("dryRun") == "All"
+        if verb == "get" and sub == "scale":
+            return 200, st.scale_of(st.get(res, ns, name))
         if verb == "get":
             return 200, self._maybe_table(res, [st.get(res, ns, name)], None,
                                           single=True)
@@ -388,10 +403,17 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
         if verb in ("create", "update", "patch", "apply") and body:
             doc = patchlib.parse_body(body, ctype)
+            if ctype != "application/json-patch+json":
+                doc = self._field_validation(res, doc, query)
         else:
             doc = None
         if verb == "create":
             return 201, st.create(res, ns, doc, self._manager(query), dry)
+        if sub == "scale" and verb in ("update", "patch"):
+            kind = None if verb == "update" else \
+                "json" if ctype == "application/json-patch+json" else "merge"
+            return 200, st.write_scale(res, ns, name, kind, doc,
+                                       self._manager(query), dry)
         if verb == "update":
             return 200, st.update(res, ns, name, doc, self._manager(query),
                                   sub, dry)
@@ -453,6 +475,28 @@ class Handler(BaseHTTPRequestHandler):
     def _wants_table(self):
         accept = self.headers.get("Accept", "")
         return "as=Table" in accept and "g=meta.k8s.io" in accept
+
+    def _field_validation(self, res, doc, query):
+        """Unknown fields (top level and metadata): 400 with
+        fieldValidation=Strict, else dropped, with a Warning header unless
+        Ignore, as typed decoding and CRD pruning do."""
+        unknown = resources.unknown_fields(res, doc)
+        if not unknown:
+            return doc
+        mode = query.get("fieldValidation") or "Warn"
+        if mode == "Strict":
+            raise apierrors.bad_request("strict decoding error: " + ", ".join(
+                f'unknown field "{f}"' for f in unknown))
+        if mode != "Ignore":
+            self.warnings += [f'unknown field "{f}"' for f in unknown]
+        doc = dict(doc)
+        for f in unknown:
+            if f.startswith("metadata."):
+                doc["metadata"] = {k: v for k, v in doc["metadata"].items()
+                                   if k != f[len("metadata."):]}
+            else:
+                del doc[f]
+        return doc
 
     def _maybe_table(self, res, items, meta, single=False):
         if self._wants_table():

@@ -19,7 +19,7 @@ class SelectorError(ValueError):
     pass
 
 
-def _check_key(key):
+def check_key(key):
     prefix, _, name = key.rpartition("/")
     if "/" in key and (not prefix or len(prefix) > 253
                        or not _SUBDOMAIN.match(prefix)):
@@ -32,7 +32,7 @@ def _check_key(key):
             "end with an alphanumeric character")
 
 
-def _check_value(value):
+def check_value(value):
     if value and (len(value) > 63 or not _NAME.match(value)):
         raise SelectorError(
             f'invalid label value: "{value}": a valid label must be an '
@@ -81,12 +81,12 @@ def parse_labels(text):
             if not _is_word(peek()):
                 raise SelectorError(f"unable to parse requirement: found "
                                     f"'{peek()}', expected: identifier")
-            _check_key(peek())
+            check_key(peek())
             reqs.append((peek(), "!exists", []))
             i += 1
         elif _is_word(peek()):
             key = peek()
-            _check_key(key)
+            check_key(key)
             i += 1
             op = peek()
             if op in (None, ","):
@@ -101,7 +101,7 @@ def parse_labels(text):
                 else:
                     raise SelectorError(f"unable to parse requirement: "
                                         f"found '{val}', expected: identifier")
-                _check_value(val)
+                check_value(val)
                 reqs.append((key, "!=" if op == "!=" else "=", [val]))
             elif op in ("<", ">"):
                 i += 1
@@ -136,7 +136,7 @@ def parse_labels(text):
                     raise SelectorError(f"unable to parse requirement: found "
                                         f"'{peek()}', expected: ',', ')'")
                 for v in vals:
-                    _check_value(v)
+                    check_value(v)
                 reqs.append((key, op, vals))
             else:
                 raise SelectorError(f"unable to parse requirement: found "

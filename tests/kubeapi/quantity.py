@@ -65,36 +65,44 @@ def canonical(value):
 
 def _maps(kind, obj):
     """(path, dict of quantities) for every quantity map of an object."""
-    spec = obj.get("spec") or {}
     out = []
+
+    def get(node, *keys):
+        """node[k1][k2]... when every step is a map, else {}."""
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) else None
+        return node if node is not None else {}
+
+    def items(node):
+        return enumerate(node if isinstance(node, list) else [])
 
     def pod(path, ps):
         for key in ("containers", "initContainers"):
-            for i, c in enumerate(ps.get(key) or []):
-                res = (c or {}).get("resources") or {}
+            for i, c in items(get(ps, key)):
                 for part in ("requests", "limits"):
-                    if isinstance(res.get(part), dict):
-                        out.append((f"{path}.{key}[{i}].resources.{part}",
-                                    res[part]))
+                    m = get(c, "resources", part)
+                    if isinstance(m, dict) and m:
+                        out.append((f"{path}.{key}[{i}].resources.{part}", m))
     if kind == "Pod":
-        pod("spec", spec)
+        pod("spec", get(obj, "spec"))
     elif kind in ("Deployment", "StatefulSet", "Job"):
-        pod("spec.template.spec",
-            ((spec.get("template") or {}).get("spec")) or {})
-        for i, t in enumerate(spec.get("volumeClaimTemplates") or []):
-            req = (((t or {}).get("spec") or {}).get("resources") or {}).get(
-                "requests")
-            if isinstance(req, dict):
+        pod("spec.template.spec", get(obj, "spec", "template", "spec"))
+        for i, t in items(get(obj, "spec", "volumeClaimTemplates")):
+            m = get(t, "spec", "resources", "requests")
+            if isinstance(m, dict) and m:
                 out.append((f"spec.volumeClaimTemplates[{i}].spec.resources."
-                            "requests", req))
-    elif kind == "ResourceQuota" and isinstance(spec.get("hard"), dict):
-        out.append(("spec.hard", spec["hard"]))
+                            "requests", m))
+    elif kind == "ResourceQuota":
+        m = get(obj, "spec", "hard")
+        if isinstance(m, dict) and m:
+            out.append(("spec.hard", m))
     elif kind == "LimitRange":
-        for i, lim in enumerate(spec.get("limits") or []):
+        for i, lim in items(get(obj, "spec", "limits")):
             for part in ("max", "min", "default", "defaultRequest",
                          "maxLimitRequestRatio"):
-                if isinstance((lim or {}).get(part), dict):
-                    out.append((f"spec.limits[{i}].{part}", lim[part]))
+                m = get(lim, part)
+                if isinstance(m, dict) and m:
+                    out.append((f"spec.limits[{i}].{part}", m))
     return out
 
 

@@ -15,7 +15,7 @@ class Resource:
     def __init__(self, group, version, kind, plural, namespaced,
                  short=(), name_rule="subdomain", status=True,
                  generation=True, categories=(), builtin=True,
-                 returns_deleted=False):
+                 returns_deleted=False, scale=False):
         self.group = group
         self.version = version
         self.kind = kind
@@ -33,6 +33,8 @@ class Resource:
         # DELETE answers with the object instead of a Status (the real
         # registry's ReturnDeletedObject).
         self.returns_deleted = returns_deleted
+        # Has the /scale subresource (autoscaling/v1 Scale).
+        self.scale = scale
 
     @property
     def api_version(self):
@@ -53,6 +55,34 @@ class Resource:
         return doc
 
 
+META_FIELDS = {"name", "generateName", "namespace", "selfLink", "uid",
+               "resourceVersion", "generation", "creationTimestamp",
+               "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+               "annotations", "ownerReferences", "finalizers",
+               "managedFields"}
+# Top-level fields of each kind besides apiVersion, kind and metadata.
+# Typed decoding drops any other (custom resources: structural pruning).
+_TOP = {"Secret": {"data", "stringData", "type", "immutable"},
+        "ConfigMap": {"data", "binaryData", "immutable"},
+        "ServiceAccount": {"secrets", "imagePullSecrets",
+                           "automountServiceAccountToken"},
+        "LimitRange": {"spec"}, "NetworkPolicy": {"spec"},
+        "HelmChartConfig": {"spec"}}
+
+
+def unknown_fields(res, obj):
+    """Dotted names of the fields typed decoding would not keep."""
+    if not isinstance(obj, dict):
+        return []
+    top = _TOP.get(res.kind, {"spec", "status"}) | {"apiVersion", "kind",
+                                                   "metadata"}
+    out = [k for k in obj if k not in top]
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        out += [f"metadata.{k}" for k in meta if k not in META_FIELDS]
+    return out
+
+
 RESOURCES = [
     Resource("", "v1", "Namespace", "namespaces", False, ["ns"],
              name_rule="label", generation=False),
@@ -71,9 +101,9 @@ RESOURCES = [
     Resource("", "v1", "Pod", "pods", True, ["po"], generation=False,
              categories=["all"], returns_deleted=True),
     Resource("apps", "v1", "Deployment", "deployments", True, ["deploy"],
-             categories=["all"]),
+             categories=["all"], scale=True),
     Resource("apps", "v1", "StatefulSet", "statefulsets", True, ["sts"],
-             categories=["all"]),
+             categories=["all"], scale=True),
     Resource("batch", "v1", "Job", "jobs", True, categories=["all"]),
     Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies",
              True, ["netpol"], status=False),
@@ -112,6 +142,12 @@ def resource_list(group, version):
                               "singularName": "", "namespaced": r.namespaced,
                               "kind": r.kind, "verbs": ["get", "patch",
                                                         "update"]})
+        if r.scale:
+            resources.append({"name": r.plural + "/scale",
+                              "singularName": "", "namespaced": r.namespaced,
+                              "group": "autoscaling", "version": "v1",
+                              "kind": "Scale", "verbs": ["get", "patch",
+                                                         "update"]})
     return {"kind": "APIResourceList", "apiVersion": "v1",
             "groupVersion": gv, "resources": resources}
 

@@ -18,7 +18,7 @@ kubeapi_start() {
 		--dir "$KUBEAPI_DIR" "$@" 2>>"$KUBEAPI_DIR/server.log" &
 	KUBEAPI_PID=$!
 	on_exit "kill $KUBEAPI_PID 2>/dev/null || :"
-	if ! kubeapi_ctl ready --timeout 60; then
+	if ! kubeapi_ctl ready --timeout 60 --pid "$KUBEAPI_PID"; then
 		sed 's/^/# server: /' "$KUBEAPI_DIR/server.log" >&2
 		return 1
 	fi

@@ -87,22 +87,23 @@ def label_errors(meta):
     out = []
     for k, v in (meta.get("labels") or {}).items():
         try:
-            labelsel._check_key(k)
+            labelsel.check_key(k)
         except labelsel.SelectorError as e:
             out.append(("metadata.labels", k, str(e)))
-        if not isinstance(v, str):
-            out.append(("metadata.labels", str(v), "label values must be "
-                        "strings"))
-            continue
         try:
-            labelsel._check_value(v)
+            labelsel.check_value(v)
         except labelsel.SelectorError as e:
             out.append(("metadata.labels", v, str(e)))
-    for k, v in (meta.get("annotations") or {}).items():
-        if not isinstance(v, str):
-            out.append((f"metadata.annotations", k,
-                        "annotation values must be strings"))
     return out
+
+
+def _decode_error(field, want, value):
+    kind = {dict: "object", list: "array", str: "string", bool: "bool",
+            int: "number", float: "number"}.get(type(value), "value")
+    go = {"dict": "object", "list": "array", "str": "string"}
+    return apierrors.bad_request(
+        f"json: cannot unmarshal {kind} into Go struct field {field} of "
+        f"type {go.get(want, want)}")
 
 
 def _continue_expired():
@@ -216,8 +217,25 @@ class Store:
                 f"kind ({res.kind})")
         meta = body.get("metadata")
         if meta is not None and not isinstance(meta, dict):
-            raise apierrors.bad_request("metadata must be an object")
+            raise _decode_error("metadata", "ObjectMeta", meta)
         meta = meta or {}
+        # What Go's typed decoding would refuse before any validation.
+        for field, want in (("labels", dict), ("annotations", dict),
+                            ("finalizers", list), ("ownerReferences", list),
+                            ("name", str), ("namespace", str),
+                            ("generateName", str),
+                            ("resourceVersion", str)):
+            value = meta.get(field)
+            if value is not None and not isinstance(value, want):
+                raise _decode_error(f"metadata.{field}", want.__name__, value)
+        for field in ("labels", "annotations"):
+            for k, v in (meta.get(field) or {}).items():
+                if not isinstance(v, str):
+                    raise _decode_error(f"metadata.{field}", "string", v)
+        for field in ("spec", "status", "data", "stringData", "binaryData"):
+            value = body.get(field)
+            if value is not None and not isinstance(value, dict):
+                raise _decode_error(field, "dict", value)
         if url_name is not None and meta.get("name") not in (None, url_name):
             raise apierrors.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match "
@@ -495,6 +513,51 @@ class Store:
                 raise apierrors.conflict(res, name)
             return self._write(res, ns, old, new, manager, subresource,
                                dry_run)
+
+    @staticmethod
+    def scale_of(obj):
+        """The autoscaling/v1 Scale of a Deployment or StatefulSet."""
+        m = obj["metadata"]
+        sel = ((obj.get("spec") or {}).get("selector") or {}).get(
+            "matchLabels") or {}
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {k: m[k] for k in (
+                    "name", "namespace", "uid", "resourceVersion",
+                    "creationTimestamp") if k in m},
+                "spec": {"replicas": (obj.get("spec") or {}).get(
+                    "replicas", 1)},
+                "status": {"replicas": (obj.get("status") or {}).get(
+                    "replicas", 0),
+                    "selector": ",".join(f"{k}={v}" for k, v in
+                                         sorted(sel.items()))}}
+
+    def write_scale(self, res, ns, name, kind, body, manager, dry_run=False):
+        """PUT (kind None) or patch of /scale: sets spec.replicas."""
+        with self.lock:
+            old = self._need(res, ns, name)
+            scale = self.scale_of(old)
+            if kind is None:
+                new_scale = body
+            elif kind == "json":
+                new_scale = patchlib.json_patch(scale, body)
+            else:
+                new_scale = patchlib.merge_patch(scale, body)
+            if not isinstance(new_scale, dict):
+                raise apierrors.bad_request("a Scale must be an object")
+            rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+            if rv and rv != old["metadata"]["resourceVersion"]:
+                raise apierrors.conflict(res, name)
+            replicas = (new_scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or isinstance(replicas, bool) \
+                    or replicas < 0:
+                raise apierrors.ApiError(
+                    422, "Invalid", f'Scale.autoscaling "{name}" is invalid: '
+                    f"spec.replicas: Invalid value: {replicas}: must be "
+                    "greater than or equal to 0")
+            new = clone(old)
+            new.setdefault("spec", {})["replicas"] = replicas
+            return self.scale_of(self._write(res, ns, old, new, manager,
+                                             dry_run=dry_run))
 
     def apply(self, res, ns, name, body, manager, force, dry_run=False):
         """Server-side apply; returns (object, created)."""

@@ -267,6 +267,16 @@ class Objects(ServerTest):
         self.assertStatus(out, 404, "NotFound", "nowhere", "namespaces")
         code, out = self.c.req("POST", base, cm("a", {"bad key": "v"}))
         self.assertStatus(out, 422, "Invalid", "a", "ConfigMap")
+        spec_str = cm("a")
+        spec_str["data"] = "not a map"
+        code, out = self.c.req("POST", base, spec_str)
+        self.assertStatus(out, 400, "BadRequest")
+        for labels in ("x", {"a": 1}, ["a"]):
+            bad = cm("a")
+            bad["metadata"]["labels"] = labels
+            code, out = self.c.req("POST", base, bad)
+            self.assertStatus(out, 400, "BadRequest")
+            self.assertIn("cannot unmarshal", out["message"])
         code, out = self.c.req("GET", "/apis/apps/v1/namespaces/st/"
                                "deployments/missing")
         self.assertEqual(out["details"], {"name": "missing",
@@ -317,6 +327,25 @@ class Objects(ServerTest):
         code, out = self.c.req("DELETE", base + "/c1")
         self.assertStatus(out, 404, "NotFound", "c1", "configmaps")
 
+    def test_unknown_fields(self):
+        self.ns("unk")
+        base = "/api/v1/namespaces/unk/configmaps"
+        obj = cm("u")
+        obj["dta"] = {"x": "y"}
+        obj["metadata"]["lables"] = {"a": "b"}
+        code, out = self.c.req("POST", base + "?fieldValidation=Strict", obj)
+        self.assertStatus(out, 400, "BadRequest")
+        self.assertEqual(out["message"], 'strict decoding error: unknown '
+                         'field "dta", unknown field "metadata.lables"')
+        resp, data = self.c.raw("POST", base, obj)  # Warn is the default
+        self.assertEqual(resp.status, 201)
+        self.assertEqual(resp.headers.get_all("Warning"), [
+            '299 - "unknown field \\"dta\\""',
+            '299 - "unknown field \\"metadata.lables\\""'])
+        made = json.loads(data)
+        self.assertNotIn("dta", made)  # dropped, as typed decoding does
+        self.assertNotIn("lables", made["metadata"])
+
     def test_generation(self):
         self.ns("gen")
         base = "/apis/apps/v1/namespaces/gen/deployments"
@@ -337,6 +366,35 @@ class Objects(ServerTest):
             "readyReplicas": 3}}, "application/merge-patch+json")
         self.assertEqual(d["status"], {"readyReplicas": 3})
         self.assertEqual(d["metadata"]["generation"], 2)
+
+    def test_scale_subresource(self):
+        self.ns("sc")
+        base = "/apis/apps/v1/namespaces/sc/statefulsets"
+        self.c.req("POST", base, {"metadata": {"name": "s"}, "spec": {
+            "replicas": 2, "selector": {"matchLabels": {"app": "s"}}}})
+        code, sc = self.c.req("GET", base + "/s/scale")
+        self.assertEqual((sc["kind"], sc["apiVersion"], sc["spec"],
+                          sc["status"]["selector"]),
+                         ("Scale", "autoscaling/v1", {"replicas": 2},
+                          "app=s"))
+        code, sc = self.c.req("PATCH", base + "/s/scale",
+                              {"spec": {"replicas": 0}},
+                              "application/merge-patch+json")
+        self.assertEqual((code, sc["spec"]["replicas"]), (200, 0))
+        _, obj = self.c.req("GET", base + "/s")
+        self.assertEqual((obj["spec"]["replicas"],
+                          obj["metadata"]["generation"]), (0, 2))
+        code, out = self.c.req("PUT", base + "/s/scale", {
+            "metadata": {"name": "s", "resourceVersion": "1"},
+            "spec": {"replicas": 1}})
+        self.assertStatus(out, 409, "Conflict", "s", "statefulsets")
+        code, out = self.c.req("PATCH", base + "/s/scale",
+                               {"spec": {"replicas": -1}},
+                               "application/merge-patch+json")
+        self.assertEqual(code, 422)
+        code, out = self.c.req("GET", "/api/v1/namespaces/sc/configmaps/x/"
+                               "scale")
+        self.assertEqual(code, 404)
 
     def test_list_items_and_kinds(self):
         self.ns("lk")
@@ -781,15 +839,15 @@ class Faults(ServerTest):
         self.assertIn(500 if 500 in runs[0] else 503, runs[0])
 
     def test_latency_and_filters(self):
-        self.c.admin("faults", {"latency_ms": 150, "verbs": ["list"]})
+        self.c.admin("faults", {"latency_ms": 500, "verbs": ["list"]})
         t = time.monotonic()
         self.c.req("GET", "/api/v1/namespaces/default")
         fast = time.monotonic() - t
         t = time.monotonic()
         self.c.req("GET", "/api/v1/namespaces")
         slow = time.monotonic() - t
-        self.assertGreaterEqual(slow, 0.15)
-        self.assertLess(fast, 0.15)
+        self.assertGreaterEqual(slow, 0.5)
+        self.assertLess(fast, 0.5)  # only lists are delayed
         # Admin endpoints are never faulted.
         self.c.admin("faults", {"error_rate": 1.0})
         self.assertIn("get", self.c.admin("counters"))
@@ -864,22 +922,31 @@ class Controllers(ServerTest):
                                       "spec": {"chart": "c"}})
         deadline = time.monotonic() + 20
 
-        def get(path):
-            return self.c.req("GET", "/apis/" + path)[1]
+        def status(path):
+            """The object's status; {} while it does not exist yet."""
+            code, out = self.c.req("GET", "/apis/" + path)
+            self.assertIn(code, (200, 404), out)
+            return out.get("status", {}) if code == 200 else {}
         while True:
-            ok = get("apps/v1/namespaces/ctl/deployments/ok")
-            good = get("batch/v1/namespaces/ctl/jobs/helm-install-good")
-            bad = get("batch/v1/namespaces/ctl/jobs/helm-install-bad")
-            if ok.get("status", {}).get("readyReplicas") == 2 and \
-                    good.get("status", {}).get("succeeded") and \
-                    bad.get("status", {}).get("failed"):
+            ok = status("apps/v1/namespaces/ctl/deployments/ok")
+            good = status("batch/v1/namespaces/ctl/jobs/helm-install-good")
+            bad = status("batch/v1/namespaces/ctl/jobs/helm-install-bad")
+            if ok.get("readyReplicas") == 2 and good.get("succeeded") and \
+                    bad.get("failed"):
                 break
             self.assertLess(time.monotonic(), deadline, (ok, good, bad))
             time.sleep(0.05)
-        stuck = get("apps/v1/namespaces/ctl/deployments/stuck")
-        self.assertFalse(stuck.get("status", {}).get("readyReplicas"))
-        chart = get("helm.cattle.io/v1/namespaces/ctl/helmcharts/good")
-        self.assertEqual(chart["status"]["jobName"], "helm-install-good")
+        stuck = status("apps/v1/namespaces/ctl/deployments/stuck")
+        self.assertFalse(stuck.get("readyReplicas"))
+        # Released: a new configuration acts on the existing Deployment.
+        self.c.admin("controllers", {"helm": True, "workloads": True,
+                                     "delay": 0.05})
+        while status("apps/v1/namespaces/ctl/deployments/stuck").get(
+                "readyReplicas") != 2:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        chart = status("helm.cattle.io/v1/namespaces/ctl/helmcharts/good")
+        self.assertEqual(chart["jobName"], "helm-install-good")
         self.c.req("DELETE", "/apis/helm.cattle.io/v1/namespaces/ctl/"
                    "helmcharts/good")
         self.assertEqual(self.c.req(
