@@ -671,6 +671,22 @@ static void reconcile_start(struct supervisor *s)
 	rearm(s->rec_timer, 1);
 }
 
+/* The desired tenants, for STATUS=: a targeted pass only counts those it
+ * looked at, so the state file says how many there are (read only after a
+ * pass, which is when it can have changed). */
+static long count_tenants(struct supervisor *s, const struct reconcile_summary *sum)
+{
+	struct tenant_list tl = { 0 };
+	struct err e = { 0 };
+	long n;
+
+	if (!s->st || state_tenant_list(s->st, &tl, &e) < 0)
+		return sum->full ? (long)sum->tenants : s->tenants;
+	n = (long)tl.n;
+	tenant_list_free(&tl);
+	return n;
+}
+
 static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 {
 	struct supervisor *s = data;
@@ -684,7 +700,7 @@ static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 		if (reconcile_pass(s->rec, &sum, &e) < 0) {
 			log_emit(LOG_WARNING, "reconcile", NULL, "%s", e.msg);
 		} else {
-			s->tenants = (long)sum.tenants;
+			s->tenants = count_tenants(s, &sum);
 			if (sum.failed)
 				log_emit(LOG_WARNING, "reconcile", NULL, "%zu of %zu tenants failed; first: %s",
 					 sum.failed, sum.tenants, sum.first_failure);
