@@ -378,7 +378,6 @@ static int render_app(const struct render_config *cfg, const struct render_tenan
 	    json_object_set_new(values, "host", json_string(t->host)) < 0 ||
 	    json_object_set_new(values, "secretName", json_string(secret)) < 0 ||
 	    json_object_set_new(values, "serviceAccountName", json_string("app")) < 0 ||
-	    json_object_set_new(values, "serviceAccountName", json_string("app")) < 0 ||
 	    json_object_set_new(values, "resources", resources(t->plan)) < 0 ||
 	    json_object_set_new(values, "replicas", json_integer(t->suspended ? 0 : 1)) < 0)
 		goto fail;
