@@ -12,24 +12,28 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: outpost reconcile --once [--kubeconfig PATH] [--max-inflight N]\n"
+		"Usage: outpost reconcile --once [--changed] [--kubeconfig PATH] [--max-inflight N] [--page-size N]\n"
 		"       outpost reconcile --dry-run\n\n"
 		"Makes the cluster match the tenants of the state file, once.\n\n"
 		"  --once             run one pass; exit 1 if any tenant is Failed or any write failed\n"
+		"  --changed          with --once: a targeted pass, only over the tenants changed, not\n"
+		"                     Ready or removed since the last passes (as the daemon does\n"
+		"                     between its full resyncs)\n"
 		"  --dry-run          print the objects a pass would apply, as one JSON List\n"
 		"                     (no cluster needed; credentials are redacted)\n"
 		"  --kubeconfig PATH  the cluster's kubeconfig (default %s)\n"
 		"  --max-inflight N   requests in flight at once (default 8)\n"
+		"  --page-size N      objects per list page (default 250)\n"
 		"\nThe continuous loop runs inside 'outpost supervise'.\n",
 		KUBECONFIG_DEFAULT);
 }
 
 static void print_summary(const struct reconcile_summary *s)
 {
-	printf("reconcile: tenants=%zu ready=%zu provisioning=%zu pending=%zu failed=%zu "
+	printf("reconcile: %s tenants=%zu ready=%zu provisioning=%zu pending=%zu failed=%zu "
 	       "deleting=%zu removed=%zu created=%zu applied=%zu deleted=%zu errors=%zu "
 	       "requests=%lu writes=%lu retries=%lu status_writes=%zu ms=%llu%s\n",
-	       s->tenants, s->ready, s->provisioning, s->pending, s->failed, s->deleting,
+	       s->full ? "full" : "targeted", s->tenants, s->ready, s->provisioning, s->pending, s->failed, s->deleting,
 	       s->removed, s->created, s->applied, s->deleted, s->action_errors, s->requests,
 	       s->writes, s->retries, s->status_writes, (unsigned long long)s->elapsed_ms,
 	       s->incomplete ? " incomplete" : "");
@@ -42,6 +46,8 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "kubeconfig", required_argument, NULL, 'k' },
 		{ "max-inflight", required_argument, NULL, 'm' },
+		{ "page-size", required_argument, NULL, 'p' },
+		{ "changed", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,6 +66,9 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 		case 'n':
 			dry = 1;
 			break;
+		case 'c':
+			cfg.changed_only = true;
+			break;
 		case 'k':
 			cfg.kubeconfig_path = optarg;
 			break;
@@ -67,6 +76,11 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 			cfg.max_inflight = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || !cfg.max_inflight || cfg.max_inflight > 64)
 				return cli_usage(cli, "reconcile", "--max-inflight: '%s' is not 1..64", optarg);
+			break;
+		case 'p':
+			cfg.list_limit = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !cfg.list_limit || cfg.list_limit > 5000)
+				return cli_usage(cli, "reconcile", "--page-size: '%s' is not 1..5000", optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -79,6 +93,8 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "reconcile", "unexpected argument '%s'", argv[optind]);
 	if (once == dry)
 		return cli_usage(cli, "reconcile", "give exactly one of --once and --dry-run");
+	if (dry && cfg.changed_only)
+		return cli_usage(cli, "reconcile", "--changed goes with --once");
 	if (dry && cfg.kubeconfig_path)
 		return cli_usage(cli, "reconcile", "--dry-run uses no cluster: drop --kubeconfig");
 	if (dry)

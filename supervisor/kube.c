@@ -75,8 +75,7 @@ struct kube {
 	struct kube_options opt;
 	CURLM *multi;
 	struct slot *slots;
-	struct xfer *queue, *queue_tail;
-	size_t queued;
+	struct xfer *queue, *queue_tail; /* waiting to be sent (or re-sent after a back-off) */
 	struct kube_stats stats;
 	uint64_t rng;
 };
@@ -340,7 +339,6 @@ static void enqueue(struct kube *k, struct xfer *x)
 	else
 		k->queue = x;
 	k->queue_tail = x;
-	k->queued++;
 }
 
 int kube_submit(struct kube *k, const struct kube_request *req, struct err *e)
@@ -469,8 +467,12 @@ static void completed(struct kube *k, struct xfer *x, CURLcode rc, long http)
 
 	if (rc == CURLE_OK && http >= 200 && http <= 299) {
 		json_error_t je;
-		r.body = x->resp_len && !x->raw ? json_loadb(x->resp, x->resp_len, 0, &je) : NULL;
-		if (x->resp_len && !r.body && !x->raw) {
+		/* Writes answer with the whole object; parse it only for a caller
+		 * that reads it (most of a big pass's CPU would go there). A raw
+		 * answer (kube_get_path) is not JSON at all. */
+		bool wanted = !x->raw && (x->sink_body || x->req.verb == KUBE_GET);
+		r.body = wanted && x->resp_len ? json_loadb(x->resp, x->resp_len, 0, &je) : NULL;
+		if (wanted && x->resp_len && !r.body) {
 			r.http = 0;
 			snprintf(r.reason, sizeof(r.reason), "BadResponse");
 			snprintf(r.message, sizeof(r.message), "answer is not JSON: %s", je.text);
@@ -529,7 +531,6 @@ int kube_run(struct kube *k, struct err *e)
 			*pp = x->next;
 			if (k->queue_tail == x)
 				k->queue_tail = prev;
-			k->queued--;
 			start(k, &k->slots[i], x);
 			active++;
 		}
@@ -552,12 +553,11 @@ int kube_run(struct kube *k, struct err *e)
 			completed(k, x, rc, http);
 		}
 		if (active || k->queue) {
+			/* Sleep until a socket is ready or the next back-off ends. */
 			int timeout = 1000;
 			now = now_ms();
-			if (!active && wake != UINT64_MAX)
-				timeout = wake > now ? (int)(wake - now) : 0;
-			else if (wake != UINT64_MAX && wake - now < 1000)
-				timeout = wake > now ? (int)(wake - now) : 0;
+			if (wake != UINT64_MAX)
+				timeout = wake <= now ? 0 : wake - now < 1000 ? (int)(wake - now) : 1000;
 			curl_multi_poll(k->multi, NULL, 0, timeout, NULL);
 		}
 	}
@@ -642,7 +642,7 @@ int kube_list(struct kube *k, const struct kube_resource *res, const char *selec
 {
 	struct kube_request req = { .verb = KUBE_GET, .res = res };
 	char *cont = NULL, *sel = curl_easy_escape(NULL, selector, 0);
-	int rc = -1, restarts = 0;
+	int rc = -1;
 
 	if (!sel)
 		return err_errno(e, ENOMEM, "kube: list %s", res->kind);
@@ -651,8 +651,11 @@ int kube_list(struct kube *k, const struct kube_resource *res, const char *selec
 		json_t *body = NULL, *items, *it;
 		long http = 0;
 		size_t i;
-		int n = asprintf(&query, "labelSelector=%s&limit=%u%s%s", sel, limit,
-				 esc ? "&continue=" : "", esc ? esc : "");
+		char lim[32] = "";
+		if (limit)
+			snprintf(lim, sizeof(lim), "&limit=%u", limit);
+		int n = asprintf(&query, "labelSelector=%s%s%s%s", sel, lim, esc ? "&continue=" : "",
+				 esc ? esc : "");
 		curl_free(esc);
 		if (n < 0) {
 			err_errno(e, ENOMEM, "kube: list %s", res->kind);
@@ -661,10 +664,13 @@ int kube_list(struct kube *k, const struct kube_resource *res, const char *selec
 		rc = call(k, &req, query, &body, &http, e);
 		free(query);
 		if (rc < 0) {
-			/* An expired continue token: start the list over (bounded). */
-			if (http == 410 && cont && restarts++ < 3) {
+			/* An expired continue token: start over, in one page this
+			 * time (as client-go's pager does), since pages would
+			 * expire again on a busy store. */
+			if (http == 410 && cont && limit) {
 				free(cont);
 				cont = NULL;
+				limit = 0;
 				if (item(NULL, ud) < 0)
 					break;
 				continue;

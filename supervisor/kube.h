@@ -58,7 +58,8 @@ struct kube_result {
 	long http;            /* HTTP status; 0 when no answer came (connection failure) */
 	char reason[64];      /* Status.reason ("NotFound", "AlreadyExists"), or curl's error name */
 	char message[512];    /* Status.message or curl's error text */
-	json_t *body;         /* parsed answer of a 2xx (borrowed: valid during the callback) */
+	json_t *body;         /* parsed answer of a 2xx GET (borrowed: valid during the
+			       * callback); NULL for queued writes, whose answers are not parsed */
 };
 
 struct kube_request;
@@ -99,9 +100,9 @@ int kube_call(struct kube *k, const struct kube_request *req, json_t **body, str
 int kube_get_path(struct kube *k, const char *path, struct err *e);
 
 /* Lists `res` across all namespaces with a label selector, `limit` items per
- * page, following `continue` tokens. `item` is called for every object; if
- * the continue token expires (410) the list starts over and `item` is first
- * called with NULL, meaning "forget what you were given". */
+ * page (0: one page), following `continue` tokens. `item` is called for every
+ * object; if a continue token expires (410) the list starts over in one page
+ * and `item` is first called with NULL, meaning "forget what you were given". */
 typedef int (*kube_item_fn)(json_t *item, void *ud);
 int kube_list(struct kube *k, const struct kube_resource *res, const char *selector,
 	      unsigned limit, kube_item_fn item, void *ud, struct err *e);

@@ -24,8 +24,11 @@
  * A pass blocks. Its length is bounded: every request has a bounded number of
  * attempts and a retry budget (kube_options), and a pass stops submitting new
  * work once cfg.pass_budget_ms is spent (what is left is picked up by the next
- * pass, which wants_pass then asks for at once). Between two requests the
- * pass calls cfg.progress (if set), where the daemon can ping its watchdog. */
+ * pass, which wants_pass then asks for at once). After each list and each
+ * batch of at most 256 requests the pass calls cfg.progress (if set), where
+ * the daemon can ping its watchdog. A batch lasts at most its requests' time
+ * plus one retry budget (30 s by default), so a watchdog period of a minute
+ * or more is safe. */
 #ifndef OUTPOST_RECONCILE_H
 #define OUTPOST_RECONCILE_H
 
@@ -37,6 +40,8 @@
 #include "render.h"
 
 #define RECONCILE_DEFAULT_APP "site"
+/* A targeted pass looks at this many tenants at most; beyond, a full pass. */
+#define RECONCILE_TARGETED_MAX 64
 
 struct reconcile_config {
 	const char *state_path;
@@ -45,18 +50,22 @@ struct reconcile_config {
 	const struct render_config *render; /* NULL: render_config_default */
 	unsigned resync_s;             /* full resync period; 0: 600 */
 	unsigned max_inflight;         /* requests in flight; 0: 8 */
-	unsigned list_limit;           /* items per list page; 0: 500 */
+	unsigned list_limit;           /* items per list page; 0: 250 */
 	unsigned pass_budget_ms;       /* 0: 120000 */
 	/* Dry run: no cluster. The pass renders every valid tenant and writes the
 	 * objects it would apply to `dry_run_out` as one JSON List (credentials
 	 * redacted); nothing is written to the state file. */
 	FILE *dry_run_out;
+	/* Only targeted passes (outpost reconcile --once --changed): see
+	 * reconcile_pass. */
+	bool changed_only;
 	void (*progress)(void *ud);
 	void *progress_ud;
 };
 
 struct reconcile_summary {
-	size_t tenants;                /* desired tenants */
+	bool full;                     /* a full pass, else a targeted one */
+	size_t tenants;                /* desired tenants the pass looked at */
 	size_t ready, provisioning, pending, failed, deleting;
 	size_t removed;                /* status rows dropped: teardown finished */
 	size_t created, applied, deleted, action_errors;
@@ -87,7 +96,17 @@ uint64_t reconcile_next_deadline(const struct reconcile *r);
 
 /* One pass. Returns 0 when every tenant was handled (tenants may still be
  * Failed: see summary->failed), or -1 when the pass itself could not run
- * (state file unreadable, a list failed): then nothing was changed. */
+ * (state file unreadable, a list failed): then nothing was changed.
+ *
+ * Full or targeted: the first pass, and then one every resync period, is
+ * full (every tenant, every owned object, so drift and leftovers are found).
+ * In between, a pass is targeted: the status rows say which tenants the last
+ * passes left in sync, and only the others are looked at: tenants without a
+ * status row or whose generation changed since it was observed, tenants not
+ * Ready, and removed tenants whose row remains. Their objects are listed with
+ * `outpost.dev/tenant in (...)`, so a change among 1,000 tenants costs a few
+ * small lists, and a pass with nothing to look at sends no request at all.
+ * More than RECONCILE_TARGETED_MAX such tenants make it a full pass. */
 int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct err *e);
 
 #endif

@@ -107,17 +107,21 @@ char *render_dump(const json_t *obj)
 
 int render_hash(const json_t *obj, char out[RENDER_HASH_LEN + 1])
 {
-	json_t *copy = json_deep_copy(obj);
-	json_t *ann = json_object_get(json_object_get(copy, "metadata"), "annotations");
+	json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+	json_t *copy = NULL;
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	char *text;
 	int rc = -1;
 
-	if (!copy)
-		return -1;
-	json_object_del(ann, RENDER_ANNOTATION_HASH);
-	text = render_dump(copy);
+	/* Copy only to drop a hash already stamped (emit hashes before stamping). */
+	if (json_object_get(ann, RENDER_ANNOTATION_HASH)) {
+		if (!(copy = json_deep_copy(obj)))
+			return -1;
+		json_object_del(json_object_get(json_object_get(copy, "metadata"), "annotations"),
+				RENDER_ANNOTATION_HASH);
+	}
+	text = render_dump(copy ? copy : obj);
 	if (text && EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) == 1) {
 		util_hex(md, RENDER_HASH_LEN / 2, out);
 		rc = 0;

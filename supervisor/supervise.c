@@ -143,8 +143,9 @@ int sv_step(struct sv_machine *m, enum sv_event ev, uint64_t now, struct sv_out 
 			return 0;
 		}
 		if (ev == SV_EV_STOP) {
+			/* No k3s, but what the last one left in its group goes. */
 			m->state = SV_DONE;
-			out->actions = SV_ACT_EXIT;
+			out->actions = SV_ACT_KILL_GROUP | SV_ACT_EXIT;
 			return 0;
 		}
 		return -1;
@@ -442,7 +443,7 @@ static int k3s_spawn(struct supervisor *s)
 {
 	size_t nargs = 0;
 	char **argv;
-	pid_t pid;
+	pid_t pid, parent;
 
 	while (s->cfg.k3s_args && s->cfg.k3s_args[nargs])
 		nargs++;
@@ -453,6 +454,7 @@ static int k3s_spawn(struct supervisor *s)
 	for (size_t i = 0; i < nargs; i++)
 		argv[i + 1] = s->cfg.k3s_args[i];
 
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		int err = errno;
@@ -464,6 +466,11 @@ static int k3s_spawn(struct supervisor *s)
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 
 		setpgid(0, 0);
+		/* If the supervisor dies (a watchdog abort, SIGKILL), k3s must not
+		 * outlive it under KillMode=process: the restarted supervisor would
+		 * start a second one. The shims (the pods) are not affected. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(127);
 		for (int sig = 1; sig < NSIG; sig++)
 			sigaction(sig, &dfl, NULL); /* SIGKILL/SIGSTOP and RT gaps just fail */
 		sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
@@ -544,6 +551,23 @@ static void set_api_ready(struct supervisor *s, bool ready)
 	}
 }
 
+/* Shutdown: what was SIGKILLed in k3s's group dies asynchronously, and its
+ * orphans come to us; wait (bounded) until the group is empty, reaping, so
+ * nothing is left behind for init. Blocking is fine: the loop is ending. */
+static void drain_group(struct supervisor *s)
+{
+	uint64_t deadline = now_usec() + s->m.p.kill_wait;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	reap_all(s);
+	while (s->pgid > 0 && kill(-s->pgid, 0) == 0 && now_usec() < deadline) {
+		nanosleep(&tick, NULL);
+		reap_all(s);
+	}
+	if (s->pgid > 0 && kill(-s->pgid, 0) == 0)
+		log_emit(LOG_ERR, "k3s", NULL, "process group %d still has members", (int)s->pgid);
+}
+
 static void apply(struct supervisor *s, const struct sv_out *o)
 {
 	if (o->actions & SV_ACT_ARM_TIMER)
@@ -584,7 +608,7 @@ static void apply(struct supervisor *s, const struct sv_out *o)
 	if (o->actions & SV_ACT_EXIT) {
 		if (s->pid > 0)
 			log_emit(LOG_ERR, "k3s", NULL, "pid %d did not exit after SIGKILL", (int)s->pid);
-		reap_all(s);
+		drain_group(s);
 		sd_event_exit(s->ev, 0);
 	}
 	update_status(s);
@@ -630,6 +654,9 @@ static void reconcile_start(struct supervisor *s)
 	struct reconcile_config rc = {
 		.state_path = s->cfg.state_path, .kubeconfig_path = s->cfg.kubeconfig,
 		.datadir = s->cfg.datadir, .progress = reconcile_progress, .progress_ud = s,
+		/* A pass blocks the loop, SIGTERM included: keep it well inside the
+		 * unit's stop timeout. What is left is picked up by the next pass. */
+		.pass_budget_ms = 30000,
 	};
 	struct err e = { 0 };
 
@@ -642,6 +669,22 @@ static void reconcile_start(struct supervisor *s)
 		return;
 	}
 	rearm(s->rec_timer, 1);
+}
+
+/* The desired tenants, for STATUS=: a targeted pass only counts those it
+ * looked at, so the state file says how many there are (read only after a
+ * pass, which is when it can have changed). */
+static long count_tenants(struct supervisor *s, const struct reconcile_summary *sum)
+{
+	struct tenant_list tl = { 0 };
+	struct err e = { 0 };
+	long n;
+
+	if (!s->st || state_tenant_list(s->st, &tl, &e) < 0)
+		return sum->full ? (long)sum->tenants : s->tenants;
+	n = (long)tl.n;
+	tenant_list_free(&tl);
+	return n;
 }
 
 static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
@@ -657,7 +700,7 @@ static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 		if (reconcile_pass(s->rec, &sum, &e) < 0) {
 			log_emit(LOG_WARNING, "reconcile", NULL, "%s", e.msg);
 		} else {
-			s->tenants = (long)sum.tenants;
+			s->tenants = count_tenants(s, &sum);
 			if (sum.failed)
 				log_emit(LOG_WARNING, "reconcile", NULL, "%zu of %zu tenants failed; first: %s",
 					 sum.failed, sum.tenants, sum.first_failure);
@@ -706,7 +749,7 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *data)
 				log_info("ready (level %s)", s->cfg.ready == READY_API ? "api" : "platform");
 			notify_ready(&s->nt);
 		}
-		busy = !s->plat || platform_ready_count(s->plat) < s->plat->n;
+		busy = s->plat && platform_ready_count(s->plat) < s->plat->n;
 	}
 	update_status(s);
 	rearm(src, busy ? s->cfg.poll_busy : s->cfg.poll_idle);

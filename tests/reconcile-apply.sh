@@ -56,12 +56,22 @@ expect_grep "writes=0 " "$T/pass.out" "no-op pass: the client sent no write"
 [ "$(rec_counter 'sum(c["get"].values())')" = 0 ] && ok "no-op pass: no GET per object" || not_ok "no-op pass: no GET per object"
 expect_grep "status_writes=0 " "$T/pass.out" "no-op pass: nothing written to the state file"
 
-# --- a change writes only what changed
+# --- targeted passes (the daemon's between resyncs): nothing changed, nothing sent
+kubeapi_ctl reset-counters >/dev/null
+rec_once --changed
+expect_grep "targeted tenants=0 " "$T/pass.out" "targeted pass: no tenant to look at"
+[ "$(rec_counter 'c["total"] - c["other"]')" = 0 ] && ok "targeted no-op pass: zero requests" || not_ok "targeted no-op pass: zero requests"
+
+# --- a change writes only what changed, and a targeted pass lists only its tenant
 "$OUTPOST" tenant set beta --plan medium >/dev/null
 kubeapi_ctl reset-counters >/dev/null
-rec_once
+rec_once --changed
+expect_grep "targeted tenants=1 " "$T/pass.out" "targeted pass: only the changed tenant"
 [ "$(rec_counter 'c["writes"]')" = 3 ] && ok "plan change: 3 writes (quota, limits, HelmChart)" \
 	|| not_ok "plan change: 3 writes ($(rec_counter 'c["patch"], c["apply"], c["create"]'))"
+[ "$(rec_counter 'sum(c["list"].values())')" = 8 ] && ok "targeted pass: one small list per kind" || not_ok "targeted pass: one small list per kind"
+rec_once --changed
+[ "$(rec_status beta)" = Ready ] && ok "the targeted passes bring beta back to Ready" || not_ok "beta Ready ($(rec_status beta))"
 $K get resourcequota quota -n t-beta -o jsonpath='{.spec.hard.limits\.memory}' >"$T/q"
 expect_grep "1536Mi" "$T/q" "the new plan is in beta's quota"
 
@@ -103,6 +113,20 @@ $K get ns t-beta >/dev/null 2>&1 && ok "a bad row tears nothing down" || not_ok 
 expect_grep "beta: host" "$T/pass.err" "--once names the failed tenant and field"
 sqlite3 "$OUTPOST_STATE" "UPDATE tenants SET host = 'beta.example.org' WHERE name = 'beta'"
 
+# --- a namespace Outpost did not create is never taken over
+kapply '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "t-delta"}}'
+before=$($K get ns t-delta -o jsonpath='{.metadata.resourceVersion}')
+"$OUTPOST" tenant add delta --host delta.example.org >/dev/null
+rec_once
+[ "$(rec_status delta)" = Failed ] && ok "a tenant whose namespace exists unlabelled is Failed" || not_ok "delta Failed ($(rec_status delta))"
+sqlite3 "$OUTPOST_STATE" "SELECT message FROM tenant_status WHERE name = 'delta'" >"$T/msg"
+expect_grep "Namespace t-delta exists and is not this tenant's" "$T/msg" "the reason names the namespace"
+[ "$($K get ns t-delta -o jsonpath='{.metadata.resourceVersion}')" = "$before" ] &&
+	ok "the foreign namespace is left untouched" || not_ok "the foreign namespace is left untouched"
+"$OUTPOST" tenant rm delta >/dev/null
+rec_once
+$K get ns t-delta >/dev/null 2>&1 && ok "removing that tenant leaves the foreign namespace" || not_ok "removing that tenant leaves the foreign namespace"
+
 # --- teardown: app, then data (deprovision Jobs), then the namespace
 "$OUTPOST" tenant rm gamma >/dev/null
 rec_once
@@ -114,6 +138,9 @@ $K get jobs -n outpost-platform -l outpost.dev/tenant=gamma,outpost.dev/role=dep
 [ "$(wc -l <"$T/jobs")" -eq 4 ] && ok "teardown 2: four deprovision Jobs" || not_ok "teardown 2: four deprovision Jobs"
 $K get ns t-gamma -o jsonpath='{.status.phase}' >"$T/phase" 2>/dev/null || :
 expect_grep Active "$T/phase" "teardown 2: the namespace waits for the data"
+# The rest of the teardown through targeted passes only.
+n=0
+while [ "$(rec_status gamma)" != none ] && [ $n -lt 30 ]; do rec_once --changed; n=$((n + 1)); sleep 0.3; done
 if rec_converge; then ok "teardown finishes"; else not_ok "teardown finishes"; fi
 [ "$(rec_status gamma)" = none ] && ok "the status row goes once the namespace is gone" || not_ok "the status row goes ($(rec_status gamma))"
 if $K get ns t-gamma >/dev/null 2>&1; then not_ok "gamma's namespace is gone"; else ok "gamma's namespace is gone"; fi

@@ -12,6 +12,8 @@ echo "crash_after=0" >"$FAKE_K3S_CONTROL"
 start_outpost --backoff-base 20 --backoff-max 320 --crash-loop 5 --crash-window 30000 \
 	--healthy-after 1500
 wait_for 60 "20 crashes" -- at_least 20 "^crash" "$FAKE_K3S_LOG"
+k3s_row_is() { [ "$(sqlite3 "$T/state.db" "select phase || '|' || message from component_status where name = 'k3s'")" = "$1" ]; }
+wait_for 10 "the status row reports the crash loop" -- k3s_row_is "CrashLoop|k3s crash loop: 5 exits in 30 s"
 : >"$FAKE_K3S_CONTROL"
 kill -0 "$OUTPOST_PID" && ok "outpost stays up through the crashes"
 

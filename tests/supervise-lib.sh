@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Helpers for the supervisor's shell tests; source after lib.sh.
 
 # The fake k3s, run through $PYTHON3 (a source tree may not keep modes).
@@ -49,6 +50,7 @@ stop_outpost() {
 	kill -TERM "$OUTPOST_PID"
 	set +e
 	wait "$OUTPOST_PID"
+	# shellcheck disable=SC2034 # read by the test that sources this file
 	OUTPOST_RC=$?
 	set -e
 }

@@ -87,6 +87,9 @@ echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profi
 OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
 expect_exit 0 "a tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add acme --host acme.example.test
 wait_for 30 "STATUS= counts it" -- grep -q "STATUS=reconciling 1 tenants" "$T/notify"
+# The next pass is a targeted one (only the new tenant): the count is still all of them.
+expect_exit 0 "a second tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add beta --host beta.example.test
+wait_for 30 "STATUS= counts both" -- grep -q "STATUS=reconciling 2 tenants" "$T/notify"
 
 # outpost status reads it all back.
 k3s_pid=$(grep "^start" "$FAKE_K3S_LOG" | tail -1 | sed 's/.* pid=\([0-9]*\) .*/\1/')
@@ -94,7 +97,7 @@ expect_exit 0 "outpost status" -- "$OUTPOST" --state "$T/state.db" status
 expect_grep "^k3s  *Running  *$k3s_pid  *0 " "$T/out" "status: k3s running, its pid, no restarts"
 expect_grep "^api  *Ready " "$T/out" "status: the API is ready"
 expect_grep "^keycloak  *Ready " "$T/out" "status: keycloak is ready"
-expect_grep "^Tenants: 1, " "$T/out" "status: one tenant"
+expect_grep "^Tenants: 2, " "$T/out" "status: two tenants"
 expect_exit 0 "outpost status --json" -- "$OUTPOST" --state "$T/state.db" status --json
 "$PYTHON3" - "$T/out" "$k3s_pid" "$N" <<'PY' && ok "status --json: every component, k3s's pid, tenants" || not_ok "status --json"
 import json, sys
@@ -103,13 +106,15 @@ comps = {c["name"]: c for c in d["components"]}
 assert comps["k3s"]["pid"] == int(sys.argv[2]) and comps["k3s"]["phase"] == "Running", comps["k3s"]
 assert comps["k3s"]["uptime_s"] >= 0
 assert sum(1 for c in comps.values() if c["phase"] == "Ready") == int(sys.argv[3]) + 1  # + api
-assert d["tenants"]["desired"] == 1 and sum(d["tenants"]["by_phase"].values()) == 1, d["tenants"]
+assert d["tenants"]["desired"] == 2 and sum(d["tenants"]["by_phase"].values()) == 2, d["tenants"]
 PY
 
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
 expect_exit 0 "outpost status after the shutdown" -- "$OUTPOST" --state "$T/state.db" status
 expect_grep "^k3s  *Stopped " "$T/out" "status: k3s stopped"
+expect_exit 0 "status --help exits 0" -- "$OUTPOST" status --help
+expect_grep "^Usage: outpost status \[--json\]" "$T/out" "status --help prints the usage"
 expect_exit 2 "status takes no arguments" -- "$OUTPOST" --state "$T/state.db" status extra
 expect_exit 1 "status without a state file fails" -- "$OUTPOST" --state "$T/missing.db" status
 expect_grep "^outpost: state .*missing.db: does not exist" "$T/err" "and names the file"

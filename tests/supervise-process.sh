@@ -71,5 +71,31 @@ expect_grep "still running after the grace period: sent SIGKILL to process group
 	"the SIGKILL is logged"
 left=""
 for m in $members; do kill -0 "$m" 2>/dev/null && left="$left $m"; done
-[ -z "$left" ] && ok "no process of k3s's group is left" || not_ok "left:$left"
+[ -z "$left" ] && ok "no process of k3s's group is left when outpost exits" ||
+	not_ok "left:$left ($(for m in $left; do grep ^State: "/proc/$m/status"; done))"
+
+# SIGTERM while k3s is down (back-off): what the dead k3s left in its
+# process group is killed and reaped too.
+: >"$FAKE_K3S_LOG"
+printf 'group_child=1\ncrash_after=0.5\n' >"$FAKE_K3S_CONTROL"
+start_outpost --backoff-base 60000 --grace 1000
+wait_for 30 "k3s crashed, leaving a group member" -- grep -q "^crash" "$FAKE_K3S_LOG"
+pid=$(grep "^start" "$FAKE_K3S_LOG" | tail -1 | sed 's/.* pid=\([0-9]*\) .*/\1/')
+wait_for 10 "outpost waits in back-off" -- grep -q "restart in 60000 ms" "$T/outpost.log"
+members=$(pgrep -g "$pid" | tr '\n' ' ')
+[ -n "$members" ] && ok "the group still has a member ($members)" || not_ok "no group member"
+stop_outpost
+[ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0 from back-off" || not_ok "exit code $OUTPOST_RC"
+left=""
+for m in $members; do kill -0 "$m" 2>/dev/null && left="$left $m"; done
+[ -z "$left" ] && ok "the dead k3s's group member is gone" || not_ok "left:$left"
+
+# A supervisor killed outright (watchdog abort, OOM) takes k3s with it.
+: >"$FAKE_K3S_CONTROL"
+: >"$FAKE_K3S_LOG"
+start_outpost
+wait_for 30 "k3s started again" -- grep -q "^start" "$FAKE_K3S_LOG"
+kill -KILL "$OUTPOST_PID"
+wait "$OUTPOST_PID" 2>/dev/null || :
+wait_for 20 "k3s gets SIGTERM when its supervisor dies" -- grep -q "^term" "$FAKE_K3S_LOG"
 finish

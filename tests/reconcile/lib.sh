@@ -19,6 +19,16 @@ rec_setup() {
 		kubectl --kubeconfig "$KUBEAPI_KUBECONFIG" apply --server-side -f - >/dev/null
 }
 
+# rec_tenants PREFIX N: imports tenants PREFIX0..PREFIX<N-1> (host PREFIXi.example.org).
+rec_tenants() {
+	i=0
+	while [ $i -lt "$2" ]; do
+		echo "{\"name\": \"$1$i\", \"host\": \"$1$i.example.org\"}"
+		i=$((i + 1))
+	done >"$T/tenants.jsonl"
+	"$OUTPOST" tenant import "$T/tenants.jsonl" >/dev/null
+}
+
 # rec_once: one pass; its summary line in $T/pass.out, messages in $T/pass.err.
 rec_once() {
 	set +e
