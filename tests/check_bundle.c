@@ -1,6 +1,8 @@
 /* Unit tests of the pure parts of the bundle area: manifest rules, Ed25519
  * signing, the k3s renderers, preflight verdicts and the progress line. */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,19 +127,16 @@ START_TEST(manifest_text_level)
 }
 END_TEST
 
-static char dir[] = "/tmp/outpost-check-bundle.XXXXXX";
+static char dir[64];
 
 static void setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	check_tmpdir_make(dir, sizeof(dir), "bundle");
 }
 
 static void teardown(void)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/outpost-check-bundle.XXXXXX");
+	check_tmpdir_remove(dir);
 }
 
 START_TEST(sign_roundtrip)
@@ -281,8 +280,6 @@ int main(void)
 {
 	Suite *s = suite_create("bundle");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, manifest_valid_and_lookup);
@@ -293,9 +290,5 @@ int main(void)
 	tcase_add_test(tc, preflight_verdicts);
 	tcase_add_test(tc, progress_line);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -1,6 +1,8 @@
 /* The reconciler's plan, table by table: each case is desired objects,
  * observed objects, and the actions and statuses that must come out. */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,15 +240,9 @@ int main(void)
 {
 	Suite *s = suite_create("diff");
 	TCase *tc = tcase_create("plan");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, table, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, tenants_are_independent);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -1,4 +1,6 @@
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,8 +156,6 @@ int main(void)
 {
 	Suite *s = suite_create("kubeconfig");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, parses_k3s_kubeconfig);
 	tcase_add_test(tc, follows_current_context);
@@ -164,9 +164,5 @@ int main(void)
 	tcase_add_test(tc, load_names_missing_file);
 	tcase_add_test(tc, not_a_mapping);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -2,6 +2,8 @@
  * wanted (first pass, another process's commit seen through data_version,
  * the resync timer), and what a pass reports. */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,7 @@
 #include "state.h"
 #include "util.h"
 
-static char dir[] = "/tmp/outpost-check-reconcile.XXXXXX";
+static char dir[64];
 static char *db;
 
 static void add(const char *name, const char *app)
@@ -35,7 +37,7 @@ static void add(const char *name, const char *app)
 
 static void setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	check_tmpdir_make(dir, sizeof(dir), "reconcile");
 	db = util_path_join(dir, "state.db");
 	add("alpha", NULL);
 	add("beta", "webapp");
@@ -43,10 +45,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/outpost-check-reconcile.XXXXXX");
+	check_tmpdir_remove(dir);
 	free(db);
 }
 
@@ -138,17 +137,11 @@ int main(void)
 {
 	Suite *s = suite_create("reconcile");
 	TCase *tc = tcase_create("loop");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, wants_pass_follows_changes_and_timer);
 	tcase_add_test(tc, dry_run_prints_every_valid_tenant);
 	tcase_add_test(tc, missing_state_file_is_named);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

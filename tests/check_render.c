@@ -3,6 +3,8 @@
  *   OUTPOST_REGEN_GOLDEN=1 make check TESTS=tests/check_render
  * and review the diff before committing it. */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,8 +179,6 @@ int main(void)
 {
 	Suite *s = suite_create("render");
 	TCase *tc = tcase_create("render");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, matches_golden, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, deterministic_and_labelled);
@@ -186,9 +186,5 @@ int main(void)
 	tcase_add_test(tc, hash_follows_content);
 	tcase_add_test(tc, deprovision_jobs);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

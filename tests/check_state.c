@@ -12,21 +12,18 @@
 #include "state.h"
 #include "util.h"
 
-static char dir[] = "/tmp/outpost-check-state.XXXXXX";
+static char dir[64];
 static char path[256];
 
 static void setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	check_tmpdir_make(dir, sizeof(dir), "state");
 	snprintf(path, sizeof(path), "%s/sub/state.db", dir);
 }
 
 static void teardown(void)
 {
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/outpost-check-state.XXXXXX");
+	check_tmpdir_remove(dir);
 }
 
 static struct state *open_new(void)

@@ -1,4 +1,6 @@
 #include <check.h>
+
+#include "check-run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,19 +10,16 @@
 #include "table.h"
 #include "util.h"
 
-static char dir[] = "/tmp/outpost-check-util.XXXXXX";
+static char dir[64];
 
 static void setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	check_tmpdir_make(dir, sizeof(dir), "util");
 }
 
 static void teardown(void)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/outpost-check-util.XXXXXX");
+	check_tmpdir_remove(dir);
 }
 
 START_TEST(write_atomic_replaces_and_sets_mode)
@@ -127,8 +126,6 @@ int main(void)
 {
 	Suite *s = suite_create("util");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, write_atomic_replaces_and_sets_mode);
@@ -139,9 +136,5 @@ int main(void)
 	tcase_add_test(tc, err_prefix_keeps_class);
 	tcase_add_test(tc, table_aligns_columns);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }
