@@ -294,7 +294,7 @@ struct supervisor {
 	uint64_t last_watchdog;
 	struct state *st;             /* NULL when the state file could not be opened */
 	struct component_status *rows; /* last written: k3s, api, then each component */
-	size_t nrows;
+	struct component_status *next; /* the same, being built */
 
 	sd_event_source *sv_timer, *poll_timer, *wd_timer, *extend_timer, *rec_timer;
 };
@@ -355,7 +355,7 @@ static void report_rows(struct supervisor *s, const char *status_text)
 		[PC_PENDING] = "Pending", [PC_INSTALLING] = "Installing",
 		[PC_STARTING] = "Starting", [PC_READY] = "Ready", [PC_FAILED] = "Failed",
 	};
-	struct component_status rows[2 + 64];
+	struct component_status *rows = s->next;
 	const char *k3s_phase;
 	size_t n = 2;
 
@@ -377,7 +377,7 @@ static void report_rows(struct supervisor *s, const char *status_text)
 	set_row(&rows[1], "api", s->api_ready ? "Ready" : "Waiting",
 		s->api_ready ? "" : "waiting for /readyz");
 	rows[1].started_at = s->api_ready ? s->api_since : 0;
-	for (size_t i = 0; s->plat && i < s->plat->n && n < ARRAY_SIZE(rows); i++, n++) {
+	for (size_t i = 0; s->plat && i < s->plat->n; i++, n++) {
 		const struct platform_component *c = &s->plat->c[i];
 		set_row(&rows[n], c->name, pc_phase[c->state], c->reason);
 	}
@@ -880,12 +880,12 @@ static bool images_pending(const struct supervise_config *c)
  * supervised, and the failure is logged once. */
 static void open_state(struct supervisor *s)
 {
+	size_t n = 2 + (s->plat ? s->plat->n : 0);
 	struct err e = { 0 };
 
 	if (!s->cfg.state_path)
 		return;
-	s->nrows = 2 + (s->plat ? s->plat->n : 0);
-	if (!(s->rows = calloc(s->nrows, sizeof(*s->rows))) ||
+	if (!(s->rows = calloc(n, sizeof(*s->rows))) || !(s->next = calloc(n, sizeof(*s->next))) ||
 	    state_open(s->cfg.state_path, STATE_OPEN_CREATE, &s->st, &e) < 0) {
 		log_err("status rows disabled: %s", e.msg[0] ? e.msg : "out of memory");
 		s->st = NULL;
@@ -1014,6 +1014,7 @@ out:
 		close(s.out_wr);
 	platform_free(s.plat);
 	free(s.rows);
+	free(s.next);
 	state_close(s.st);
 	supervise_config_free(&s.cfg);
 	return rc;
