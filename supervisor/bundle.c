@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define READ_BLOCK (128 * 1024)
+#define BUNDLE_MAX_WINDOW (32 * 1024 * 1024)
 
 struct bundle {
 	int fd;
@@ -66,8 +67,21 @@ static int check_magic(int fd, const char *path, struct err *e)
 
 	if (n < 0)
 		return err_errno(e, errno, "%s", path);
-	if (n >= 4 && buf[0] == 0x28 && buf[1] == 0xb5 && buf[2] == 0x2f && buf[3] == 0xfd)
+	if (n >= 4 && buf[0] == 0x28 && buf[1] == 0xb5 && buf[2] == 0x2f && buf[3] == 0xfd) {
+		/* The first frame's window (RFC 8878 3.1.1.1.2) is what the decoder
+		 * must hold in memory; refuse one larger than a bundle may use, so
+		 * memory stays bounded well below libzstd's own 128 MiB limit. */
+		if (n >= 6 && !(buf[4] & 0x20)) {
+			unsigned exp = buf[5] >> 3, mant = buf[5] & 7;
+			uint64_t base = 1ull << (10 + exp), window = base + base / 8 * mant;
+			if (window > BUNDLE_MAX_WINDOW)
+				return err_set(e, EXIT_REFUSED,
+					       "%s: zstd window of %llu MiB, a bundle may use at most %d MiB",
+					       path, (unsigned long long)(window >> 20),
+					       BUNDLE_MAX_WINDOW >> 20);
+		}
 		return 0;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		if ((size_t)n >= kinds[i].len && !memcmp(buf, kinds[i].magic, kinds[i].len))
 			return err_set(e, EXIT_REFUSED, "%s: compressed with %s; a bundle must be zstd",

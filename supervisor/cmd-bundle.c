@@ -105,8 +105,12 @@ static int extract_to(struct bundle *b, const char *dir, int quiet, struct err *
 
 	if (access(dir, F_OK) == 0)
 		return err_set(e, EXIT_REFUSED, "%s: already exists", dir);
-	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - dir) : 1,
-		 slash ? (slash == dir ? "/" : dir) : ".");
+	if (!slash)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == dir)
+		snprintf(parent, sizeof(parent), "/");
+	else
+		snprintf(parent, sizeof(parent), "%.*s", (int)(slash - dir), dir);
 	if (bundle_extract_staged(b, parent, quiet, &staging, e) < 0)
 		return -1;
 	rc = rename(staging, dir) < 0 ? err_errno(e, errno, "rename %s to %s", staging, dir) : 0;

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "capacity.h"
 #include "install.h"
-#include "k3s.h"
 #include "log.h"
 #include "preflight.h"
 #include "util.h"
@@ -21,24 +21,15 @@ extern char **environ;
 
 static int run_preflight(struct cli *cli, const char *root, const struct manifest *m, int skip)
 {
-	char *path = util_path_join(cli->datadir, "capacity.json"), *text = NULL;
 	struct preflight_result res[PREFLIGHT_MAX_RESULTS];
 	struct preflight_facts facts;
-	struct k3s_capacity cap;
+	struct capacity_budget cap;
 	struct tm tm = { 0 };
-	size_t len, n;
+	size_t n;
 	int fails;
 
-	if (!path)
-		return err_set(&cli->err, EXIT_RUNTIME, "out of memory");
-	if (util_read_file(path, 1024 * 1024, &text, &len, &cli->err) < 0 ||
-	    k3s_capacity_parse(text, len, &cap, &cli->err) < 0) {
-		free(path);
-		free(text);
+	if (capacity_budget_load(cli->datadir, &cap, &cli->err) < 0)
 		return err_prefix(&cli->err, "preflight");
-	}
-	free(path);
-	free(text);
 	preflight_gather(root, &facts);
 	if (strptime(m->created, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		facts.not_before = timegm(&tm);
@@ -131,7 +122,8 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "install", "--root must be an absolute path");
 	if (install_begin(root, bundle, keys, &in, &cli->err) < 0)
 		return -1;
-	if (run_preflight(cli, root, install_manifest(in), skip) < 0 ||
+	/* A rerun of the installed bundle changes nothing: no machine checks. */
+	if ((!install_is_current(in) && run_preflight(cli, root, install_manifest(in), skip) < 0) ||
 	    install_commit(in, quiet, &outcome, &cli->err) < 0) {
 		install_end(in);
 		return -1;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "bundle.h"
+#include "capacity.h"
 #include "k3s.h"
 #include "util.h"
 
@@ -51,7 +53,7 @@ struct placement {
 	char sha[65];
 };
 
-struct plan {
+struct layout {
 	struct placement *p;
 	size_t n, cap;
 };
@@ -146,9 +148,9 @@ static int record_write(const char *root, const struct record *rec, struct err *
 	return rc;
 }
 
-/* ---- the plan: what a release puts where ---- */
+/* ---- the layout: what a release puts where ---- */
 
-static int plan_add(struct plan *pl, const char *rel, const char *src, unsigned mode,
+static int layout_add(struct layout *pl, const char *rel, const char *src, unsigned mode,
 		    const char *sha, struct err *e)
 {
 	struct placement *p;
@@ -173,7 +175,7 @@ static int plan_add(struct plan *pl, const char *rel, const char *src, unsigned 
 	return 0;
 }
 
-static void plan_free(struct plan *pl)
+static void layout_free(struct layout *pl)
 {
 	free(pl->p);
 	memset(pl, 0, sizeof(*pl));
@@ -232,18 +234,21 @@ static int render_release(const char *reldir, const struct manifest *m, struct e
 {
 	const struct manifest_file *capf = manifest_find_role(m, "capacity");
 	const struct manifest_file *platf = manifest_find_role(m, "platform");
-	struct k3s_capacity cap;
+	struct capacity_budget cap;
 	struct k3s_rendered *r = NULL;
 	const char **charts = NULL;
 	size_t ncharts = 0, nr = 0, len;
-	char *text = NULL, rel[PATH_MAX];
+	char *text = NULL, rel[PATH_MAX], capdir[PATH_MAX];
 	int rc = -1;
 
-	if (!capf)
+	if (!capf || strcmp(basename_of(capf->path), "capacity.json"))
 		return err_set(e, EXIT_REFUSED, "bundle %s has no capacity.json (role capacity)",
 			       m->bundle_version);
-	if (read_payload_file(reldir, capf, &text, &len, e) < 0 ||
-	    k3s_capacity_parse(text, len, &cap, e) < 0)
+	/* The shared loader reads <dir>/capacity.json: give it the file's directory. */
+	if (snprintf(capdir, sizeof(capdir), "%s/%s/%.*s", reldir, RELEASE_PAYLOAD,
+		     (int)(basename_of(capf->path) - capf->path), capf->path) >= (int)sizeof(capdir))
+		return err_set(e, EXIT_RUNTIME, "%s: path too long", capf->path);
+	if (capacity_budget_load(capdir, &cap, e) < 0)
 		goto out;
 	if (write_rendered(reldir, K3S_CONFIG, k3s_render_config(&cap), 0600, e) < 0 ||
 	    write_rendered(reldir, K3S_REGISTRIES, strdup(k3s_render_registries()), 0600, e) < 0)
@@ -279,7 +284,7 @@ out:
 }
 
 /* Adds every file below <reldir>/rendered/<sub> to the plan. */
-static int plan_rendered(const char *reldir, const char *sub, struct plan *pl, struct err *e)
+static int layout_rendered(const char *reldir, const char *sub, struct layout *pl, struct err *e)
 {
 	char dir[PATH_MAX], src[PATH_MAX + 256], rel[PATH_MAX], sha[65];
 	unsigned char md[32];
@@ -300,7 +305,7 @@ static int plan_rendered(const char *reldir, const char *sub, struct plan *pl, s
 		if (lstat(src, &st) < 0) {
 			rc = err_errno(e, errno, "%s", src);
 		} else if (S_ISDIR(st.st_mode)) {
-			rc = plan_rendered(reldir, rel, pl, e);
+			rc = layout_rendered(reldir, rel, pl, e);
 		} else if (S_ISREG(st.st_mode)) {
 			char *text = NULL;
 			size_t len;
@@ -308,7 +313,7 @@ static int plan_rendered(const char *reldir, const char *sub, struct plan *pl, s
 			if (rc == 0) {
 				EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL);
 				util_hex(md, sizeof(md), sha);
-				rc = plan_add(pl, rel, src, st.st_mode & 0777, sha, e);
+				rc = layout_add(pl, rel, src, st.st_mode & 0777, sha, e);
 			}
 			free(text);
 		}
@@ -318,7 +323,7 @@ static int plan_rendered(const char *reldir, const char *sub, struct plan *pl, s
 }
 
 /* Where each role goes (bundle/FORMAT.md section 7), plus the rendered files. */
-static int plan_release(const char *reldir, const struct manifest *m, struct plan *pl,
+static int layout_release(const char *reldir, const struct manifest *m, struct layout *pl,
 			struct err *e)
 {
 	char rel[PATH_MAX], src[PATH_MAX], sha[65];
@@ -346,10 +351,10 @@ static int plan_release(const char *reldir, const struct manifest *m, struct pla
 		    (int)sizeof(src))
 			return err_set(e, EXIT_RUNTIME, "%s: path too long", f->path);
 		util_hex(f->sha256, sizeof(f->sha256), sha);
-		if (plan_add(pl, rel, src, f->mode, sha, e) < 0)
+		if (layout_add(pl, rel, src, f->mode, sha, e) < 0)
 			return -1;
 	}
-	return plan_rendered(reldir, "", pl, e);
+	return layout_rendered(reldir, "", pl, e);
 }
 
 /* ---- placing files ---- */
@@ -440,7 +445,7 @@ static int place(const char *root, const struct placement *p, struct err *e)
 	return util_fsync_parent(target, e);
 }
 
-static int plan_has(const struct plan *pl, const char *rel)
+static int layout_has(const struct layout *pl, const char *rel)
 {
 	for (size_t i = 0; i < pl->n; i++)
 		if (!strcmp(pl->p[i].rel, rel))
@@ -448,15 +453,30 @@ static int plan_has(const struct plan *pl, const char *rel)
 	return 0;
 }
 
+/* Test hook: with OUTPOST_TEST_CRASH_AT=N the process kills itself (SIGKILL,
+ * like a power cut) at the Nth crash point of activation, so tests can
+ * interrupt it at every step instead of hoping a random kill lands there. */
+static void crash_point(unsigned *n)
+{
+	const char *at = getenv("OUTPOST_TEST_CRASH_AT");
+
+	if (at && strtoul(at, NULL, 10) == (*n)++)
+		raise(SIGKILL);
+}
+
 /* Makes `ref`'s release the live one. The record says "activating" (with the
  * union of old and new files) before anything is touched, so an interruption
  * can be resumed and nothing placed is ever forgotten by the pruning. */
-static int activate(const char *root, struct record *rec, const struct release_ref *ref,
+static int activate(const char *root, struct record *rec, const struct release_ref *target,
 		    const struct release_ref *prev, int has_prev, struct err *e)
 {
+	/* Copies: the caller may pass pointers into *rec, which is rewritten below. */
+	const struct release_ref ref_copy = *target, prev_copy = has_prev ? *prev : (struct release_ref){ 0 };
+	const struct release_ref *ref = &ref_copy;
+	unsigned step = 0;
 	char reldir[PATH_MAX], mpath[PATH_MAX], *mtext = NULL;
 	struct manifest m;
-	struct plan pl = { 0 };
+	struct layout pl = { 0 };
 	size_t mlen;
 	const char *key;
 	json_t *v, *files = NULL;
@@ -476,7 +496,7 @@ static int activate(const char *root, struct record *rec, const struct release_r
 		return err_prefix(e, "release %s", ref->version);
 	}
 	free(mtext);
-	if (plan_release(reldir, &m, &pl, e) < 0)
+	if (layout_release(reldir, &m, &pl, e) < 0)
 		goto out;
 
 	files = json_object();
@@ -488,16 +508,24 @@ static int activate(const char *root, struct record *rec, const struct release_r
 	rec->activating = 1;
 	rec->target = *ref;
 	rec->has_target = 1;
+	/* Recorded now, not at the end: a resumed run must know which release
+	 * this one replaces even though `current` may already be half-replaced. */
+	rec->previous = prev_copy;
+	rec->has_previous = has_prev;
+	crash_point(&step);
 	if (record_write(root, rec, e) < 0)
 		goto out;
 
-	for (size_t i = 0; i < pl.n; i++)
+	for (size_t i = 0; i < pl.n; i++) {
+		crash_point(&step);
 		if (place(root, &pl.p[i], e) < 0)
 			goto out;
+	}
+	crash_point(&step);
 	json_object_foreach_safe(rec->files, tmp, key, v) {
 		char path[PATH_MAX];
 		struct stat st;
-		if (plan_has(&pl, key))
+		if (layout_has(&pl, key))
 			continue;
 		/* A file of the old release the new one does not have. */
 		if (rootpath(path, sizeof(path), root, key) == 0 && lstat(path, &st) == 0 &&
@@ -513,15 +541,14 @@ static int activate(const char *root, struct record *rec, const struct release_r
 	rec->has_target = 0;
 	rec->current = *ref;
 	rec->has_current = 1;
-	rec->previous = prev ? *prev : (struct release_ref){ 0 };
-	rec->has_previous = has_prev;
+	crash_point(&step);
 	rc = record_write(root, rec, e);
 	goto out;
 oom:
 	err_set(e, EXIT_RUNTIME, "out of memory");
 out:
 	json_decref(files);
-	plan_free(&pl);
+	layout_free(&pl);
 	manifest_free(&m);
 	return rc;
 }
@@ -633,7 +660,7 @@ static int ensure_release(struct install *in, int quiet, struct err *e)
 	char *staging = NULL, *old = NULL, *sub = NULL, *payload = NULL;
 	const char *mbytes;
 	size_t mlen, oldlen;
-	struct plan pl = { 0 };
+	struct layout pl = { 0 };
 	struct err ignored;
 	int rc = -1;
 
@@ -677,7 +704,7 @@ static int ensure_release(struct install *in, int quiet, struct err *e)
 		goto out;
 	}
 	snprintf(mpath, sizeof(mpath), "%s/%s", staging, MANIFEST_NAME);
-	if (render_release(staging, m, e) < 0 || plan_release(staging, m, &pl, e) < 0 ||
+	if (render_release(staging, m, e) < 0 || layout_release(staging, m, &pl, e) < 0 ||
 	    util_write_atomic(mpath, mbytes, mlen, 0644, e) < 0)
 		goto out;
 	if (rename(staging, dir) < 0) {
@@ -688,11 +715,25 @@ static int ensure_release(struct install *in, int quiet, struct err *e)
 out:
 	if (rc < 0)
 		bundle_remove_tree(staging, &ignored);
-	plan_free(&pl);
+	layout_free(&pl);
 	free(payload);
 	free(sub);
 	free(staging);
 	return rc;
+}
+
+int install_is_current(const struct install *in)
+{
+	struct record rec;
+	struct err ignored;
+	int same;
+
+	if (record_read(in->root, &rec, &ignored) < 0)
+		return 0;
+	same = !rec.activating && rec.has_current &&
+	       !strcmp(rec.current.sha, bundle_manifest_sha256(in->b));
+	json_decref(rec.files);
+	return same;
 }
 
 int install_commit(struct install *in, int quiet, enum install_outcome *outcome, struct err *e)

@@ -22,6 +22,8 @@ struct install;
 int install_begin(const char *root, const char *bundle, const char *keys, struct install **out,
 		  struct err *e);
 const struct manifest *install_manifest(const struct install *in);
+/* 1 when the record says exactly this bundle is installed (a rerun is a no-op). */
+int install_is_current(const struct install *in);
 /* Extracts (unless this release is already on disk), activates, records. */
 int install_commit(struct install *in, int quiet, enum install_outcome *outcome, struct err *e);
 void install_end(struct install *in);

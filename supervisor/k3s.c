@@ -8,94 +8,13 @@
 
 #include "util.h"
 
-static long num(json_t *obj, const char *path, int *bad)
-{
-	char key[128];
-	const char *p = path;
-	json_t *v = obj;
-
-	/* "a.b.c" walks nested objects. */
-	while (v && *p) {
-		size_t n = strcspn(p, ".");
-		snprintf(key, sizeof(key), "%.*s", (int)n, p);
-		v = json_object_get(v, key);
-		p += n + (p[n] == '.');
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		*bad = 1;
-		return 0;
-	}
-	return (long)json_integer_value(v);
-}
-
-int k3s_capacity_parse(const char *json, size_t len, struct k3s_capacity *c, struct err *e)
-{
-	json_error_t je;
-	json_t *root = json_loadb(json, len, 0, &je), *plat, *v;
-	const char *name;
-	int bad = 0;
-
-	memset(c, 0, sizeof(*c));
-	if (!root)
-		return err_set(e, EXIT_REFUSED, "capacity.json: line %d: %s", je.line, je.text);
-	c->sys_cpu_m = num(root, "reserved.system.cpu_millicores", &bad);
-	c->sys_mem_mib = num(root, "reserved.system.memory_mib", &bad);
-	c->sys_disk_gib = num(root, "reserved.system.disk_gib", &bad);
-	c->k3s_cpu_m = num(root, "reserved.k3s.cpu_millicores", &bad);
-	c->k3s_mem_mib = num(root, "reserved.k3s.memory_mib", &bad);
-	c->k3s_disk_gib = num(root, "reserved.k3s.disk_gib", &bad);
-	c->evict_mem_mib = num(root, "reserved.eviction.memory_mib", &bad);
-	c->evict_nodefs_pct = num(root, "reserved.eviction.nodefs_percent", &bad);
-	c->evict_imagefs_pct = num(root, "reserved.eviction.imagefs_percent", &bad);
-	c->ref_cpu_m = num(root, "reference_profile.cpu_millicores", &bad);
-	c->ref_mem_mib = num(root, "reference_profile.memory_mib", &bad);
-	c->ref_disk_gib = num(root, "reference_profile.disk_gib", &bad);
-	plat = json_object_get(root, "platform");
-	if (!json_is_object(plat))
-		bad = 1;
-	json_object_foreach(plat, name, v) {
-		if (c->ncomponents == K3S_MAX_COMPONENTS || strlen(name) >= sizeof(c->comp[0].name)) {
-			bad = 1;
-			break;
-		}
-		struct k3s_component_size *p = &c->comp[c->ncomponents++];
-		snprintf(p->name, sizeof(p->name), "%s", name);
-		p->cpu_req_m = num(v, "cpu_request_millicores", &bad);
-		p->mem_req_mib = num(v, "memory_request_mib", &bad);
-		p->cpu_lim_m = num(v, "cpu_limit_millicores", &bad);
-		p->mem_lim_mib = num(v, "memory_limit_mib", &bad);
-		p->storage_gib = num(v, "storage_gib", &bad);
-		c->platform_cpu_m += p->cpu_req_m;
-		c->platform_mem_mib += p->mem_req_mib;
-		c->platform_disk_gib += p->storage_gib;
-	}
-	json_decref(root);
-	if (bad || c->evict_nodefs_pct > 100 || c->evict_imagefs_pct > 100)
-		return err_set(e, EXIT_REFUSED,
-			       "capacity.json: missing or negative numbers (reserved, reference_profile, platform)");
-	return 0;
-}
-
-long k3s_capacity_min_cpu_m(const struct k3s_capacity *c)
-{
-	return c->sys_cpu_m + c->k3s_cpu_m + c->platform_cpu_m;
-}
-
-long k3s_capacity_min_mem_mib(const struct k3s_capacity *c)
-{
-	return c->sys_mem_mib + c->k3s_mem_mib + c->evict_mem_mib + c->platform_mem_mib;
-}
-
-long k3s_capacity_min_disk_gib(const struct k3s_capacity *c)
-{
-	return c->sys_disk_gib + c->k3s_disk_gib + c->platform_disk_gib;
-}
-
-char *k3s_render_config(const struct k3s_capacity *c)
+char *k3s_render_config(const struct capacity_budget *b)
 {
 	char *out = NULL;
 
-	/* servicelb and metrics-server are not needed on one offline node;
+	/* One file system holds nodefs and imagefs on the appliance, so the
+	 * budget's single disk threshold (the larger of the two) is used for both.
+	 * servicelb and metrics-server are not needed on one offline node;
 	 * traefik is the ingress and local-storage backs every PVC, so both stay.
 	 * disable-default-registry-endpoint makes the registries.yaml mirrors the
 	 * only place containerd may try, so nothing is ever pulled from outside. */
@@ -108,11 +27,14 @@ char *k3s_render_config(const struct k3s_capacity *c)
 		     "  - metrics-server\n"
 		     "disable-default-registry-endpoint: true\n"
 		     "kubelet-arg:\n"
-		     "  - \"system-reserved=cpu=%ldm,memory=%ldMi,ephemeral-storage=%ldGi\"\n"
-		     "  - \"kube-reserved=cpu=%ldm,memory=%ldMi,ephemeral-storage=%ldGi\"\n"
-		     "  - \"eviction-hard=memory.available<%ldMi,nodefs.available<%ld%%,imagefs.available<%ld%%\"\n",
-		     c->sys_cpu_m, c->sys_mem_mib, c->sys_disk_gib, c->k3s_cpu_m, c->k3s_mem_mib,
-		     c->k3s_disk_gib, c->evict_mem_mib, c->evict_nodefs_pct, c->evict_imagefs_pct) < 0)
+		     "  - \"system-reserved=cpu=%lldm,memory=%lldMi,ephemeral-storage=%lldGi\"\n"
+		     "  - \"kube-reserved=cpu=%lldm,memory=%lldMi,ephemeral-storage=%lldGi\"\n"
+		     "  - \"eviction-hard=memory.available<%lldMi,nodefs.available<%lld%%,imagefs.available<%lld%%\"\n",
+		     (long long)b->system.cpu_m, (long long)b->system.memory_mib,
+		     (long long)b->system.disk_gib, (long long)b->k3s.cpu_m,
+		     (long long)b->k3s.memory_mib, (long long)b->k3s.disk_gib,
+		     (long long)b->eviction_memory_mib, (long long)b->eviction_disk_percent,
+		     (long long)b->eviction_disk_percent) < 0)
 		return NULL;
 	return out;
 }
@@ -175,43 +97,36 @@ static const char *find_chart(const char *chart, const char *const *charts, size
 	return found;
 }
 
-static char *values_json(const struct k3s_capacity *c, const char *name)
+static char *values_json(const struct capacity_budget *b, const char *name)
 {
+	char rc[24], rm[24], lc[24], lm[24], disk[24];
 	json_t *v = NULL;
-	char buf[32], *out;
+	char *out;
 
-	for (size_t i = 0; i < c->ncomponents; i++) {
-		if (strcmp(c->comp[i].name, name))
+	for (size_t i = 0; i < b->nplatform; i++) {
+		const struct capacity_component *c = &b->platform[i];
+		if (strcmp(c->name, name))
 			continue;
-		v = json_object();
-		json_t *res = json_object(), *req = json_object(), *lim = json_object();
-		snprintf(buf, sizeof(buf), "%ldm", c->comp[i].cpu_req_m);
-		json_object_set_new(req, "cpu", json_string(buf));
-		snprintf(buf, sizeof(buf), "%ldMi", c->comp[i].mem_req_mib);
-		json_object_set_new(req, "memory", json_string(buf));
-		snprintf(buf, sizeof(buf), "%ldm", c->comp[i].cpu_lim_m);
-		json_object_set_new(lim, "cpu", json_string(buf));
-		snprintf(buf, sizeof(buf), "%ldMi", c->comp[i].mem_lim_mib);
-		json_object_set_new(lim, "memory", json_string(buf));
-		json_object_set_new(res, "requests", req);
-		json_object_set_new(res, "limits", lim);
-		json_object_set_new(v, "resources", res);
-		if (c->comp[i].storage_gib > 0) {
-			json_t *st = json_object();
-			snprintf(buf, sizeof(buf), "%ldGi", c->comp[i].storage_gib);
-			json_object_set_new(st, "size", json_string(buf));
-			json_object_set_new(v, "storage", st);
+		snprintf(rc, sizeof(rc), "%lldm", (long long)c->request.cpu_m);
+		snprintf(rm, sizeof(rm), "%lldMi", (long long)c->request.memory_mib);
+		snprintf(lc, sizeof(lc), "%lldm", (long long)c->limit.cpu_m);
+		snprintf(lm, sizeof(lm), "%lldMi", (long long)c->limit.memory_mib);
+		v = json_pack("{s:{s:{s:s, s:s}, s:{s:s, s:s}}}", "resources", "requests", "cpu", rc,
+			      "memory", rm, "limits", "cpu", lc, "memory", lm);
+		if (v && c->request.disk_gib > 0) {
+			snprintf(disk, sizeof(disk), "%lldGi", (long long)c->request.disk_gib);
+			json_object_set_new(v, "storage", json_pack("{s:s}", "size", disk));
 		}
 		break;
 	}
 	if (!v)
 		v = json_object();
-	out = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	out = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(v);
 	return out;
 }
 
-int k3s_render_platform(const char *platform_json, size_t plen, const struct k3s_capacity *c,
+int k3s_render_platform(const char *platform_json, size_t plen, const struct capacity_budget *b,
 			const char *const *charts, size_t ncharts, struct k3s_rendered **out,
 			size_t *nout, struct err *e)
 {
@@ -257,7 +172,7 @@ int k3s_render_platform(const char *platform_json, size_t plen, const struct k3s
 				name, count ? "more than one" : "no", chart);
 			goto out;
 		}
-		values = values_json(c, name);
+		values = values_json(b, name);
 		if (!values) {
 			err_set(e, EXIT_RUNTIME, "out of memory");
 			goto out;

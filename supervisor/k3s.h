@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "capacity.h"
 #include "err.h"
 
 /* Paths relative to the install root (see bundle/FORMAT.md section 7). */
@@ -20,31 +21,8 @@
 
 #define K3S_MAX_COMPONENTS 32
 
-struct k3s_component_size {
-	char name[64];
-	long cpu_req_m, mem_req_mib, cpu_lim_m, mem_lim_mib, storage_gib;
-};
-
-/* The numbers of charts/capacity.json that install and preflight use. */
-struct k3s_capacity {
-	long sys_cpu_m, sys_mem_mib, sys_disk_gib;
-	long k3s_cpu_m, k3s_mem_mib, k3s_disk_gib;
-	long evict_mem_mib, evict_nodefs_pct, evict_imagefs_pct;
-	long ref_cpu_m, ref_mem_mib, ref_disk_gib;       /* the reference profile */
-	long platform_cpu_m, platform_mem_mib, platform_disk_gib; /* sums of requests */
-	size_t ncomponents;
-	struct k3s_component_size comp[K3S_MAX_COMPONENTS];
-};
-
-int k3s_capacity_parse(const char *json, size_t len, struct k3s_capacity *c, struct err *e);
-
-/* The smallest machine the budget fits on (reservations + platform requests). */
-long k3s_capacity_min_cpu_m(const struct k3s_capacity *c);
-long k3s_capacity_min_mem_mib(const struct k3s_capacity *c);
-long k3s_capacity_min_disk_gib(const struct k3s_capacity *c);
-
 /* /etc/rancher/k3s/config.yaml (caller frees). */
-char *k3s_render_config(const struct k3s_capacity *c);
+char *k3s_render_config(const struct capacity_budget *b);
 /* /etc/rancher/k3s/registries.yaml: every registry mirrored to a closed loopback port. */
 const char *k3s_render_registries(void);
 
@@ -56,7 +34,7 @@ struct k3s_rendered {
 /* One HelmChart per platform component that has a chart. `charts` are the
  * chart archives' basenames ("postgresql-0.1.0.tgz"): each component's chart
  * must be there exactly once. */
-int k3s_render_platform(const char *platform_json, size_t plen, const struct k3s_capacity *c,
+int k3s_render_platform(const char *platform_json, size_t plen, const struct capacity_budget *b,
 			const char *const *charts, size_t ncharts, struct k3s_rendered **out,
 			size_t *nout, struct err *e);
 void k3s_rendered_free(struct k3s_rendered *r, size_t n);

@@ -35,29 +35,34 @@ static struct preflight_result *add(struct preflight_result *out, size_t cap, si
 	return r;
 }
 
-/* pass at the reference profile, warn between the minimum and it, fail below the minimum. */
-static enum preflight_status grade(long have, long min, long ref)
+/* fail when the platform does not fit, warn below the reference profile. */
+static enum preflight_status grade(int64_t have, int64_t free, int64_t ref)
 {
-	return have >= ref ? PREFLIGHT_PASS : have >= min ? PREFLIGHT_WARN : PREFLIGHT_FAIL;
+	return free < 0 ? PREFLIGHT_FAIL : have >= ref ? PREFLIGHT_PASS : PREFLIGHT_WARN;
 }
 
-size_t preflight_evaluate(const struct preflight_facts *f, const struct k3s_capacity *c,
+size_t preflight_evaluate(const struct preflight_facts *f, const struct capacity_budget *b,
 			  struct preflight_result *out, size_t cap)
 {
+	struct capacity_report rep = { 0 };
+	struct capacity_res total = { f->cpus * 1000, f->mem_mib, f->disk_free_gib };
 	struct preflight_result *r;
 	size_t n = 0;
-	long min_cpu = k3s_capacity_min_cpu_m(c), min_mem = k3s_capacity_min_mem_mib(c);
-	long min_disk = k3s_capacity_min_disk_gib(c);
 
-	r = add(out, cap, &n, "cpu", grade(f->cpus * 1000, min_cpu, c->ref_cpu_m));
-	snprintf(r->detail, sizeof(r->detail), "%ld cores; budget needs %ldm, profile is %ldm",
-		 f->cpus, min_cpu, c->ref_cpu_m);
-	r = add(out, cap, &n, "memory", grade(f->mem_mib, min_mem, c->ref_mem_mib));
-	snprintf(r->detail, sizeof(r->detail), "%ld MiB; budget needs %ld MiB, profile is %ld MiB",
-		 f->mem_mib, min_mem, c->ref_mem_mib);
-	r = add(out, cap, &n, "disk", grade(f->disk_free_gib, min_disk, c->ref_disk_gib));
-	snprintf(r->detail, sizeof(r->detail), "%ld GiB free at %.120s; budget needs %ld GiB",
-		 f->disk_free_gib, f->disk_path, min_disk);
+	/* The install-time question is the platform alone (no tenants yet). */
+	capacity_compute(b, &total, &rep);
+	r = add(out, cap, &n, "cpu", grade(total.cpu_m, rep.free_request.cpu_m, b->reference.cpu_m));
+	snprintf(r->detail, sizeof(r->detail), "%ld cores; reserved + platform need %lldm, profile is %lldm",
+		 f->cpus, (long long)(total.cpu_m - rep.free_request.cpu_m), (long long)b->reference.cpu_m);
+	r = add(out, cap, &n, "memory",
+		grade(total.memory_mib, rep.free_request.memory_mib, b->reference.memory_mib));
+	snprintf(r->detail, sizeof(r->detail), "%ld MiB; reserved + platform need %lld MiB, profile is %lld MiB",
+		 f->mem_mib, (long long)(total.memory_mib - rep.free_request.memory_mib),
+		 (long long)b->reference.memory_mib);
+	r = add(out, cap, &n, "disk",
+		grade(total.disk_gib, rep.free_request.disk_gib, b->reference.disk_gib));
+	snprintf(r->detail, sizeof(r->detail), "%ld GiB free at %.120s; reserved + platform need %lld GiB",
+		 f->disk_free_gib, f->disk_path, (long long)(total.disk_gib - rep.free_request.disk_gib));
 	r = add(out, cap, &n, "cgroup v2", f->cgroup2 ? PREFLIGHT_PASS : PREFLIGHT_FAIL);
 	snprintf(r->detail, sizeof(r->detail), "%s",
 		 f->cgroup2 ? "unified hierarchy at /sys/fs/cgroup"
@@ -232,9 +237,14 @@ void preflight_gather(const char *root, struct preflight_facts *f)
 	struct statvfs vfs;
 	char path[PATH_MAX];
 
+	struct capacity_profile prof;
+	struct err ignored;
+
 	memset(f, 0, sizeof(*f));
-	f->cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	f->mem_mib = meminfo_kib("MemTotal") / 1024;
+	if (capacity_profile_detect("/", &prof, &ignored) == 0) {
+		f->cpus = (long)(prof.total.cpu_m / 1000);
+		f->mem_mib = (long)prof.total.memory_mib;
+	}
 	f->swap_kib = meminfo_kib("SwapTotal");
 	/* The data directory may not exist yet: measure its nearest existing parent. */
 	snprintf(path, sizeof(path), "%s/var/lib/rancher", strcmp(root, "/") ? root : "");

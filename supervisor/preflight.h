@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "k3s.h"
+#include "capacity.h"
 
 #define PREFLIGHT_PORTS 3
 extern const int preflight_ports[PREFLIGHT_PORTS]; /* 6443, 80, 443 */
@@ -38,7 +38,9 @@ struct preflight_result {
 
 #define PREFLIGHT_MAX_RESULTS 16
 
-size_t preflight_evaluate(const struct preflight_facts *f, const struct k3s_capacity *c,
+/* Judges the facts against the budget: a resource fails when the reservations
+ * and the platform's requests do not fit, warns below the reference profile. */
+size_t preflight_evaluate(const struct preflight_facts *f, const struct capacity_budget *b,
 			  struct preflight_result *out, size_t cap);
 void preflight_gather(const char *root, struct preflight_facts *f);
 /* Prints the table; returns the number of failures. */

@@ -107,6 +107,12 @@ def zstd(data):
                           capture_output=True).stdout
 
 
+def zstd_long(data):
+    # --long=27: a 128 MiB window, more memory than a bundle may ask for
+    return subprocess.run(["zstd", "-q", "-c", "-3", "--long=27"], input=data, check=True,
+                          capture_output=True).stdout
+
+
 def gzip(data):
     return subprocess.run(["gzip", "-c", "-n"], input=data, check=True,
                           capture_output=True).stdout
@@ -250,6 +256,7 @@ write("size-bomb", zstd(bomb + b"\0" * 1024), "k3s/k3s: size 67108864 in the arc
 # --- the stream itself ---
 full = zstd(tar_bytes(standard()))
 write("truncated", full[: len(full) * 2 // 3], "data/big.bin")
+write("zstd-window-too-large", zstd_long(tar_bytes(standard())), "zstd window of 128 MiB")
 write("gzip-instead-of-zstd", gzip(tar_bytes(standard())), "compressed with gzip; a bundle must be zstd")
 write("uncompressed-tar", tar_bytes(standard()), "an uncompressed tar archive")
 write("not-tar", zstd(b"hello, this is not a tar archive at all\n" * 40), "start of archive")

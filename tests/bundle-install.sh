@@ -21,10 +21,13 @@ expect_grep "skip-preflight" "$T/err" "warns when preflight failures are overrid
 # The live layout (outside Outpost's own state directory), with modes.
 (cd "$R" && find . -path ./var/lib/outpost -prune -o -type f -printf '%P %m\n' | LC_ALL=C sort) >"$T/layout"
 cat >"$T/want" <<'W'
+etc/outpost/trusted-keys/bundle-signing.pub 644
 etc/rancher/k3s/config.yaml 600
 etc/rancher/k3s/registries.yaml 600
+etc/systemd/system/outpost.service 644
 usr/local/bin/k3s 755
 var/lib/rancher/k3s/agent/images/platform-images.tar 644
+var/lib/rancher/k3s/server/manifests/fixture-config.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-keycloak.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-minio.yaml 644
 var/lib/rancher/k3s/server/manifests/outpost-postgresql.yaml 644
@@ -54,7 +57,7 @@ expect_grep '^  - metrics-server' "$C" "metrics-server disabled"
 if grep -q -e traefik -e local-storage "$C"; then not_ok "traefik/local-storage must stay"; else ok "traefik and local-storage kept"; fi
 expect_grep 'system-reserved=cpu=500m,memory=1024Mi' "$C" "system-reserved from capacity.json"
 expect_grep 'kube-reserved=cpu=750m,memory=1792Mi' "$C" "kube-reserved from capacity.json"
-expect_grep 'eviction-hard=memory.available<512Mi,nodefs.available<10%,imagefs.available<10%' "$C" "eviction from capacity.json"
+expect_grep 'eviction-hard=memory.available<512Mi,nodefs.available<10%,imagefs.available<10%' "$C" "eviction from capacity.json (one file system: the larger threshold)"
 expect_grep 'disable-default-registry-endpoint: true' "$C" "no default registry endpoint"
 expect_grep '^  docker.io:' "$R/etc/rancher/k3s/registries.yaml" "docker.io mirrored"
 expect_grep '127.0.0.1:1' "$R/etc/rancher/k3s/registries.yaml" "mirrors point at a closed loopback port"
@@ -77,6 +80,9 @@ P
 walk "$R" >"$T/v1.walk"
 expect_exit 0 "second install of the same bundle" -- inst "$T/v1.bundle"
 expect_grep "^already installed: bundle 1.0.0" "$T/out" "second install says already installed"
+expect_exit 0 "a rerun needs no --skip-preflight (no machine checks for a no-op)" -- \
+	"$OUTPOST" install --root "$R" --pubkey "$PUB" --no-start --quiet --bundle "$T/v1.bundle"
+if grep -q Preflight "$T/out"; then not_ok "rerun ran preflight"; else ok "rerun skipped preflight"; fi
 walk "$R" >"$T/v1.again"
 cmp -s "$T/v1.walk" "$T/v1.again" && ok "second install changed nothing" || not_ok "second install changed the tree"
 
@@ -124,4 +130,7 @@ expect_exit 0 "install --help" -- "$OUTPOST" install --help
 expect_exit 3 "untrusted bundle (default keys under the root) refused" -- \
 	"$OUTPOST" install --root "$T/fresh" --no-start --skip-preflight --quiet --bundle "$T/v1.bundle"
 [ -e "$T/fresh" ] && not_ok "refused install created the root" || ok "refused install wrote nothing"
+# The key the first bundle installed is the root's trust store from then on.
+expect_exit 0 "a later bundle verifies with the keys a bundle installed" -- \
+	"$OUTPOST" install --root "$R" --no-start --skip-preflight --quiet --bundle "$T/v1.bundle"
 finish

@@ -39,7 +39,10 @@ make_bundle() {
 			printf '  { "source": "charts/%s-%s.tgz", "path": "charts/%s-%s.tgz", "role": "chart", "sha256": "%s" },\n' "$c" "$cv" "$c" "$cv" "$(sha "$in/charts/$c-$cv.tgz")"
 		done
 		printf '  { "source": "platform.json", "path": "data/platform.json", "role": "platform", "sha256": "%s" },\n' "$(sha "$in/platform.json")"
-		printf '  { "source": "capacity.json", "path": "data/capacity.json", "role": "capacity", "sha256": "%s" }\n' "$(sha "$in/capacity.json")"
+		printf '  { "source": "capacity.json", "path": "data/capacity.json", "role": "capacity", "sha256": "%s" },\n' "$(sha "$in/capacity.json")"
+		printf '  { "source": "%s", "path": "systemd/outpost.service", "role": "unit", "sha256": "%s" },\n' "$FIX/outpost.service" "$(sha "$FIX/outpost.service")"
+		printf '  { "source": "%s", "path": "manifests/fixture-config.yaml", "role": "manifest", "sha256": "%s" },\n' "$FIX/fixture-config.yaml" "$(sha "$FIX/fixture-config.yaml")"
+		printf '  { "source": "%s", "path": "keys/bundle-signing.pub", "role": "key", "sha256": "%s" }\n' "$keydir/bundle-signing.pub" "$(sha "$keydir/bundle-signing.pub")"
 		printf '] }\n'
 	} >"$in/bundle.lock"
 	"$OUTPOST" bundle build --quiet --lock "$in/bundle.lock" --key "$keydir/bundle-signing.key" --out "$out" >/dev/null

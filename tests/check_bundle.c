@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capacity.h"
 #include "err.h"
 #include "k3s.h"
 #include "manifest.h"
@@ -178,21 +179,16 @@ START_TEST(sign_roundtrip)
 }
 END_TEST
 
-static void load_capacity(struct k3s_capacity *c)
+static void load_capacity(struct capacity_budget *c)
 {
-	char *path = util_path_join(getenv("OUTPOST_DATADIR") ?: "charts", "capacity.json"), *text;
-	size_t len;
 	struct err e = { 0 };
 
-	ck_assert_int_eq(util_read_file(path, 1 << 20, &text, &len, &e), 0);
-	ck_assert_int_eq(k3s_capacity_parse(text, len, c, &e), 0);
-	free(text);
-	free(path);
+	ck_assert_int_eq(capacity_budget_load(getenv("OUTPOST_DATADIR") ?: "charts", c, &e), 0);
 }
 
 START_TEST(k3s_renders)
 {
-	struct k3s_capacity c;
+	struct capacity_budget c;
 	struct k3s_rendered *r;
 	struct err e = { 0 };
 	size_t n;
@@ -203,7 +199,6 @@ START_TEST(k3s_renders)
 	const char *charts[] = { "postgresql-1.2.3.tgz", "postgresql-extra-0.1.0.tgz", "redis-1.0.0.tgz" };
 
 	load_capacity(&c);
-	ck_assert_int_eq(k3s_capacity_min_cpu_m(&c), 4000);
 	cfg = k3s_render_config(&c);
 	ck_assert_ptr_nonnull(strstr(cfg, "kube-reserved=cpu=750m,memory=1792Mi"));
 	free(cfg);
@@ -231,7 +226,7 @@ static const struct preflight_result *find(const struct preflight_result *r, siz
 
 START_TEST(preflight_verdicts)
 {
-	struct k3s_capacity c;
+	struct capacity_budget c;
 	struct preflight_facts f = { .cpus = 8, .mem_mib = 16384, .disk_free_gib = 200, .cgroup2 = 1,
 				     .overlay = 1, .br_netfilter = 1, .default_route = 1,
 				     .now = 1800000000 };

@@ -22,8 +22,11 @@ i=0
 {
 	printf '{ "bundle_version": "bench", "k3s_version": "v1.31.4+k3s1", "inputs": [\n'
 	printf '#!/bin/sh\n' >"$W/in/k3s"
-	printf '  { "source": "k3s", "path": "k3s/k3s", "role": "k3s-binary", "sha256": "%s" }' \
+	printf '  { "source": "k3s", "path": "k3s/k3s", "role": "k3s-binary", "sha256": "%s" },\n' \
 		"$(sha256sum "$W/in/k3s" | cut -d' ' -f1)"
+	cp "${top_srcdir:?}/charts/capacity.json" "$W/in/capacity.json"
+	printf '  { "source": "capacity.json", "path": "data/capacity.json", "role": "capacity", "sha256": "%s" }' \
+		"$(sha256sum "$W/in/capacity.json" | cut -d' ' -f1)"
 	while [ $i -lt $files ]; do
 		i=$((i + 1))
 		head -c "${raw}M" /dev/urandom | base64 -w 76 >"$W/in/blob$i.tar"
@@ -50,6 +53,12 @@ drop
 $TIME -f '%e %U %S %M' -o "$W/o.t" "$OUTPOST" bundle verify --quiet --pubkey "$W/keys/bundle-signing.pub" \
 	--extract "$W/x1" "$W/b.bundle" >/dev/null
 rm -rf "$W/x1"
+# outpost install: the same single pass, plus syncfs of the release and the
+# atomic placement of every file (hardlinks) under a root prefix
+drop
+$TIME -f '%e %U %S %M' -o "$W/i.t" "$OUTPOST" install --quiet --skip-preflight --no-start \
+	--pubkey "$W/keys/bundle-signing.pub" --root "$W/root" --bundle "$W/b.bundle" >/dev/null 2>&1
+rm -rf "$W/root"
 # baseline: two passes
 drop
 mkdir "$W/x2"
@@ -61,15 +70,16 @@ end=$(date +%s%N)
 rm -rf "$W/x2"
 
 awk -v gib="$gib" -v base_wall="$(( (end - start) / 1000000 ))" \
-	-v v="$(cat "$W/v.t")" -v o="$(cat "$W/o.t")" -v z="$(cat "$W/z.t")" \
+	-v v="$(cat "$W/v.t")" -v o="$(cat "$W/o.t")" -v i="$(cat "$W/i.t")" -v z="$(cat "$W/z.t")" \
 	-v t="$(cat "$W/tar.t")" -v s="$(cat "$W/sha.t")" 'BEGIN {
-	split(v, V, " "); split(o, O, " "); split(z, Z, " "); split(t, TT, " "); split(s, S, " ")
+	split(v, V, " "); split(o, O, " "); split(i, I, " "); split(z, Z, " "); split(t, TT, " "); split(s, S, " ")
 	bw = base_wall / 1000; mib = gib * 1024
 	bcpu = Z[2] + Z[3] + TT[2] + TT[3] + S[2] + S[3]
 	brss = Z[4]; if (TT[4] > brss) brss = TT[4]; if (S[4] > brss) brss = S[4]
 	printf "%-34s %8s %9s %9s %10s\n", "", "wall s", "MiB/s", "CPU s", "peak RSS"
 	printf "%-34s %8.2f %9.0f %9.2f %7.1f MB\n", "outpost verify (no write)", V[1], mib / V[1], V[2] + V[3], V[4] / 1024
 	printf "%-34s %8.2f %9.0f %9.2f %7.1f MB\n", "outpost verify+extract (1 pass)", O[1], mib / O[1], O[2] + O[3], O[4] / 1024
+	printf "%-34s %8.2f %9.0f %9.2f %7.1f MB\n", "outpost install (+syncfs, placing)", I[1], mib / I[1], I[2] + I[3], I[4] / 1024
 	printf "%-34s %8.2f %9.0f %9.2f %7.1f MB\n", "zstd -dc | tar -x, then sha256sum", bw, mib / bw, bcpu, brss / 1024
 	printf "speed-up of the single pass over the baseline: %.2fx (wall), %.2fx (CPU)\n", bw / O[1], bcpu / (O[2] + O[3])
 }'

@@ -22,6 +22,13 @@ A fault configuration is a JSON object (every key optional):
   verbs           only requests with these verbs are faulted (default all)
   kinds           only requests for these kinds are faulted (default all)
   health          also fault /readyz /livez /healthz /version (default no)
+  rules           deterministic faults, checked first, whatever the rates:
+                  [{"verb": "apply", "kind": "Secret", "namespace": "t-a",
+                    "name": "creds", "code": 503, "times": 2}, ...]; every
+                  key but "code" is optional (absent = any); "code" is an
+                  HTTP status, "drop" or "drop_after"; "times" (default 1,
+                  0 = forever) counts the matching requests it answers;
+                  "name" is the name in the URL (so never matches a create)
 Admin endpoints (/_admin/...) are never faulted.  Discovery and openapi are
 faulted like API requests (kubectl retries them as any client must).
 """
@@ -58,22 +65,53 @@ class Faults:
         known = {"seed", "error_rate", "error_codes", "throttle_rate",
                  "retry_after", "latency_ms", "jitter_ms", "drop_rate",
                  "drop_after_rate", "verbs", "kinds", "health",
-                 "max_inflight"}
+                 "max_inflight", "rules"}
         bad = set(config) - known
         if bad:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(bad))}")
+        rules = []
+        for rule in config.get("rules", []):
+            if not isinstance(rule, dict) or "code" not in rule or \
+                    set(rule) - {"verb", "kind", "namespace", "name", "code",
+                                 "times", "retry_after"}:
+                raise ValueError(f"bad fault rule: {rule!r}")
+            rules.append(dict(rule, left=rule.get("times", 1)))
         with self.lock:
             self.config = dict(config)
+            self.rules = rules
             self.rng = random.Random(config.get("seed", 1))
 
     def get(self):
         with self.lock:
             return dict(self.config)
 
-    def decide(self, verb, kind, health=False):
+    def _rule(self, verb, kind, ns, name):
+        for rule in self.rules:
+            if rule["left"] == -1 or \
+                    any(rule.get(k) not in (None, v) for k, v in (
+                        ("verb", verb), ("kind", kind), ("namespace", ns),
+                        ("name", name))):
+                continue
+            if rule["left"] > 0:
+                rule["left"] = rule["left"] - 1 or -1
+            code = rule["code"]
+            if code in ("drop", "drop_after"):
+                return code
+            if code == 429:
+                return ("throttle", rule.get("retry_after",
+                                             self.config.get("retry_after",
+                                                             1)))
+            return ("error", code)
+        return None
+
+    def decide(self, verb, kind, health=False, ns=None, name=None):
         """(delay seconds, action) with action None, 'drop', 'drop_after',
         ('error', code) or ('throttle', retry_after)."""
         with self.lock:
+            if verb is not None:
+                action = self._rule(verb, kind, ns, name)
+                if action is not None:
+                    return 0.0, action
             c = self.config
             if not c or (health and not c.get("health")):
                 return 0.0, None

@@ -99,6 +99,7 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 300  # idle keep-alive connections close after this
     wbufsize = -1  # headers and body leave in one TLS record
+    warnings = ()  # Warning headers of the current request (dispatch)
 
     def log_message(self, fmt, *args):
         self.server.app.log("%s %s" % (self.address_string(), fmt % args))
@@ -154,6 +155,24 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         if count:
             self.server.app.counters.response(code)
+
+    def send_error(self, code, message=None, explain=None):
+        # http.server's own errors (bad request line, unknown method ...)
+        # also come as a Status, never as its HTML page.
+        reasons = {400: "BadRequest", 404: "NotFound",
+                   405: "MethodNotAllowed", 414: "RequestURITooLong",
+                   431: "RequestHeaderFieldsTooLarge"}
+        self.close_connection = True
+        # A request line it could not parse leaves HTTP/0.9 (no status
+        # line at all); answer as the HTTP/1.1 server this is.
+        self.request_version = self.protocol_version
+        try:
+            self.send_error_status(ApiError(
+                code, reasons.get(code, "InternalError" if code >= 500
+                                  else "BadRequest"),
+                message or explain or "error"))
+        except OSError:
+            pass
 
     def send_error_status(self, err, count=True):
         self.send(err.code, err.status(), headers=err.headers, count=count)
@@ -229,7 +248,8 @@ class Handler(BaseHTTPRequestHandler):
         kind = res.kind if res else None
         delay, action = app.faults.decide(
             verb, kind, health=verb is None and path in HEALTH +
-            ("/version",))
+            ("/version",), ns=route[2] if verb else None,
+            name=route[3] if verb else None)
         app.counters.fault(action, delay)
         if delay > 0:
             time.sleep(delay)

@@ -108,6 +108,21 @@ class Auth(ServerTest):
         self.assertIs(c.conn.sock, sock)
         c.close()
 
+    def test_http_level_errors_are_status(self):
+        resp, data = self.c.raw("OPTIONS", "/api/v1/namespaces")
+        out = json.loads(data)
+        self.assertEqual((resp.status, out["kind"]), (501, "Status"))
+        self.c.close()
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        with self.c.ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(b"NOT A REQUEST LINE AT ALL\r\n\r\n")
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 400 "), head)
+        self.assertEqual(json.loads(body)["reason"], "BadRequest")
+
     def test_expect_100_continue(self):
         # What libcurl does for a large body: headers first, then wait.
         body = json.dumps(cm("big", data={"a": "x" * 5000})).encode()
@@ -874,6 +889,34 @@ class Faults(ServerTest):
         self.assertIn((429, "3"), codes)
         self.assertGreaterEqual(self.c.admin("counters")["faults"]["inflight"],
                                 1)
+
+    def test_rules(self):
+        self.ns("rl")
+        self.c.admin("faults", {"rules": [
+            {"verb": "apply", "kind": "Secret", "namespace": "rl",
+             "name": "creds", "code": 503, "times": 2},
+            {"verb": "get", "name": "always", "code": 500, "times": 0},
+            {"verb": "delete", "code": 429, "retry_after": 7}]})
+        path = "/api/v1/namespaces/rl/secrets/creds?fieldManager=m"
+        body = {"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "creds"}}
+        ctype = "application/apply-patch+yaml"
+        codes = [self.c.req("PATCH", path, body, ctype)[0] for _ in range(3)]
+        self.assertEqual(codes, [503, 503, 201])
+        self.assertEqual(self.c.req("PATCH", path.replace("creds", "other"),
+                                    dict(body, metadata={"name": "other"}),
+                                    ctype)[0], 201)
+        for _ in range(3):
+            self.assertEqual(self.c.req(
+                "GET", "/api/v1/namespaces/rl/configmaps/always")[0], 500)
+        resp, _ = self.c.raw("DELETE", "/api/v1/namespaces/rl/secrets/other")
+        self.assertEqual((resp.status, resp.getheader("Retry-After")),
+                         (429, "7"))
+        self.assertEqual(self.c.req(
+            "DELETE", "/api/v1/namespaces/rl/secrets/other")[0], 200)
+        code, out = self.c.req("POST", "/_admin/faults",
+                               {"rules": [{"verb": "get"}]})
+        self.assertEqual(code, 400)
 
     def test_drop_after_write_lands(self):
         self.ns("da")
