@@ -262,6 +262,7 @@ struct supervise_args {
 	int argc;
 	char **argv;
 	bool help;
+	struct probe *probe;
 };
 
 /* defaults < configuration file < command line. Also the SIGHUP reload. */
@@ -336,11 +337,25 @@ fail:
 	return -1;
 }
 
+/* SIGHUP: the configuration again, and the probe follows a new kubeconfig. */
+static int reload_config(void *ctx, struct supervise_config *c, struct err *e)
+{
+	struct supervise_args *a = ctx;
+
+	if (build_config(a, c, e) < 0)
+		return -1;
+	if (probe_kube_retarget(a->probe, c->kubeconfig, e) < 0) {
+		supervise_config_free(c);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_supervise(struct cli *cli, int argc, char **argv)
 {
-	struct supervise_args a = { .cli = cli, .argc = argc, .argv = argv };
-	struct supervise_config c;
 	struct probe probe;
+	struct supervise_args a = { .cli = cli, .argc = argc, .argv = argv, .probe = &probe };
+	struct supervise_config c;
 	int rc;
 
 	if (build_config(&a, &c, &cli->err) < 0)
@@ -354,7 +369,7 @@ int cmd_supervise(struct cli *cli, int argc, char **argv)
 		supervise_config_free(&c);
 		return -1;
 	}
-	rc = supervise_run(&c, &probe, build_config, &a, &cli->err);
+	rc = supervise_run(&c, &probe, reload_config, &a, &cli->err);
 	probe_kube_fini(&probe);
 	return rc;
 }
