@@ -46,8 +46,9 @@ static const char usage[] =
 	"  --poll-idle MS           ... once everything is ready (default 30000)\n"
 	"  --component-timeout MS   a component not ready this long fails (default 600000)\n"
 	"  --component-retry MS     a failed component is retried after (default 30000)\n"
-	"  --reconcile-check MS     how often to look for tenant changes (default 2000;\n"
-	"                           0 turns the reconciler off)\n"
+	"  --reconcile-check MS     how often to look for tenant changes besides watching\n"
+	"                           the state file with inotify (default 10000; 0 turns\n"
+	"                           the reconciler off)\n"
 	"  --help                   this text\n";
 
 enum {
@@ -282,7 +283,7 @@ static int build_config(void *ctx, struct supervise_config *c, struct err *e)
 	c->component_retry = 30 * USEC_PER_SEC;
 	c->extend = 180 * USEC_PER_SEC;
 	c->reconcile = true;
-	c->reconcile_check = 2 * USEC_PER_SEC;
+	c->reconcile_check = 10 * USEC_PER_SEC;
 	if (replace(&c->k3s, K3S_DEFAULT, e) < 0 || add_arg(c, "server", true, e) < 0 ||
 	    replace(&c->kubeconfig, "/etc/rancher/k3s/k3s.yaml", e) < 0 ||
 	    replace(&c->images_dir, IMAGES_DIR_DEFAULT, e) < 0 ||

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -687,6 +688,15 @@ static long count_tenants(struct supervisor *s, const struct reconcile_summary *
 	return n;
 }
 
+/* The fallback poll, or sooner when the reconciler has a retry due. */
+static uint64_t next_check(const struct supervisor *s)
+{
+	uint64_t due = reconcile_next_deadline(s->rec), now = reconcile_now_ms();
+	uint64_t wait = due > now ? (due - now) * USEC_PER_MSEC : 0;
+
+	return wait + 1 < s->cfg.reconcile_check ? wait + 1 : s->cfg.reconcile_check;
+}
+
 static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 {
 	struct supervisor *s = data;
@@ -707,7 +717,24 @@ static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 			update_status(s);
 		}
 	}
-	rearm(src, s->cfg.reconcile_check);
+	rearm(src, next_check(s));
+	return 0;
+}
+
+/* A commit to the state file (tenant add/change from the CLI) shows up as a
+ * write to it or its WAL: ask the reconciler soon, instead of polling often.
+ * Writes in a burst are folded into one check. */
+static int on_state_write(sd_event_source *src, const struct inotify_event *ev, void *data)
+{
+	struct supervisor *s = data;
+	const char *base = strrchr(s->cfg.state_path, '/');
+
+	(void)src;
+	base = base ? base + 1 : s->cfg.state_path;
+	if (!ev->len || strncmp(ev->name, base, strlen(base)))
+		return 0;
+	if (s->rec && s->api_ready && !s->stopping)
+		rearm(s->rec_timer, 20 * USEC_PER_MSEC);
 	return 0;
 }
 
@@ -892,6 +919,24 @@ static void open_state(struct supervisor *s)
 	}
 }
 
+static void watch_state(struct supervisor *s)
+{
+	char *dir, *slash;
+	int r;
+
+	if (!s->cfg.state_path || !(dir = strdup(s->cfg.state_path)))
+		return;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	r = sd_event_add_inotify(s->ev, NULL, slash ? dir : ".",
+				 IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO, on_state_write, s);
+	if (r < 0)
+		log_warn("cannot watch %s (%s): tenant changes are noticed by polling only",
+			 slash ? dir : ".", strerror(-r));
+	free(dir);
+}
+
 static int setup(struct supervisor *s, struct err *e)
 {
 	static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
@@ -977,6 +1022,7 @@ int supervise_run(struct supervise_config *cfg, const struct probe *probe,
 	open_state(&s);
 	if (setup(&s, e) < 0)
 		goto out;
+	watch_state(&s);
 	reap_all(&s); /* as PID 1 we may have inherited zombies */
 
 	if (s.nt.watchdog_usec) {
