@@ -298,6 +298,7 @@ struct supervisor {
 	struct component_status *next; /* the same, being built */
 
 	sd_event_source *sv_timer, *poll_timer, *wd_timer, *extend_timer, *rec_timer;
+	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
 };
 
 static uint64_t now_usec(void)
@@ -929,7 +930,7 @@ static void watch_state(struct supervisor *s)
 	slash = strrchr(dir, '/');
 	if (slash)
 		*(slash == dir ? slash + 1 : slash) = '\0';
-	r = sd_event_add_inotify(s->ev, NULL, slash ? dir : ".",
+	r = sd_event_add_inotify(s->ev, &s->state_watch, slash ? dir : ".",
 				 IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO, on_state_write, s);
 	if (r < 0)
 		log_warn("cannot watch %s (%s): tenant changes are noticed by polling only",
@@ -1049,6 +1050,7 @@ out:
 	sd_event_source_unref(s.wd_timer);
 	sd_event_source_unref(s.extend_timer);
 	sd_event_source_unref(s.rec_timer);
+	sd_event_source_unref(s.state_watch);
 	reconcile_free(s.rec);
 	sd_event_unref(s.ev);
 	free(s.envp);
