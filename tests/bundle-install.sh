@@ -123,6 +123,21 @@ ls "$R/var/lib/outpost/releases" >"$T/releases"
 [ "$(tr '\n' ' ' <"$T/releases")" = "1.0.0 3.0.0 " ] || [ "$(tr '\n' ' ' <"$T/releases")" = "2.0.0 3.0.0 " ] &&
 	ok "only current and previous releases kept" || not_ok "releases: $(cat "$T/releases")"
 
+# A target on another file system (a tmpfs in a private mount namespace):
+# hardlinks are impossible there, so files are copied, still atomically.
+mkdir -p "$T/x/usr/local"
+if unshare -m true 2>/dev/null; then
+	# shellcheck disable=SC2016  # expanded by the inner shell
+	unshare -m sh -c 'mount -t tmpfs none "$1/usr/local" &&
+		"$2" install --root "$1" --pubkey "$3" --no-start --skip-preflight --quiet --bundle "$4" >/dev/null &&
+		stat -c "links=%h mode=%a" "$1/usr/local/bin/k3s" && "$1/usr/local/bin/k3s"' \
+		sh "$T/x" "$OUTPOST" "$PUB" "$T/v1.bundle" >"$T/cross" 2>&1 || true
+	expect_grep "links=1 mode=755" "$T/cross" "across file systems the k3s binary is copied with its mode"
+	expect_grep "k3s one" "$T/cross" "the copied k3s runs"
+else
+	echo "# unshare -m not permitted: cross-file-system copy not tested"
+fi
+
 # Usage errors.
 expect_exit 2 "install without --bundle" -- "$OUTPOST" install --root "$R"
 expect_exit 2 "relative --root" -- "$OUTPOST" install --bundle "$T/v1.bundle" --root rel

@@ -27,6 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static EVP_PKEY *key;
 static char keyid[65], keydir[] = "/tmp/outpost-fuzz-keys.XXXXXX", pubpath[128];
 
+static void remove_keys(void)
+{
+	struct err e;
+
+	bundle_remove_tree(keydir, &e);
+}
+
 static void init(void)
 {
 	struct err e;
@@ -37,6 +44,7 @@ static void init(void)
 	log_init("fuzz", LOG_EMERG);
 	if (!mkdtemp(keydir) || sign_keygen(keydir, keyid, &e) < 0)
 		abort();
+	atexit(remove_keys);
 	snprintf(priv, sizeof(priv), "%s/bundle-signing.key", keydir);
 	snprintf(pubpath, sizeof(pubpath), "%s/bundle-signing.pub", keydir);
 	if (sign_load_private(priv, &key, &e) < 0)
