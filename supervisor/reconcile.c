@@ -216,7 +216,7 @@ struct pass {
 	size_t nplans;
 	struct diff_tenant *dt;
 	struct render_credentials *cred;
-	char (*invalid)[sizeof(((struct err *)0)->msg)]; /* reasons found while rendering */
+	char **invalid;         /* per tenant: why it could not be rendered, or NULL */
 	struct diff_object *desired;
 	size_t ndesired, capdesired;
 	char **owned_strings;   /* ns/name copies of the desired objects */
@@ -232,7 +232,7 @@ struct pass {
 	size_t ntargets;
 	const struct kube_resource *listing;
 	struct diff_result diff;
-	char (*error)[sizeof(((struct err *)0)->msg)]; /* per report: the first execution error */
+	char **error;           /* per report: the first execution error, or NULL */
 	bool again;             /* something will need another pass soon */
 	uint64_t start_ms;
 };
@@ -523,11 +523,12 @@ static int render_one(struct pass *p, size_t i, json_t *out, struct err *e)
 	struct render_set sets[TENANT_VALUES_MAX];
 	struct render_tenant rt;
 	struct render_plan rp;
+	char why[512];
 
 	if (p->tenants.v[i].nvalues > TENANT_VALUES_MAX)
 		return err_set(e, EXIT_RUNTIME, "values: more than %d", TENANT_VALUES_MAX);
-	if (render_input(p, i, &rt, &rp, sets, p->invalid[i], sizeof(p->invalid[i])) < 0)
-		return err_set(e, EXIT_RUNTIME, "%s", p->invalid[i]);
+	if (render_input(p, i, &rt, &rp, sets, why, sizeof(why)) < 0)
+		return err_set(e, EXIT_RUNTIME, "%s", why);
 	return render_tenant(p->r->cfg.render, &rt, &p->cred[i], out, e);
 }
 
@@ -642,7 +643,10 @@ static int render_all(struct pass *p, json_t *dry, struct err *e)
 		if (!objs)
 			return err_errno(e, ENOMEM, "render");
 		if (render_one(p, i, objs, &re) < 0) {
-			snprintf(p->invalid[i], sizeof(p->invalid[i]), "%s", re.msg);
+			if (!(p->invalid[i] = strdup(re.msg))) {
+				json_decref(objs);
+				return err_errno(e, ENOMEM, "render");
+			}
 			p->dt[i].invalid = p->invalid[i];
 			json_decref(objs);
 			continue;
@@ -671,8 +675,10 @@ struct exec_ctx {
 
 static void set_error(struct pass *p, size_t report, const char *msg)
 {
-	if (!p->error[report][0])
-		snprintf(p->error[report], sizeof(p->error[report]), "%s", msg);
+	/* Out of memory here loses the message, not the failure: the outcome
+	 * and the error count are kept by the callers. */
+	if (!p->error[report])
+		p->error[report] = strdup(msg);
 }
 
 static void on_done(const struct kube_request *req, const struct kube_result *res, void *ud)
@@ -890,7 +896,7 @@ static int execute(struct pass *p, struct err *e)
 			struct exec_ctx *c = &ctx[i];
 			if (namespace_write(c) != (phase == 0))
 				continue;
-			if (phase == 1 && c->verb != KUBE_DELETE && p->error[c->report][0])
+			if (phase == 1 && c->verb != KUBE_DELETE && p->error[c->report])
 				continue; /* its namespace failed: nothing would land */
 			if (reconcile_now_ms() - p->start_ms > p->r->cfg.pass_budget_ms) {
 				p->sum->incomplete = true;
@@ -946,7 +952,7 @@ static enum tenant_phase phase_of(const struct pass *p, size_t i, const char **m
 	const struct diff_report *rep = &p->diff.reports[i];
 
 	*msg = rep->reason;
-	if (p->error[i][0]) {
+	if (p->error[i]) {
 		*msg = p->error[i];
 		return TENANT_PHASE_FAILED;
 	}
@@ -1062,7 +1068,11 @@ static void pass_free(struct pass *p)
 		free(p->cred);
 	}
 	free(p->dt);
+	for (size_t i = 0; p->invalid && i < p->tenants.n; i++)
+		free(p->invalid[i]);
 	free(p->invalid);
+	for (size_t i = 0; p->error && i < p->diff.nreports; i++)
+		free(p->error[i]);
 	free(p->error);
 	free(p->plans);
 	diff_result_free(&p->diff);

@@ -96,7 +96,8 @@ uint64_t reconcile_next_deadline(const struct reconcile *r);
 
 /* One pass. Returns 0 when every tenant was handled (tenants may still be
  * Failed: see summary->failed), or -1 when the pass itself could not run
- * (state file unreadable, a list failed): then nothing was changed.
+ * (state file unreadable, or a list failed: then nothing was changed in the
+ * cluster) or its status rows could not be written after the writes.
  *
  * Full or targeted: the first pass, and then one every resync period, is
  * full (every tenant, every owned object, so drift and leftovers are found).
