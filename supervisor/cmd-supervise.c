@@ -46,8 +46,9 @@ static const char usage[] =
 	"  --poll-idle MS           ... once everything is ready (default 30000)\n"
 	"  --component-timeout MS   a component not ready this long fails (default 600000)\n"
 	"  --component-retry MS     a failed component is retried after (default 30000)\n"
-	"  --reconcile-check MS     how often to look for tenant changes (default 2000;\n"
-	"                           0 turns the reconciler off)\n"
+	"  --reconcile-check MS     how often to look for tenant changes besides watching\n"
+	"                           the state file with inotify (default 10000; 0 turns\n"
+	"                           the reconciler off)\n"
 	"  --help                   this text\n";
 
 enum {
@@ -262,6 +263,7 @@ struct supervise_args {
 	int argc;
 	char **argv;
 	bool help;
+	struct probe *probe;
 };
 
 /* defaults < configuration file < command line. Also the SIGHUP reload. */
@@ -281,7 +283,7 @@ static int build_config(void *ctx, struct supervise_config *c, struct err *e)
 	c->component_retry = 30 * USEC_PER_SEC;
 	c->extend = 180 * USEC_PER_SEC;
 	c->reconcile = true;
-	c->reconcile_check = 2 * USEC_PER_SEC;
+	c->reconcile_check = 10 * USEC_PER_SEC;
 	if (replace(&c->k3s, K3S_DEFAULT, e) < 0 || add_arg(c, "server", true, e) < 0 ||
 	    replace(&c->kubeconfig, "/etc/rancher/k3s/k3s.yaml", e) < 0 ||
 	    replace(&c->images_dir, IMAGES_DIR_DEFAULT, e) < 0 ||
@@ -336,11 +338,25 @@ fail:
 	return -1;
 }
 
+/* SIGHUP: the configuration again, and the probe follows a new kubeconfig. */
+static int reload_config(void *ctx, struct supervise_config *c, struct err *e)
+{
+	struct supervise_args *a = ctx;
+
+	if (build_config(a, c, e) < 0)
+		return -1;
+	if (probe_kube_retarget(a->probe, c->kubeconfig, e) < 0) {
+		supervise_config_free(c);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_supervise(struct cli *cli, int argc, char **argv)
 {
-	struct supervise_args a = { .cli = cli, .argc = argc, .argv = argv };
-	struct supervise_config c;
 	struct probe probe;
+	struct supervise_args a = { .cli = cli, .argc = argc, .argv = argv, .probe = &probe };
+	struct supervise_config c;
 	int rc;
 
 	if (build_config(&a, &c, &cli->err) < 0)
@@ -354,7 +370,7 @@ int cmd_supervise(struct cli *cli, int argc, char **argv)
 		supervise_config_free(&c);
 		return -1;
 	}
-	rc = supervise_run(&c, &probe, build_config, &a, &cli->err);
+	rc = supervise_run(&c, &probe, reload_config, &a, &cli->err);
 	probe_kube_fini(&probe);
 	return rc;
 }

@@ -156,6 +156,24 @@ int probe_kube_init(struct probe *p, const char *kubeconfig, struct err *e)
 	return 0;
 }
 
+int probe_kube_retarget(struct probe *p, const char *kubeconfig, struct err *e)
+{
+	struct probe_kube *pk = p->ctx;
+	char *path;
+
+	if (!strcmp(pk->path, kubeconfig))
+		return 0;
+	if (!(path = strdup(kubeconfig)))
+		return err_errno(e, ENOMEM, "probe");
+	free(pk->path);
+	pk->path = path;
+	kube_free(pk->k);
+	kubeconfig_free(pk->kc);
+	pk->k = NULL;
+	pk->kc = NULL;
+	return 0;
+}
+
 void probe_kube_fini(struct probe *p)
 {
 	struct probe_kube *pk = p->ctx;

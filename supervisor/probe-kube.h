@@ -7,5 +7,8 @@
 
 int probe_kube_init(struct probe *p, const char *kubeconfig, struct err *e);
 void probe_kube_fini(struct probe *p);
+/* Points the probe at another kubeconfig (a reload); the client is rebuilt
+ * on the next question. */
+int probe_kube_retarget(struct probe *p, const char *kubeconfig, struct err *e);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -294,9 +295,10 @@ struct supervisor {
 	uint64_t last_watchdog;
 	struct state *st;             /* NULL when the state file could not be opened */
 	struct component_status *rows; /* last written: k3s, api, then each component */
-	size_t nrows;
+	struct component_status *next; /* the same, being built */
 
 	sd_event_source *sv_timer, *poll_timer, *wd_timer, *extend_timer, *rec_timer;
+	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
 };
 
 static uint64_t now_usec(void)
@@ -355,7 +357,7 @@ static void report_rows(struct supervisor *s, const char *status_text)
 		[PC_PENDING] = "Pending", [PC_INSTALLING] = "Installing",
 		[PC_STARTING] = "Starting", [PC_READY] = "Ready", [PC_FAILED] = "Failed",
 	};
-	struct component_status rows[2 + 64];
+	struct component_status *rows = s->next;
 	const char *k3s_phase;
 	size_t n = 2;
 
@@ -377,7 +379,7 @@ static void report_rows(struct supervisor *s, const char *status_text)
 	set_row(&rows[1], "api", s->api_ready ? "Ready" : "Waiting",
 		s->api_ready ? "" : "waiting for /readyz");
 	rows[1].started_at = s->api_ready ? s->api_since : 0;
-	for (size_t i = 0; s->plat && i < s->plat->n && n < ARRAY_SIZE(rows); i++, n++) {
+	for (size_t i = 0; s->plat && i < s->plat->n; i++, n++) {
 		const struct platform_component *c = &s->plat->c[i];
 		set_row(&rows[n], c->name, pc_phase[c->state], c->reason);
 	}
@@ -687,6 +689,15 @@ static long count_tenants(struct supervisor *s, const struct reconcile_summary *
 	return n;
 }
 
+/* The fallback poll, or sooner when the reconciler has a retry due. */
+static uint64_t next_check(const struct supervisor *s)
+{
+	uint64_t due = reconcile_next_deadline(s->rec), now = reconcile_now_ms();
+	uint64_t wait = due > now ? (due - now) * USEC_PER_MSEC : 0;
+
+	return wait + 1 < s->cfg.reconcile_check ? wait + 1 : s->cfg.reconcile_check;
+}
+
 static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 {
 	struct supervisor *s = data;
@@ -707,7 +718,24 @@ static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 			update_status(s);
 		}
 	}
-	rearm(src, s->cfg.reconcile_check);
+	rearm(src, next_check(s));
+	return 0;
+}
+
+/* A commit to the state file (tenant add/change from the CLI) shows up as a
+ * write to it or its WAL: ask the reconciler soon, instead of polling often.
+ * Writes in a burst are folded into one check. */
+static int on_state_write(sd_event_source *src, const struct inotify_event *ev, void *data)
+{
+	struct supervisor *s = data;
+	const char *base = strrchr(s->cfg.state_path, '/');
+
+	(void)src;
+	base = base ? base + 1 : s->cfg.state_path;
+	if (!ev->len || strncmp(ev->name, base, strlen(base)))
+		return 0;
+	if (s->rec && s->api_ready && !s->stopping)
+		rearm(s->rec_timer, 20 * USEC_PER_MSEC);
 	return 0;
 }
 
@@ -880,16 +908,34 @@ static bool images_pending(const struct supervise_config *c)
  * supervised, and the failure is logged once. */
 static void open_state(struct supervisor *s)
 {
+	size_t n = 2 + (s->plat ? s->plat->n : 0);
 	struct err e = { 0 };
 
 	if (!s->cfg.state_path)
 		return;
-	s->nrows = 2 + (s->plat ? s->plat->n : 0);
-	if (!(s->rows = calloc(s->nrows, sizeof(*s->rows))) ||
+	if (!(s->rows = calloc(n, sizeof(*s->rows))) || !(s->next = calloc(n, sizeof(*s->next))) ||
 	    state_open(s->cfg.state_path, STATE_OPEN_CREATE, &s->st, &e) < 0) {
 		log_err("status rows disabled: %s", e.msg[0] ? e.msg : "out of memory");
 		s->st = NULL;
 	}
+}
+
+static void watch_state(struct supervisor *s)
+{
+	char *dir, *slash;
+	int r;
+
+	if (!s->cfg.state_path || !(dir = strdup(s->cfg.state_path)))
+		return;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	r = sd_event_add_inotify(s->ev, &s->state_watch, slash ? dir : ".",
+				 IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO, on_state_write, s);
+	if (r < 0)
+		log_warn("cannot watch %s (%s): tenant changes are noticed by polling only",
+			 slash ? dir : ".", strerror(-r));
+	free(dir);
 }
 
 static int setup(struct supervisor *s, struct err *e)
@@ -977,6 +1023,7 @@ int supervise_run(struct supervise_config *cfg, const struct probe *probe,
 	open_state(&s);
 	if (setup(&s, e) < 0)
 		goto out;
+	watch_state(&s);
 	reap_all(&s); /* as PID 1 we may have inherited zombies */
 
 	if (s.nt.watchdog_usec) {
@@ -1003,6 +1050,7 @@ out:
 	sd_event_source_unref(s.wd_timer);
 	sd_event_source_unref(s.extend_timer);
 	sd_event_source_unref(s.rec_timer);
+	sd_event_source_unref(s.state_watch);
 	reconcile_free(s.rec);
 	sd_event_unref(s.ev);
 	free(s.envp);
@@ -1014,6 +1062,7 @@ out:
 		close(s.out_wr);
 	platform_free(s.plat);
 	free(s.rows);
+	free(s.next);
 	state_close(s.st);
 	supervise_config_free(&s.cfg);
 	return rc;

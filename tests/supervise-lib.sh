@@ -1,9 +1,13 @@
 # shellcheck shell=sh
 # Helpers for the supervisor's shell tests; source after lib.sh.
 
-# The fake k3s, run through $PYTHON3 (a source tree may not keep modes).
+# The fake k3s, run through $PYTHON3 (a source tree may not keep modes). The
+# wrapper notes when it was exec'd (CLOCK_BOOTTIME, /proc/uptime's clock), so
+# restart delays are measured without python's start-up in them.
 FAKE_K3S=$T/k3s
-printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "${PYTHON3:-python3}" "$top_srcdir/tests/fake-k3s" >"$FAKE_K3S"
+# shellcheck disable=SC2016 # the wrapper expands these, not this shell
+printf '#!/bin/sh\nread -r up _ </proc/uptime\necho "exec $up" >>"$FAKE_K3S_LOG"\nexec "%s" "%s" "$@"\n' \
+	"${PYTHON3:-python3}" "$top_srcdir/tests/fake-k3s" >"$FAKE_K3S"
 chmod +x "$FAKE_K3S"
 FAKE_K3S_LOG=$T/k3s.log
 FAKE_K3S_CONTROL=$T/k3s.control

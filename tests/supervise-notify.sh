@@ -3,7 +3,8 @@
 # images to import extends the start timeout, READY=1 comes only once the API
 # answers /readyz, WATCHDOG=1 every half WATCHDOG_USEC from the loop, and
 # STOPPING=1 on SIGTERM. A second start (images imported) does not extend;
-# WATCHDOG_PID naming another process turns the watchdog off.
+# WATCHDOG_PID naming another process turns the watchdog off. A third shows
+# SIGHUP pointing the API probe at a new kubeconfig.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/supervise-lib.sh"
 
@@ -61,4 +62,20 @@ grep -q EXTEND_TIMEOUT "$T/notify" && not_ok "second start extended the timeout"
 grep -q WATCHDOG=1 "$T/notify" && not_ok "watchdog sent for another WATCHDOG_PID" || ok "no WATCHDOG=1 when WATCHDOG_PID is another process"
 sed -n 2p "$T/notify" | grep -q "STATUS=waiting for API" && ok "second start begins with STATUS=waiting for API" ||
 	not_ok "first message: $(sed -n 2p "$T/notify")"
+
+# Third start: the file names a kubeconfig that does not exist; SIGHUP after
+# fixing the file makes the probe follow it.
+kill "$LISTENER_PID"; wait "$LISTENER_PID" 2>/dev/null || :
+mv "$T/notify" "$T/notify.2"
+start_listener "@outpost-notify-test-$$"
+printf '{"kubeconfig": "%s"}\n' "$T/nowhere.yaml" >"$T/supervise.json"
+start_outpost --ready api --poll 200
+wait_for 30 "k3s started for the third time" -- at_least 3 "^start" "$FAKE_K3S_LOG"
+sleep 2
+grep -q READY=1 "$T/notify" && not_ok "READY=1 without a kubeconfig" || ok "no READY=1 with a missing kubeconfig"
+printf '{"kubeconfig": "%s"}\n' "$T/api/kubeconfig" >"$T/supervise.json"
+kill -HUP "$OUTPOST_PID"
+wait_for 30 "after SIGHUP the probe uses the new kubeconfig: READY=1" -- grep -q "READY=1" "$T/notify"
+stop_outpost
+[ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
 finish

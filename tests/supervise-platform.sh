@@ -18,7 +18,7 @@ controllers={"helm": true, "jobs": true, "workloads": true, "delay": 0.3, "never
 CTL
 start_listener "$T/notify.sock"
 start_outpost --ready platform --platform "$top_srcdir/charts/platform.json" \
-	--kubeconfig "$T/api/kubeconfig" --poll 300 --component-retry 1000
+	--kubeconfig "$T/api/kubeconfig" --poll 300 --component-retry 1000 --reconcile-check 60000
 wait_for 60 "the API comes up" -- grep -q "API is ready" "$T/outpost.log"
 
 # What install lays out as k3s manifests: one HelmChart per component in
@@ -81,8 +81,9 @@ kubectl patch helmchart -n kube-system outpost-redis --type merge -p '{"spec": {
 wait_for 30 "redis recovers" -- is_phase redis Ready
 wait_for 30 "READY=1 once all $N are ready" -- grep -q "READY=1" "$T/notify"
 wait_for 10 "then STATUS= is about the tenants" -- grep -q "STATUS=reconciling 0 tenants" "$T/notify"
-# A tenant added while the daemon runs is picked up by the reconciler (the
-# target box's hardware profile: this machine may be smaller).
+# A tenant added while the daemon runs is picked up by the reconciler at
+# once: the state file is watched (the fallback poll above is a minute). The
+# target box's hardware profile, as this machine may be smaller.
 echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
 OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
 expect_exit 0 "a tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add acme --host acme.example.test
