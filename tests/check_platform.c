@@ -1,6 +1,8 @@
 /* Platform components: dependency order (pure) and the readiness machines,
  * driven through platform_poll with a scripted probe. */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,8 +259,6 @@ int main(void)
 {
 	Suite *s = suite_create("platform");
 	TCase *tc = tcase_create("platform");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, shipped_file_orders_keycloak_after_postgresql);
 	tcase_add_test(tc, order_is_stable_and_respects_depends);
@@ -268,9 +268,5 @@ int main(void)
 	tcase_add_test(tc, not_ready_after_timeout_fails_with_the_workload);
 	tcase_add_test(tc, api_errors_keep_the_state_and_pending_costs_nothing);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

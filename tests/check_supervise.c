@@ -1,5 +1,7 @@
 /* The k3s supervision machine, walked event by event, and the STATUS= text. */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -226,8 +228,6 @@ int main(void)
 {
 	Suite *s = suite_create("supervise");
 	TCase *tc = tcase_create("machine");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, transition_table, 0, (int)ARRAY_SIZE(table));
 	tcase_add_test(tc, backoff_doubles_and_caps);
@@ -237,9 +237,5 @@ int main(void)
 	tcase_add_test(tc, status_text_per_phase);
 	tcase_add_test(tc, exit_codes_like_a_shell);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }
