@@ -12,15 +12,15 @@
 #include "util.h"
 
 static const struct cli_command commands[] = {
-	{ "version", cmd_version, "print the version" },
-	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "tenant", cmd_tenant, "add, change, remove, list, import and export tenants" },
 	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
-	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
+	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
 	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
+	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },
 	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
-	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
+	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
+	{ "version", cmd_version, "print the version" },
 };
 
 static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
