@@ -46,7 +46,13 @@ expect_true() {
 }
 
 # skip_unless COMMAND: exit 77 (automake's "skipped") when a tool is missing.
-skip_unless() { command -v "$1" >/dev/null 2>&1 || { echo "SKIP: $1 not installed"; exit 77; }; }
+# Under CI (CI=true) a missing tool is a failure: .ci/run installs every one,
+# and a skip there would hide a missing install step.
+skip_unless() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
+skip() {
+	if [ "${CI:-}" = true ]; then echo "FAIL: $* (CI must have it)"; exit 1; fi
+	echo "SKIP: $*"; exit 77
+}
 
 # finish: the summary line and the exit status for automake.
 finish() {

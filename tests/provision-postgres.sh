@@ -10,7 +10,7 @@ pgbin=
 for d in /usr/lib/postgresql/*/bin; do
 	if [ -x "$d/initdb" ]; then pgbin=$d; fi
 done
-if [ -z "$pgbin" ]; then echo "SKIP: no PostgreSQL server binaries"; exit 77; fi
+[ -n "$pgbin" ] || skip "no PostgreSQL server binaries"
 skip_unless psql
 script="$top_srcdir/charts/provision/postgres.sh"
 
