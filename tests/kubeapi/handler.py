@@ -586,6 +586,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise apierrors.bad_request("timeoutSeconds must be a number") \
                 from None
+        send_initial = _truthy(query.get("sendInitialEvents"))
+        if send_initial and (
+                query.get("resourceVersionMatch") != "NotOlderThan" or
+                not _truthy(query.get("allowWatchBookmarks"))):
+            # The API server's own rule for streaming lists (client-go 1.35's
+            # kubectl wait/delete use them).
+            raise apierrors.invalid(res, "", [(
+                "sendInitialEvents", "true",
+                "sendInitialEvents requires resourceVersionMatch=NotOlderThan "
+                "and allowWatchBookmarks=true")])
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -594,7 +604,8 @@ class Handler(BaseHTTPRequestHandler):
         self.server.app.counters.response(200)
         try:
             events, since = st.watch_start(res, ns, lsel, fsel,
-                                           query.get("resourceVersion"))
+                                           query.get("resourceVersion"),
+                                           send_initial)
         except ApiError as e:
             events, since = [("ERROR", e.status())], None
         deadline = time.monotonic() + timeout
@@ -602,7 +613,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             while True:
                 for etype, obj in events:
-                    if tables and etype != "ERROR":
+                    if tables and etype not in ("ERROR", "BOOKMARK"):
                         # kubectl get -w: every event carries a one-row
                         # Table, as the real server sends it.
                         obj = self._table(res, [obj], {

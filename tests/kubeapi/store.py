@@ -697,13 +697,28 @@ class Store:
 
     # ---- watch ------------------------------------------------------------
 
-    def watch_start(self, res, ns, label_reqs, field_reqs, rv):
-        """(initial events, rv to continue from); 410 when rv is too old."""
+    def watch_start(self, res, ns, label_reqs, field_reqs, rv,
+                    send_initial=False):
+        """(initial events, rv to continue from); 410 when rv is too old.
+
+        send_initial is the streaming list (sendInitialEvents=true with
+        resourceVersionMatch=NotOlderThan): the current state as ADDED
+        events, then a BOOKMARK carrying the annotation
+        k8s.io/initial-events-end, whatever rv says (the state is always at
+        least as new as any rv this store has handed out)."""
         with self.lock:
-            if rv in (None, "", "0"):
+            if send_initial or rv in (None, "", "0"):
                 items, list_rv, _, _ = self.list(res, ns, label_reqs,
                                                  field_reqs)
-                return [("ADDED", o) for o in items], int(list_rv)
+                events = [("ADDED", o) for o in items]
+                if send_initial:
+                    events.append(("BOOKMARK", {
+                        "kind": res.kind, "apiVersion": res.api_version,
+                        "metadata": {
+                            "resourceVersion": str(list_rv),
+                            "annotations": {
+                                "k8s.io/initial-events-end": "true"}}}))
+                return events, int(list_rv)
             try:
                 start = int(rv)
             except ValueError:

@@ -806,6 +806,31 @@ class Watch(ServerTest):
                          (410, "Expired"))
 
 
+    def test_streaming_list(self):
+        # sendInitialEvents: the state as ADDED events, then a BOOKMARK marking
+        # the end of the initial events (what client-go 1.35's kubectl
+        # wait/delete ask for); without its companion parameters, 422.
+        self.ns("ws")
+        base = "/api/v1/namespaces/ws/configmaps"
+        self.c.req("POST", base, cm("a"))
+        self.c.req("POST", base, cm("b"))
+        _, data = self.c.raw(
+            "GET", base + "?watch=1&timeoutSeconds=1&sendInitialEvents=true"
+            "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")
+        events = [json.loads(line) for line in data.splitlines()]
+        self.assertEqual([e["type"] for e in events],
+                         ["ADDED", "ADDED", "BOOKMARK"])
+        mark = events[-1]["object"]
+        self.assertEqual(mark["metadata"]["annotations"],
+                         {"k8s.io/initial-events-end": "true"})
+        self.assertEqual(mark["kind"], "ConfigMap")
+        _, lst = self.c.req("GET", base)
+        self.assertEqual(mark["metadata"]["resourceVersion"],
+                         lst["metadata"]["resourceVersion"])
+        code, out = self.c.req("GET", base + "?watch=1&sendInitialEvents=true")
+        self.assertStatus(out, 422, "Invalid")
+
+
 class Faults(ServerTest):
     def test_rates(self):
         self.c.admin("faults", {"seed": 7, "error_rate": 0.10,
