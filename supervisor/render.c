@@ -82,6 +82,27 @@ static const struct service {
 		{ "KC_CLI_PASSWORD", NULL, "keycloak", "admin-password" } } },
 };
 
+const char *const render_need_component[RENDER_NSERVICES + 1] = {
+	[RENDER_PG] = "postgresql", [RENDER_REDIS] = "redis", [RENDER_MINIO] = "minio",
+	[RENDER_KEYCLOAK] = "keycloak", [RENDER_NSERVICES] = "provision",
+};
+
+/* A Job of role data or deprovision is named <action>-<tenant>-<service> (see
+ * job()); service names hold no '-', so the last one separates it. Read from
+ * the name rather than a new label so Jobs made before answer the same. */
+unsigned render_needs(const char *kind, const char *role, const char *name)
+{
+	const char *dash;
+
+	if (!kind || strcmp(kind, "Job") || !role || (strcmp(role, "data") && strcmp(role, "deprovision")) ||
+	    !name || !(dash = strrchr(name, '-')))
+		return 0;
+	for (int svc = 0; svc < RENDER_NSERVICES; svc++)
+		if (!strcmp(dash + 1, services[svc].name))
+			return 1u << svc | RENDER_NEED_SCRIPTS;
+	return 0;
+}
+
 /* The platform services' ports a tenant's pods may reach (charts/). */
 static const int platform_ports[] = { 5432, 6379, 9000, 8080 };
 
