@@ -89,13 +89,21 @@ const char *const render_need_component[RENDER_NSERVICES + 1] = {
 
 /* A Job of role data or deprovision is named <action>-<tenant>-<service> (see
  * job()); service names hold no '-', so the last one separates it. Read from
- * the name rather than a new label so Jobs made before answer the same. */
+ * the name rather than a new label so Jobs made before answer the same. The
+ * copy of the passwords for the Jobs waits with them: the platform namespace
+ * it goes to is made by the platform's charts. */
 unsigned render_needs(const char *kind, const char *role, const char *name)
 {
+	char copy[128];
 	const char *dash;
 
-	if (!kind || strcmp(kind, "Job") || !role || (strcmp(role, "data") && strcmp(role, "deprovision")) ||
-	    !name || !(dash = strrchr(name, '-')))
+	if (!kind || !role || !name)
+		return 0;
+	render_platform_secret_name("", copy, sizeof(copy));
+	if (!strcmp(kind, "Secret"))
+		return strcmp(role, "data") || strncmp(name, copy, strlen(copy)) ? 0 : RENDER_NEED_SCRIPTS;
+	if (strcmp(kind, "Job") || (strcmp(role, "data") && strcmp(role, "deprovision")) ||
+	    !(dash = strrchr(name, '-')))
 		return 0;
 	for (int svc = 0; svc < RENDER_NSERVICES; svc++)
 		if (!strcmp(dash + 1, services[svc].name))

@@ -77,8 +77,9 @@ struct render_tenant {
 /* What a rendered object needs from the platform before it may be applied
  * (the reconciler withholds it until then): a bit per data service
  * (1u << RENDER_PG, ...) and one for the provisioning scripts' ConfigMap. Only
- * the provisioning and deprovisioning Jobs need anything; the rest of a tenant
- * (namespace, quota, policies, Secrets, the app) needs only the API. */
+ * the provisioning and deprovisioning Jobs and the Jobs' copy of the passwords
+ * need anything; the rest of a tenant (namespace, quota, policies, its own
+ * Secret, the app) needs only the API. */
 #define RENDER_NEED_SCRIPTS (1u << RENDER_NSERVICES)
 #define RENDER_NEED_ALL ((RENDER_NEED_SCRIPTS << 1) - 1)
 
