@@ -51,6 +51,11 @@ struct tcase_def {
 	UP(RENDER_MINIO, t, "minio"), UP(RENDER_KEYCLOAK, t, "keycloak")
 #define DOWN(svc_, n, s_) SJOB(svc_, "outpost-platform", "deprovision-r-" n, "r", "deprovision", s_)
 
+/* A removed tenant whose data is gone from every service but keycloak. */
+#define BUT_KEYCLOAK_DOWN O("Namespace", NULL, "t-r", "r", "namespace", "h"), \
+	DOWN(RENDER_PG, "postgres", DIFF_JOB_SUCCEEDED), DOWN(RENDER_REDIS, "redis", DIFF_JOB_SUCCEEDED), \
+	DOWN(RENDER_MINIO, "minio", DIFF_JOB_SUCCEEDED)
+
 #define OK4(t) JOB("outpost-platform", "t-" t "-postgresql-up", t, "data", DIFF_JOB_SUCCEEDED)
 
 static const struct tcase_def cases[] = {
@@ -208,6 +213,13 @@ static const struct tcase_def cases[] = {
 	  { { 0 } }, 0,
 	  { { DIFF_CREATE, "t-a" }, { DIFF_CREATE, "t-a-credentials" }, { DIFF_CREATE, "t-a" } }, 3,
 	  { DIFF_PROVISIONING }, 1, "waiting for provision", RENDER_NEED_SCRIPTS, 0 },
+	{ "the Jobs' copy of the passwords waits for the provision component",
+	  { { "a", NULL } }, 1,
+	  { SCAFFOLD("a"), { .kind = "Secret", .ns = "outpost-platform", .name = "outpost-tenant-a", .tenant = "a",
+	      .role = "data", .managed = true, .hash = "h4", .needs = RENDER_NEED_SCRIPTS } }, 4,
+	  { SCAFFOLD("a") }, 3,
+	  { { 0 } }, 0,
+	  { DIFF_PROVISIONING }, 1, "waiting for provision", RENDER_NEED_SCRIPTS, 0 },
 	{ "a scaffolded tenant waiting for a service is Provisioning, not Ready or Failed",
 	  { { "a", NULL } }, 1,
 	  { SCAFFOLD("a"), UP(RENDER_KEYCLOAK, "a", "keycloak") }, 4,
@@ -239,17 +251,13 @@ static const struct tcase_def cases[] = {
 	{ "teardown: the namespace is kept while a service's data waits for it",
 	  { { 0 } }, 0,
 	  { { 0 } }, 0,
-	  { O("Namespace", NULL, "t-r", "r", "namespace", "h"),
-	    DOWN(RENDER_PG, "postgres", DIFF_JOB_SUCCEEDED), DOWN(RENDER_REDIS, "redis", DIFF_JOB_SUCCEEDED),
-	    DOWN(RENDER_MINIO, "minio", DIFF_JOB_SUCCEEDED) }, 4,
+	  { BUT_KEYCLOAK_DOWN }, 4,
 	  { { 0 } }, 0,
 	  { DIFF_DELETING }, 1, "teardown: waiting for keycloak to deprovision the data", B(RENDER_KEYCLOAK), 0 },
 	{ "teardown: once the service is ready, only its Job is created",
 	  { { 0 } }, 0,
 	  { { 0 } }, 0,
-	  { O("Namespace", NULL, "t-r", "r", "namespace", "h"),
-	    DOWN(RENDER_PG, "postgres", DIFF_JOB_SUCCEEDED), DOWN(RENDER_REDIS, "redis", DIFF_JOB_SUCCEEDED),
-	    DOWN(RENDER_MINIO, "minio", DIFF_JOB_SUCCEEDED) }, 4,
+	  { BUT_KEYCLOAK_DOWN }, 4,
 	  { { DIFF_DEPROVISION, NULL } }, 1,
 	  { DIFF_DELETING }, 1, "teardown: waiting for the data", 0, B(RENDER_KEYCLOAK) },
 	{ "teardown: without the scripts no deprovision Job starts",

@@ -52,16 +52,7 @@ expect_exit 0 "so do its quota, policies, credentials and app" -- sh -c \
 [ -z "$(kubectl get jobs -A -l outpost.dev/tenant=acme -o name)" ] && ok "no Job yet" || not_ok "Jobs before the platform"
 
 # The platform: every component but keycloak becomes ready.
-"$PYTHON3" - "$top_srcdir/charts/platform.json" >"$T/manifests.json" <<'PY'
-import json, sys
-p = json.load(open(sys.argv[1]))
-items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "outpost-platform"}}]
-for c in p["components"]:
-    items.append({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart",
-                  "metadata": {"name": c["helmchart"], "namespace": "kube-system"},
-                  "spec": {"chart": c["chart"] or c["helmchart"], "targetNamespace": c["namespace"]}})
-print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-PY
+platform_manifests "$T/manifests.json"
 expect_exit 0 "kubectl applies the platform's HelmCharts" -- kubectl apply --validate=false -f "$T/manifests.json"
 for c in postgresql redis minio provision; do wait_for 30 "$c becomes ready" -- component $c Ready; done
 wait_for 30 "the postgres, redis and minio Jobs are created" -- has_jobs data \
