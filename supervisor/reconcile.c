@@ -495,9 +495,10 @@ static int select_targets(struct pass *p)
 		if (!st || st->observed_generation != t->generation || st->phase != TENANT_PHASE_READY)
 			targets[n++] = t->name;
 	}
+	/* With no tenant left the list is NULL, which bsearch may not be given. */
 	for (size_t i = 0; i < p->nrows; i++)
-		if (!bsearch(p->rows[i].name, p->tenants.v, p->tenants.n, sizeof(*p->tenants.v),
-			     tenant_name_cmp))
+		if (!p->tenants.n || !bsearch(p->rows[i].name, p->tenants.v, p->tenants.n,
+					      sizeof(*p->tenants.v), tenant_name_cmp))
 			targets[n++] = p->rows[i].name;
 	if (n > RECONCILE_TARGETED_MAX) {
 		free(targets);

@@ -31,6 +31,15 @@ is_status() { [ "$(col "$1" phase)" = "$2" ] && [ "$(col "$1" message)" = "$3" ]
 component() { [ "$(sqlite3 "$T/state.db" "select phase from component_status where name = '$1'")" = "$2" ]; }
 jobs() { kubectl get jobs -n outpost-platform -l "outpost.dev/tenant=acme,outpost.dev/role=$1" -o name 2>/dev/null | sort | tr '\n' ' '; }
 has_jobs() { [ "$(jobs "$1")" = "$2" ]; }
+# What the test saw when something timed out: the row, the Jobs, the log.
+explain() {
+	[ "$fails" -gt 0 ] || return 0
+	echo "# acme: $(col acme phase) '$(col acme message)'; components: $(sqlite3 "$T/state.db" \
+		"select name || '=' || phase from component_status" | tr '\n' ' ')"
+	echo "# jobs: $(kubectl get jobs -A -l outpost.dev/tenant=acme -o name 2>&1 | tr '\n' ' ')"
+	tail -20 "$T/outpost.log" | sed 's/^/# /'
+}
+on_exit explain
 never_failed() {
 	if sqlite3 "$T/state.db" "select reason from events where tenant = 'acme'" | grep -q Failed; then
 		not_ok "acme was never Failed"
