@@ -24,7 +24,10 @@ static void usage(FILE *out)
 		"  --kubeconfig PATH  the cluster's kubeconfig (default %s)\n"
 		"  --max-inflight N   requests in flight at once (default 8)\n"
 		"  --page-size N      objects per list page (default 250)\n"
-		"\nThe continuous loop runs inside 'outpost supervise'.\n",
+		"\nA tenant's provisioning Jobs wait for their platform services: a service is\n"
+		"ready when its row in the state file (written by 'outpost supervise') says\n"
+		"Ready; with no such rows at all, every service counts as ready.\n"
+		"The continuous loop runs inside 'outpost supervise'.\n",
 		KUBECONFIG_DEFAULT);
 }
 

@@ -91,7 +91,7 @@ static int add_action(struct builder *b, enum diff_op op, const char *tenant,
 		b->r->actions = a;
 		b->cap = cap;
 	}
-	b->r->actions[b->r->nactions++] = (struct diff_action){ op, tenant, obj };
+	b->r->actions[b->r->nactions++] = (struct diff_action){ .op = op, .tenant = tenant, .obj = obj };
 	rep->nactions++;
 	return 0;
 }
@@ -130,6 +130,28 @@ static void wait_for(struct diff_report *rep, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "postgresql, keycloak": the platform components behind need bits. */
+static void needs_text(unsigned needs, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int b = 0; b <= RENDER_NSERVICES && n < len; b++)
+		if (needs & 1u << b)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+					      render_need_component[b]);
+}
+
+/* Whether creating or changing `d` waits for the platform. A Job already
+ * there is left to run: only a new one is held back. */
+static bool withheld(const struct diff_object *d, unsigned ready, struct diff_report *rep)
+{
+	if (!(d->needs & ~ready))
+		return false;
+	rep->waiting |= d->needs & ~ready;
+	return true;
+}
+
 /* Whether `o` lives in a Namespace of this same teardown: deleting the
  * namespace deletes it, one request instead of one per object. */
 static bool in_owned_namespace(const struct diff_object *const *obs, size_t n,
@@ -143,9 +165,11 @@ static bool in_owned_namespace(const struct diff_object *const *obs, size_t n,
 
 /* Teardown of one removed tenant whose owned objects are obs[0..n). */
 static int teardown(struct builder *b, const struct diff_object *const *obs, size_t n,
-		    struct diff_report *rep)
+		    unsigned ready, struct diff_report *rep)
 {
-	size_t app = 0, deprov = 0, deprov_ok = 0, rest = 0;
+	const unsigned all = RENDER_NEED_SCRIPTS - 1; /* one bit per service */
+	unsigned have = 0, done = 0, create = 0;
+	size_t app = 0, rest = 0;
 	char what[320];
 
 	rep->status = DIFF_DELETING;
@@ -153,9 +177,9 @@ static int teardown(struct builder *b, const struct diff_object *const *obs, siz
 		if (is_role(obs[i], "app"))
 			app++;
 		else if (is_role(obs[i], "deprovision")) {
-			deprov++;
+			have |= obs[i]->needs & all;
 			if (obs[i]->job == DIFF_JOB_SUCCEEDED)
-				deprov_ok++;
+				done |= obs[i]->needs & all;
 			if (obs[i]->job == DIFF_JOB_FAILED) {
 				diff_object_label(obs[i], what, sizeof(what));
 				fail(rep, "teardown: %s failed; the namespace is kept until it succeeds", what);
@@ -172,11 +196,28 @@ static int teardown(struct builder *b, const struct diff_object *const *obs, siz
 		wait_for(rep, "teardown: removing the app");
 		return 0;
 	}
-	if (deprov_ok < RENDER_NSERVICES) {
-		/* 2. The data: the deprovisioning Jobs must all succeed first. */
-		if (deprov < RENDER_NSERVICES && rep->status != DIFF_FAILED &&
-		    add_action(b, DIFF_DEPROVISION, rep->tenant, NULL, rep) < 0)
-			return -1;
+	if (done != all) {
+		/* 2. The data: the deprovisioning Jobs must all succeed first. A
+		 * service that is not ready holds its Job back (and so the
+		 * namespace): its data must be dropped before the tenant goes. */
+		for (int svc = 0; svc < RENDER_NSERVICES; svc++) {
+			unsigned need = 1u << svc | RENDER_NEED_SCRIPTS;
+			if (have & 1u << svc)
+				continue;
+			if (need & ~ready)
+				rep->waiting |= need & ~ready;
+			else
+				create |= 1u << svc;
+		}
+		if (create && rep->status != DIFF_FAILED) {
+			if (add_action(b, DIFF_DEPROVISION, rep->tenant, NULL, rep) < 0)
+				return -1;
+			b->r->actions[b->r->nactions - 1].services = create;
+		}
+		if (rep->waiting) {
+			needs_text(rep->waiting, what, sizeof(what));
+			wait_for(rep, "teardown: waiting for %s to deprovision the data", what);
+		}
 		wait_for(rep, "teardown: waiting for the data to be deprovisioned");
 		return 0;
 	}
@@ -196,7 +237,8 @@ static int teardown(struct builder *b, const struct diff_object *const *obs, siz
 
 int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 		 const struct diff_object *desired, size_t ndesired,
-		 const struct diff_object *observed, size_t nobserved, struct diff_result *out)
+		 const struct diff_object *observed, size_t nobserved, unsigned ready,
+		 struct diff_result *out)
 {
 	const struct diff_object **by_key = NULL, **leftover = NULL;
 	const struct diff_tenant **by_name = NULL;
@@ -244,6 +286,8 @@ int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 		hit = bsearch(&key, by_key, nobserved, sizeof(*by_key), key_cmp_p);
 		o = hit ? *hit : NULL;
 		if (!o) {
+			if (withheld(d, ready, rep))
+				continue;
 			if (add_action(&b, DIFF_CREATE, d->tenant, d, rep) < 0)
 				goto out;
 			if (is_provisioning_job(d)) {
@@ -265,6 +309,8 @@ int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 			continue;
 		}
 		if (strcmp(o->hash, d->hash)) {
+			if (withheld(d, ready, rep))
+				continue;
 			enum diff_op op = !strcmp(d->kind, "Job") ? DIFF_REPLACE : DIFF_APPLY;
 			if (add_action(&b, op, d->tenant, op == DIFF_REPLACE ? o : d, rep) < 0)
 				goto out;
@@ -300,6 +346,15 @@ int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 		struct diff_report *rep = &out->reports[i];
 		if (rep->status == DIFF_FAILED)
 			continue;
+		if (rep->waiting) {
+			/* The root cause an operator can act on: it replaces what
+			 * else the tenant waits for. */
+			char names[128];
+			needs_text(rep->waiting, names, sizeof(names));
+			snprintf(rep->reason, sizeof(rep->reason), "waiting for %s", names);
+			rep->status = DIFF_PROVISIONING;
+			continue;
+		}
 		if (rep->status == DIFF_PROVISIONING && !rep->nactions && !rep->reason[0] && seen[i])
 			rep->status = DIFF_READY;
 	}
@@ -310,7 +365,7 @@ int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 			;
 		struct diff_report *rep = &out->reports[out->nreports++];
 		rep->tenant = leftover[i]->tenant;
-		if (teardown(&b, leftover + i, j - i, rep) < 0)
+		if (teardown(&b, leftover + i, j - i, ready, rep) < 0)
 			goto out;
 	}
 	rc = 0;

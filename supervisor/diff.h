@@ -7,7 +7,11 @@
  *  - creation never overwrites: a create is a POST, which fails on an existing
  *    object (the executor then looks at that object's labels);
  *  - a removed tenant is torn down in order: its app, then its data
- *    (deprovisioning Jobs, waited for), then its namespace and the rest. */
+ *    (deprovisioning Jobs, waited for), then its namespace and the rest;
+ *  - an object that needs a platform service which is not ready (the
+ *    provisioning and deprovisioning Jobs: render_needs) is withheld, and its
+ *    tenant waits, Provisioning or Deleting, naming the services: never Failed
+ *    for that, and the rest of the tenant goes ahead. */
 #ifndef OUTPOST_DIFF_H
 #define OUTPOST_DIFF_H
 
@@ -31,6 +35,7 @@ struct diff_object {
 	const char *failure;   /* observed: why it failed (Job, HelmChart), or NULL */
 	char hash[RENDER_HASH_LEN + 1];
 	size_t index;          /* desired: position in the tenant's rendering */
+	unsigned needs;        /* render_needs(): the platform it waits for */
 };
 
 struct diff_tenant {
@@ -53,6 +58,7 @@ struct diff_action {
 	enum diff_op op;
 	const char *tenant;
 	const struct diff_object *obj; /* desired for CREATE/APPLY, observed otherwise; NULL for DEPROVISION */
+	unsigned services;     /* DEPROVISION: the services (1u << svc) whose Jobs to create */
 };
 
 enum diff_status { DIFF_PENDING, DIFF_PROVISIONING, DIFF_READY, DIFF_FAILED, DIFF_DELETING };
@@ -62,6 +68,7 @@ struct diff_report {
 	enum diff_status status;
 	size_t nactions;
 	char reason[256];     /* FAILED / waiting: why, naming the object */
+	unsigned waiting;     /* need bits (render.h) not ready that withheld something */
 };
 
 struct diff_result {
@@ -75,10 +82,13 @@ struct diff_result {
 };
 
 /* `desired` holds the objects rendered for the valid tenants; `observed`
- * what the labelled lists returned. Returns 0, or -1 when out of memory. */
+ * what the labelled lists returned; `ready` the need bits (render.h) the
+ * platform meets now (RENDER_NEED_ALL: everything). Returns 0, or -1 when out
+ * of memory. */
 int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 		 const struct diff_object *desired, size_t ndesired,
-		 const struct diff_object *observed, size_t nobserved, struct diff_result *out);
+		 const struct diff_object *observed, size_t nobserved, unsigned ready,
+		 struct diff_result *out);
 
 void diff_result_free(struct diff_result *r);
 

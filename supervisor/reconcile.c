@@ -41,6 +41,8 @@ struct reconcile {
 	unsigned retry_ms;      /* current retry delay */
 	struct chart_version *charts;
 	size_t ncharts;
+	unsigned ready;         /* need bits (render.h) the platform meets */
+	bool woken;             /* a service became ready since the last pass */
 };
 
 uint64_t reconcile_now_ms(void)
@@ -69,6 +71,7 @@ int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, st
 		r->cfg.list_limit = 250;
 	if (!r->cfg.pass_budget_ms)
 		r->cfg.pass_budget_ms = 120000;
+	r->ready = cfg->readiness_by_caller ? 0 : RENDER_NEED_ALL;
 	if (state_open(cfg->state_path, STATE_OPEN_EXISTING, &r->st, e) < 0)
 		goto fail;
 	if (!cfg->dry_run_out) {
@@ -101,12 +104,47 @@ void reconcile_free(struct reconcile *r)
 	free(r);
 }
 
+bool reconcile_set_ready(struct reconcile *r, const char *component, bool ready)
+{
+	for (int b = 0; b <= RENDER_NSERVICES; b++) {
+		unsigned bit = 1u << b, was = r->ready & bit;
+		if (strcmp(component, render_need_component[b]))
+			continue;
+		r->ready = ready ? r->ready | bit : r->ready & ~bit;
+		if (ready && !was)
+			r->woken = true;
+		return ready && !was;
+	}
+	return false;
+}
+
+/* The rule without a supervisor (reconcile.h): the component rows it wrote. */
+static int ready_from_rows(struct reconcile *r, struct err *e)
+{
+	struct component_status *rows;
+	size_t n, known = 0;
+	unsigned ready = 0;
+
+	if (state_component_list(r->st, &rows, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b <= RENDER_NSERVICES; b++)
+			if (!strcmp(rows[i].name, render_need_component[b])) {
+				known++;
+				if (!strcmp(rows[i].phase, "Ready"))
+					ready |= 1u << b;
+			}
+	free(rows);
+	r->ready = known ? ready : RENDER_NEED_ALL;
+	return 0;
+}
+
 bool reconcile_wants_pass(struct reconcile *r, uint64_t now_ms)
 {
 	struct err e = { 0 };
 	int64_t v;
 
-	if (!r->passed)
+	if (!r->passed || r->woken)
 		return true;
 	if (state_data_version(r->st, &v, &e) == 0 && v != r->data_version)
 		return true;
@@ -386,6 +424,7 @@ static int on_item(json_t *item, void *ud)
 		}
 	}
 	o->o.failure = o->failure;
+	o->o.needs = render_needs(o->o.kind, o->o.role, o->name);
 	if (!o->name || (json_object_get(md, "namespace") && !o->ns)) {
 		observed_clear(o);
 		return -1;
@@ -456,9 +495,10 @@ static int select_targets(struct pass *p)
 		if (!st || st->observed_generation != t->generation || st->phase != TENANT_PHASE_READY)
 			targets[n++] = t->name;
 	}
+	/* With no tenant left the list is NULL, which bsearch may not be given. */
 	for (size_t i = 0; i < p->nrows; i++)
-		if (!bsearch(p->rows[i].name, p->tenants.v, p->tenants.n, sizeof(*p->tenants.v),
-			     tenant_name_cmp))
+		if (!p->tenants.n || !bsearch(p->rows[i].name, p->tenants.v, p->tenants.n,
+					      sizeof(*p->tenants.v), tenant_name_cmp))
 			targets[n++] = p->rows[i].name;
 	if (n > RECONCILE_TARGETED_MAX) {
 		free(targets);
@@ -613,6 +653,7 @@ static int add_desired(struct pass *p, size_t tenant, json_t *obj, size_t index)
 	d->role = intern_role(label(obj, RENDER_LABEL_ROLE));
 	d->managed = true;
 	d->index = index;
+	d->needs = render_needs(d->kind, d->role, d->name);
 	snprintf(d->hash, sizeof(d->hash), "%s", hash);
 	if (!d->name || (json_object_get(md, "namespace") && !d->ns))
 		return -1;
@@ -810,9 +851,12 @@ static int plan_contexts(struct pass *p, struct exec_ctx **out, size_t *n)
 			}
 			json_array_foreach(jobs, j, obj) {
 				json_t *md = json_object_get(obj, "metadata");
+				const char *name = json_string_value(json_object_get(md, "name"));
+				if (!(render_needs("Job", "deprovision", name) & a->services))
+					continue;
 				v[k++] = (struct exec_ctx){ p, report, KUBE_CREATE, "Job",
 					keep(p, json_string_value(json_object_get(md, "namespace"))),
-					keep(p, json_string_value(json_object_get(md, "name"))), a->tenant, true,
+					keep(p, name), a->tenant, true,
 					OUT_PENDING };
 			}
 			json_decref(jobs);
@@ -1116,6 +1160,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 
 	memset(sum, 0, sizeof(*sum));
 	p.start_ms = reconcile_now_ms();
+	r->woken = false;
 	if (r->kube)
 		before = *kube_stats(r->kube);
 	/* Read the version first: a change committed during the pass asks for
@@ -1125,7 +1170,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 		goto out;
 	if (state_tenant_list(r->st, &p.tenants, e) < 0 ||
 	    state_plan_list(r->st, &p.plans, &p.nplans, e) < 0 ||
-	    state_status_list(r->st, &p.rows, &p.nrows, e) < 0) {
+	    state_status_list(r->st, &p.rows, &p.nrows, e) < 0 ||
+	    (!r->cfg.readiness_by_caller && ready_from_rows(r, e) < 0)) {
 		state_rollback(r->st);
 		goto out;
 	}
@@ -1172,7 +1218,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 		}
 		for (size_t i = 0; i < p.nobserved; i++)
 			obs[i] = p.observed[i].o;
-		rc = diff_compute(p.dt, p.tenants.n, p.desired, p.ndesired, obs, p.nobserved, &p.diff);
+		rc = diff_compute(p.dt, p.tenants.n, p.desired, p.ndesired, obs, p.nobserved, r->ready,
+				  &p.diff);
 		if (rc == 0) {
 			p.error = calloc(p.diff.nreports + 1, sizeof(*p.error));
 			rc = p.error ? execute(&p, e) : err_errno(e, ENOMEM, "reconcile");

@@ -28,7 +28,19 @@
  * batch of at most 256 requests the pass calls cfg.progress (if set), where
  * the daemon can ping its watchdog. A batch lasts at most its requests' time
  * plus one retry budget (30 s by default), so a watchdog period of a minute
- * or more is safe. */
+ * or more is safe.
+ *
+ * Platform readiness: the parts of a tenant that need a platform service (its
+ * provisioning Jobs, and a removed tenant's deprovisioning Jobs; see
+ * render_needs) are created only when that service's component and the
+ * `provision` component (the scripts) are ready. Until then the tenant is
+ * Provisioning (or Deleting) "waiting for <components>", and everything else
+ * of it (namespace, quota, policies, Secrets, the app) goes ahead. The
+ * supervisor says what is ready with reconcile_set_ready
+ * (cfg.readiness_by_caller); without it (`outpost reconcile --once`) a pass
+ * reads the component rows of the state file, which the supervisor writes: a
+ * component is ready when its row's phase is Ready, and when the file holds
+ * no row for any of them (no supervisor ever ran) all count as ready. */
 #ifndef OUTPOST_RECONCILE_H
 #define OUTPOST_RECONCILE_H
 
@@ -59,6 +71,9 @@ struct reconcile_config {
 	/* Only targeted passes (outpost reconcile --once --changed): see
 	 * reconcile_pass. */
 	bool changed_only;
+	/* Platform readiness comes from reconcile_set_ready, and nothing is
+	 * ready until it says so; else from the state file's component rows. */
+	bool readiness_by_caller;
 	void (*progress)(void *ud);
 	void *progress_ud;
 };
@@ -89,6 +104,12 @@ uint64_t reconcile_now_ms(void);
 /* Whether a pass is due at `now_ms`. Returns false (and sets nothing) when the
  * state file cannot be read; the next pass then reports the error. */
 bool reconcile_wants_pass(struct reconcile *r, uint64_t now_ms);
+
+/* Whether platform component `component` (charts/platform.json's name:
+ * "postgresql", "redis", "minio", "keycloak", "provision") is ready; other
+ * names are ignored. Returns true when it has just become ready: then
+ * reconcile_wants_pass is true too, so waiting tenants go on at once. */
+bool reconcile_set_ready(struct reconcile *r, const char *component, bool ready);
 
 /* When a pass will next be due at the latest (resync or retry), for a timer;
  * changes of the state file still need polling reconcile_wants_pass. */

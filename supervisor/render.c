@@ -82,6 +82,35 @@ static const struct service {
 		{ "KC_CLI_PASSWORD", NULL, "keycloak", "admin-password" } } },
 };
 
+const char *const render_need_component[RENDER_NSERVICES + 1] = {
+	[RENDER_PG] = "postgresql", [RENDER_REDIS] = "redis", [RENDER_MINIO] = "minio",
+	[RENDER_KEYCLOAK] = "keycloak", [RENDER_NSERVICES] = "provision",
+};
+
+/* A Job of role data or deprovision is named <action>-<tenant>-<service> (see
+ * job()); service names hold no '-', so the last one separates it. Read from
+ * the name rather than a new label so Jobs made before answer the same. The
+ * copy of the passwords for the Jobs waits with them: the platform namespace
+ * it goes to is made by the platform's charts. */
+unsigned render_needs(const char *kind, const char *role, const char *name)
+{
+	char copy[128];
+	const char *dash;
+
+	if (!kind || !role || !name)
+		return 0;
+	render_platform_secret_name("", copy, sizeof(copy));
+	if (!strcmp(kind, "Secret"))
+		return strcmp(role, "data") || strncmp(name, copy, strlen(copy)) ? 0 : RENDER_NEED_SCRIPTS;
+	if (strcmp(kind, "Job") || (strcmp(role, "data") && strcmp(role, "deprovision")) ||
+	    !(dash = strrchr(name, '-')))
+		return 0;
+	for (int svc = 0; svc < RENDER_NSERVICES; svc++)
+		if (!strcmp(dash + 1, services[svc].name))
+			return 1u << svc | RENDER_NEED_SCRIPTS;
+	return 0;
+}
+
 /* The platform services' ports a tenant's pods may reach (charts/). */
 static const int platform_ports[] = { 5432, 6379, 9000, 8080 };
 

@@ -74,6 +74,22 @@ struct render_tenant {
 	const struct render_plan *plan;
 };
 
+/* What a rendered object needs from the platform before it may be applied
+ * (the reconciler withholds it until then): a bit per data service
+ * (1u << RENDER_PG, ...) and one for the provisioning scripts' ConfigMap. Only
+ * the provisioning and deprovisioning Jobs and the Jobs' copy of the passwords
+ * need anything; the rest of a tenant (namespace, quota, policies, its own
+ * Secret, the app) needs only the API. */
+#define RENDER_NEED_SCRIPTS (1u << RENDER_NSERVICES)
+#define RENDER_NEED_ALL ((RENDER_NEED_SCRIPTS << 1) - 1)
+
+/* The platform component (charts/platform.json) behind each need bit. */
+extern const char *const render_need_component[RENDER_NSERVICES + 1];
+
+/* The needs of a rendered or listed object, from its kind, its
+ * outpost.dev/role label and its name (0: none). */
+unsigned render_needs(const char *kind, const char *role, const char *name);
+
 /* Generated once (reconcile), then read back from the cluster on every pass:
  * one password per data service, 64 hex digits (32 bytes of the CSPRNG). */
 struct render_credentials {

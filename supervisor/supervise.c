@@ -649,6 +649,19 @@ static void reconcile_progress(void *data)
 	}
 }
 
+/* Tells the reconciler which platform services are ready, so tenants' parts
+ * that need one wait for it; one that just became ready asks for a pass at
+ * once rather than at the next fallback poll. */
+static void share_readiness(struct supervisor *s)
+{
+	bool woken = false;
+
+	for (size_t i = 0; s->rec && s->plat && i < s->plat->n; i++)
+		woken |= reconcile_set_ready(s->rec, s->plat->c[i].name, s->plat->c[i].state == PC_READY);
+	if (woken && s->api_ready && !s->stopping)
+		rearm(s->rec_timer, 20 * USEC_PER_MSEC);
+}
+
 /* The reconciler is built when the API (re)appears: a new k3s may have
  * written a new kubeconfig. */
 static void reconcile_start(struct supervisor *s)
@@ -659,6 +672,7 @@ static void reconcile_start(struct supervisor *s)
 		/* A pass blocks the loop, SIGTERM included: keep it well inside the
 		 * unit's stop timeout. What is left is picked up by the next pass. */
 		.pass_budget_ms = 30000,
+		.readiness_by_caller = s->plat != NULL,
 	};
 	struct err e = { 0 };
 
@@ -670,6 +684,7 @@ static void reconcile_start(struct supervisor *s)
 		log_emit(LOG_ERR, "reconcile", NULL, "%s", e.msg);
 		return;
 	}
+	share_readiness(s);
 	rearm(s->rec_timer, 1);
 }
 
@@ -770,8 +785,8 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *data)
 		set_api_ready(s, false);
 	} else {
 		set_api_ready(s, true);
-		if (s->plat)
-			platform_poll(s->plat, s->probe, now_usec());
+		if (s->plat && platform_poll(s->plat, s->probe, now_usec()))
+			share_readiness(s);
 		if (ready_to_notify(s)) {
 			if (!s->nt.ready_sent)
 				log_info("ready (level %s)", s->cfg.ready == READY_API ? "api" : "platform");

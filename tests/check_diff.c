@@ -12,8 +12,11 @@
 #define D(k_, ns_, n_, t_, r_, h_) { .kind = k_, .ns = ns_, .name = n_, .tenant = t_, .role = r_, \
 	.managed = true, .hash = h_ }
 #define O D
-#define JOB(ns_, n_, t_, r_, s_) { .kind = "Job", .ns = ns_, .name = n_, .tenant = t_, .role = r_, \
-	.managed = true, .hash = "j", .job = s_ }
+/* A provisioning or deprovisioning Job of service svc_ (render_needs). */
+#define NEEDS(svc_) (1u << (svc_) | RENDER_NEED_SCRIPTS)
+#define SJOB(svc_, ns_, n_, t_, r_, s_) { .kind = "Job", .ns = ns_, .name = n_, .tenant = t_, \
+	.role = r_, .managed = true, .hash = "j", .job = s_, .needs = NEEDS(svc_) }
+#define JOB(ns_, n_, t_, r_, s_) SJOB(RENDER_PG, ns_, n_, t_, r_, s_)
 
 struct want {
 	enum diff_op op;
@@ -33,7 +36,25 @@ struct tcase_def {
 	enum diff_status status[3];  /* reports in order */
 	size_t nreports;
 	const char *reason;          /* substring of the first report's reason, if any */
+	unsigned not_ready;          /* need bits the platform does not meet */
+	unsigned deprovision;        /* the services of a DEPROVISION action, if any */
 };
+
+#define B(svc_) (1u << (svc_))
+/* A tenant's scaffolding and its four provisioning Jobs, as rendered. */
+#define SCAFFOLD(t) D("Namespace", NULL, "t-" t, t, "namespace", "h1"), \
+	D("Secret", "t-" t, "t-" t "-credentials", t, "data", "h2"), \
+	D("HelmChart", "kube-system", "t-" t, t, "app", "h3")
+#define UP(svc_, t, n) { .kind = "Job", .ns = "outpost-platform", .name = "provision-" t "-" n, \
+	.tenant = t, .role = "data", .managed = true, .hash = "j", .needs = NEEDS(svc_) }
+#define UP4(t) UP(RENDER_PG, t, "postgres"), UP(RENDER_REDIS, t, "redis"), \
+	UP(RENDER_MINIO, t, "minio"), UP(RENDER_KEYCLOAK, t, "keycloak")
+#define DOWN(svc_, n, s_) SJOB(svc_, "outpost-platform", "deprovision-r-" n, "r", "deprovision", s_)
+
+/* A removed tenant whose data is gone from every service but keycloak. */
+#define BUT_KEYCLOAK_DOWN O("Namespace", NULL, "t-r", "r", "namespace", "h"), \
+	DOWN(RENDER_PG, "postgres", DIFF_JOB_SUCCEEDED), DOWN(RENDER_REDIS, "redis", DIFF_JOB_SUCCEEDED), \
+	DOWN(RENDER_MINIO, "minio", DIFF_JOB_SUCCEEDED)
 
 #define OK4(t) JOB("outpost-platform", "t-" t "-postgresql-up", t, "data", DIFF_JOB_SUCCEEDED)
 
@@ -111,17 +132,17 @@ static const struct tcase_def cases[] = {
 	{ "teardown 2: app gone, the data is deprovisioned before the namespace",
 	  { { "keep", NULL } }, 1,
 	  { { 0 } }, 0,
-	  { O("Namespace", NULL, "t-r", "r", "namespace", "h"), JOB("outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 2,
+	  { O("Namespace", NULL, "t-r", "r", "namespace", "h"), SJOB(RENDER_REDIS, "outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 2,
 	  { { DIFF_DEPROVISION, NULL } }, 1,
-	  { DIFF_PENDING, DIFF_DELETING }, 2, NULL },
+	  { DIFF_PENDING, DIFF_DELETING }, 2, NULL, 0, B(RENDER_PG) | B(RENDER_MINIO) | B(RENDER_KEYCLOAK) },
 	{ "teardown 3: data gone, the namespace and the rest go, deprovision Jobs last",
 	  { { "keep", NULL } }, 1,
 	  { { 0 } }, 0,
 	  { O("Namespace", NULL, "t-r", "r", "namespace", "h"),
 	    JOB("outpost-platform", "t-r-postgresql-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-minio-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-keycloak-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 5,
+	    SJOB(RENDER_REDIS, "outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
+	    SJOB(RENDER_MINIO, "outpost-platform", "t-r-minio-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
+	    SJOB(RENDER_KEYCLOAK, "outpost-platform", "t-r-keycloak-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 5,
 	  { { DIFF_DELETE, "t-r" } }, 1,
 	  { DIFF_PENDING, DIFF_DELETING }, 2, NULL },
 	{ "teardown 3: what lives in the namespace goes with it, not one by one",
@@ -132,18 +153,18 @@ static const struct tcase_def cases[] = {
 	    O("ResourceQuota", "t-r", "quota", "r", "namespace", "h"),
 	    O("Secret", "outpost-platform", "t-r-provision", "r", "data", "h"),
 	    JOB("outpost-platform", "t-r-postgresql-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-minio-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-keycloak-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 8,
+	    SJOB(RENDER_REDIS, "outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
+	    SJOB(RENDER_MINIO, "outpost-platform", "t-r-minio-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
+	    SJOB(RENDER_KEYCLOAK, "outpost-platform", "t-r-keycloak-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 8,
 	  { { DIFF_DELETE, "t-r" }, { DIFF_DELETE, "t-r-provision" } }, 2,
 	  { DIFF_PENDING, DIFF_DELETING }, 2, NULL },
 	{ "teardown 4: only the deprovision Jobs remain: they go",
 	  { { "keep", NULL } }, 1,
 	  { { 0 } }, 0,
 	  { JOB("outpost-platform", "t-r-postgresql-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-minio-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-keycloak-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 4,
+	    SJOB(RENDER_REDIS, "outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
+	    SJOB(RENDER_MINIO, "outpost-platform", "t-r-minio-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
+	    SJOB(RENDER_KEYCLOAK, "outpost-platform", "t-r-keycloak-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 4,
 	  { { DIFF_DELETE, "t-r-keycloak-down" }, { DIFF_DELETE, "t-r-minio-down" },
 	    { DIFF_DELETE, "t-r-postgresql-down" }, { DIFF_DELETE, "t-r-redis-down" } }, 4,
 	  { DIFF_PENDING, DIFF_DELETING }, 2, NULL },
@@ -151,7 +172,7 @@ static const struct tcase_def cases[] = {
 	  { { "keep", NULL } }, 1,
 	  { { 0 } }, 0,
 	  { O("Namespace", NULL, "t-r", "r", "namespace", "h"),
-	    JOB("outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_FAILED) }, 2,
+	    SJOB(RENDER_REDIS, "outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_FAILED) }, 2,
 	  { { 0 } }, 0,
 	  { DIFF_PENDING, DIFF_FAILED }, 2, NULL },
 	{ "teardown waits for a terminating namespace without deleting it again",
@@ -159,9 +180,9 @@ static const struct tcase_def cases[] = {
 	  { { 0 } }, 0,
 	  { { .kind = "Namespace", .name = "t-r", .tenant = "r", .role = "namespace", .managed = true, .terminating = true, .hash = "h" },
 	    JOB("outpost-platform", "t-r-postgresql-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-minio-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
-	    JOB("outpost-platform", "t-r-keycloak-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 5,
+	    SJOB(RENDER_REDIS, "outpost-platform", "t-r-redis-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
+	    SJOB(RENDER_MINIO, "outpost-platform", "t-r-minio-down", "r", "deprovision", DIFF_JOB_SUCCEEDED),
+	    SJOB(RENDER_KEYCLOAK, "outpost-platform", "t-r-keycloak-down", "r", "deprovision", DIFF_JOB_SUCCEEDED) }, 5,
 	  { { 0 } }, 0,
 	  { DIFF_PENDING, DIFF_DELETING }, 2, NULL },
 	{ "a removed tenant's foreign neighbours are never part of its teardown",
@@ -171,6 +192,80 @@ static const struct tcase_def cases[] = {
 	    { .kind = "Namespace", .name = "foreign", .hash = "" } }, 2,
 	  { { 0 } }, 0,
 	  { DIFF_PENDING }, 1, NULL },
+	{ "a service not ready: the scaffolding goes ahead, that service's Job waits",
+	  { { "a", NULL } }, 1,
+	  { SCAFFOLD("a"), UP4("a") }, 7,
+	  { { 0 } }, 0,
+	  { { DIFF_CREATE, "t-a" }, { DIFF_CREATE, "t-a-credentials" }, { DIFF_CREATE, "t-a" },
+	    { DIFF_CREATE, "provision-a-postgres" }, { DIFF_CREATE, "provision-a-redis" },
+	    { DIFF_CREATE, "provision-a-minio" } }, 6,
+	  { DIFF_PROVISIONING }, 1, "waiting for keycloak", B(RENDER_KEYCLOAK), 0 },
+	{ "the tenant's message names every service it waits for",
+	  { { "a", NULL } }, 1,
+	  { SCAFFOLD("a"), UP4("a") }, 7,
+	  { { 0 } }, 0,
+	  { { DIFF_CREATE, "t-a" }, { DIFF_CREATE, "t-a-credentials" }, { DIFF_CREATE, "t-a" },
+	    { DIFF_CREATE, "provision-a-redis" }, { DIFF_CREATE, "provision-a-minio" } }, 5,
+	  { DIFF_PROVISIONING }, 1, "waiting for postgresql, keycloak", B(RENDER_PG) | B(RENDER_KEYCLOAK), 0 },
+	{ "without the provision scripts no Job is created; the rest is",
+	  { { "a", NULL } }, 1,
+	  { SCAFFOLD("a"), UP4("a") }, 7,
+	  { { 0 } }, 0,
+	  { { DIFF_CREATE, "t-a" }, { DIFF_CREATE, "t-a-credentials" }, { DIFF_CREATE, "t-a" } }, 3,
+	  { DIFF_PROVISIONING }, 1, "waiting for provision", RENDER_NEED_SCRIPTS, 0 },
+	{ "the Jobs' copy of the passwords waits for the provision component",
+	  { { "a", NULL } }, 1,
+	  { SCAFFOLD("a"), { .kind = "Secret", .ns = "outpost-platform", .name = "outpost-tenant-a", .tenant = "a",
+	      .role = "data", .managed = true, .hash = "h4", .needs = RENDER_NEED_SCRIPTS } }, 4,
+	  { SCAFFOLD("a") }, 3,
+	  { { 0 } }, 0,
+	  { DIFF_PROVISIONING }, 1, "waiting for provision", RENDER_NEED_SCRIPTS, 0 },
+	{ "a scaffolded tenant waiting for a service is Provisioning, not Ready or Failed",
+	  { { "a", NULL } }, 1,
+	  { SCAFFOLD("a"), UP(RENDER_KEYCLOAK, "a", "keycloak") }, 4,
+	  { SCAFFOLD("a") }, 3,
+	  { { 0 } }, 0,
+	  { DIFF_PROVISIONING }, 1, "waiting for keycloak", B(RENDER_KEYCLOAK), 0 },
+	{ "a changed Job is not replaced while its service is down",
+	  { { "a", NULL } }, 1,
+	  { { .kind = "Job", .ns = "p", .name = "j1", .tenant = "a", .role = "data", .managed = true,
+	      .hash = "new", .needs = NEEDS(RENDER_REDIS) } }, 1,
+	  { SJOB(RENDER_REDIS, "p", "j1", "a", "data", DIFF_JOB_SUCCEEDED) }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_PROVISIONING }, 1, "waiting for redis", B(RENDER_REDIS), 0 },
+	{ "a Job already done stays done when its service goes down",
+	  { { "a", NULL } }, 1,
+	  { UP(RENDER_REDIS, "a", "redis") }, 1,
+	  { { .kind = "Job", .ns = "outpost-platform", .name = "provision-a-redis", .tenant = "a",
+	      .role = "data", .managed = true, .hash = "j", .job = DIFF_JOB_SUCCEEDED,
+	      .needs = NEEDS(RENDER_REDIS) } }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_READY }, 1, NULL, B(RENDER_REDIS), 0 },
+	{ "teardown: a service not ready holds its deprovision Job, the others start",
+	  { { 0 } }, 0,
+	  { { 0 } }, 0,
+	  { O("Namespace", NULL, "t-r", "r", "namespace", "h") }, 1,
+	  { { DIFF_DEPROVISION, NULL } }, 1,
+	  { DIFF_DELETING }, 1, "teardown: waiting for keycloak to deprovision the data",
+	  B(RENDER_KEYCLOAK), B(RENDER_PG) | B(RENDER_REDIS) | B(RENDER_MINIO) },
+	{ "teardown: the namespace is kept while a service's data waits for it",
+	  { { 0 } }, 0,
+	  { { 0 } }, 0,
+	  { BUT_KEYCLOAK_DOWN }, 4,
+	  { { 0 } }, 0,
+	  { DIFF_DELETING }, 1, "teardown: waiting for keycloak to deprovision the data", B(RENDER_KEYCLOAK), 0 },
+	{ "teardown: once the service is ready, only its Job is created",
+	  { { 0 } }, 0,
+	  { { 0 } }, 0,
+	  { BUT_KEYCLOAK_DOWN }, 4,
+	  { { DIFF_DEPROVISION, NULL } }, 1,
+	  { DIFF_DELETING }, 1, "teardown: waiting for the data", 0, B(RENDER_KEYCLOAK) },
+	{ "teardown: without the scripts no deprovision Job starts",
+	  { { 0 } }, 0,
+	  { { 0 } }, 0,
+	  { O("Namespace", NULL, "t-r", "r", "namespace", "h") }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_DELETING }, 1, "teardown: waiting for provision to deprovision", RENDER_NEED_SCRIPTS, 0 },
 };
 
 START_TEST(table)
@@ -182,7 +277,7 @@ START_TEST(table)
 	memcpy(desired, c->desired, sizeof(desired));
 	memcpy(observed, c->observed, sizeof(observed));
 	ck_assert_int_eq(diff_compute(c->tenants, c->ntenants, desired, c->ndesired, observed,
-				      c->nobserved, &r), 0);
+				      c->nobserved, RENDER_NEED_ALL & ~c->not_ready, &r), 0);
 	ck_assert_msg(r.nactions == c->nactions, "%s: %zu actions, wanted %zu", c->title, r.nactions,
 		      c->nactions);
 	for (size_t i = 0; i < c->nactions; i++) {
@@ -190,6 +285,9 @@ START_TEST(table)
 			      c->title, i, r.actions[i].op, c->actions[i].op);
 		if (c->actions[i].name)
 			ck_assert_str_eq(r.actions[i].obj->name, c->actions[i].name);
+		if (r.actions[i].op == DIFF_DEPROVISION)
+			ck_assert_msg(r.actions[i].services == c->deprovision, "%s: deprovision services %#x",
+				      c->title, r.actions[i].services);
 		/* The rule the whole design hangs on. */
 		if (r.actions[i].op != DIFF_CREATE && r.actions[i].obj)
 			ck_assert(r.actions[i].obj->managed && r.actions[i].obj->tenant &&
@@ -225,7 +323,7 @@ START_TEST(tenants_are_independent)
 		if (i % 2)
 			strcpy(observed[i].hash, "old");
 	}
-	ck_assert_int_eq(diff_compute(tenants, N, desired, N, observed, N, &r), 0);
+	ck_assert_int_eq(diff_compute(tenants, N, desired, N, observed, N, RENDER_NEED_ALL, &r), 0);
 	ck_assert_uint_eq(r.nactions, N / 2);
 	for (size_t i = 0; i < r.nactions; i++)
 		ck_assert_int_eq(r.actions[i].op, DIFF_APPLY);

@@ -158,6 +158,15 @@ START_TEST(hash_follows_content)
 }
 END_TEST
 
+static unsigned needs_of(json_t *obj)
+{
+	json_t *md = json_object_get(obj, "metadata");
+
+	return render_needs(json_string_value(json_object_get(obj, "kind")),
+			    json_string_value(json_object_get(json_object_get(md, "labels"), RENDER_LABEL_ROLE)),
+			    json_string_value(json_object_get(md, "name")));
+}
+
 START_TEST(deprovision_jobs)
 {
 	struct err e = { 0 };
@@ -170,7 +179,45 @@ START_TEST(deprovision_jobs)
 		json_t *md = json_object_get(obj, "metadata");
 		ck_assert_str_eq(json_string_value(json_object_get(md, "namespace")), "outpost-platform");
 		ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(md, "name")), "deprovision-acme-"));
+		/* In service order: the data of each waits for that service. */
+		ck_assert_uint_eq(needs_of(obj), 1u << i | RENDER_NEED_SCRIPTS);
 	}
+	json_decref(out);
+}
+END_TEST
+
+/* Only the Jobs and their copy of the passwords wait for the platform;
+ * everything else is scaffolding. A
+ * tenant whose name ends like a service still needs only what its Jobs do. */
+START_TEST(needs_only_the_jobs)
+{
+	struct render_tenant t = cases[0];
+	json_t *out, *obj;
+	unsigned all = 0;
+	size_t i, jobs = 0;
+
+	t.name = "a-redis";
+	out = render_case(&t);
+	json_array_foreach(out, i, obj) {
+		const char *kind = json_string_value(json_object_get(obj, "kind"));
+		const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+		unsigned n = needs_of(obj);
+		if (!strcmp(name, "outpost-tenant-a-redis")) {
+			ck_assert_uint_eq(n, RENDER_NEED_SCRIPTS); /* the Jobs' copy of the passwords */
+			continue;
+		}
+		if (strcmp(kind, "Job")) {
+			ck_assert_uint_eq(n, 0);
+			continue;
+		}
+		ck_assert_uint_eq(n & RENDER_NEED_SCRIPTS, RENDER_NEED_SCRIPTS);
+		ck_assert_uint_eq(__builtin_popcount(n), 2);
+		all |= n;
+		jobs++;
+	}
+	ck_assert_uint_eq(jobs, RENDER_NSERVICES);
+	ck_assert_uint_eq(all, RENDER_NEED_ALL);
+	ck_assert_str_eq(render_need_component[RENDER_KEYCLOAK], "keycloak");
 	json_decref(out);
 }
 END_TEST
@@ -185,6 +232,7 @@ int main(void)
 	tcase_add_test(tc, suspended_scales_to_zero_and_set_cannot_override);
 	tcase_add_test(tc, hash_follows_content);
 	tcase_add_test(tc, deprovision_jobs);
+	tcase_add_test(tc, needs_only_the_jobs);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -156,6 +156,29 @@ else
 	not_ok "objects without both labels survive untouched"; diff "$T/foreign.before" "$T/foreign.after" | sed 's/^/# /' >&2
 fi
 
+# --- without a supervisor, the state file's component rows say what is ready
+# (with none at all, as above, everything is). keycloak down: zeta's other
+# parts are made, its keycloak Job waits, and zeta is Provisioning, not Failed.
+comp_row() {
+	sqlite3 "$OUTPOST_STATE" "INSERT OR REPLACE INTO component_status (name, phase, updated_at) VALUES ('$1', '$2', 0)"
+}
+for c in postgresql redis minio provision; do comp_row "$c" Ready; done
+comp_row keycloak Starting
+"$OUTPOST" tenant add zeta --host zeta.example.org >/dev/null
+rec_once; rec_once
+[ "$rec_rc" -eq 0 ] && ok "--once: a tenant waiting for keycloak is no failure" || not_ok "--once exit $rec_rc"
+[ "$(rec_status zeta)" = Provisioning ] && ok "zeta is Provisioning" || not_ok "zeta is $(rec_status zeta)"
+[ "$(sqlite3 "$OUTPOST_STATE" "SELECT message FROM tenant_status WHERE name = 'zeta'")" = "waiting for keycloak" ] &&
+	ok "zeta's message names keycloak" || not_ok "zeta's message"
+$K get jobs -n outpost-platform -l outpost.dev/tenant=zeta -o name | sort | tr '\n' ' ' >"$T/jobs"
+[ "$(cat "$T/jobs")" = "job.batch/provision-zeta-minio job.batch/provision-zeta-postgres job.batch/provision-zeta-redis " ] &&
+	ok "zeta's other Jobs are made, not keycloak's" || not_ok "zeta's Jobs: $(cat "$T/jobs")"
+$K get ns t-zeta >/dev/null 2>&1 && ok "zeta's namespace is made" || not_ok "zeta's namespace"
+comp_row keycloak Ready
+if rec_converge; then ok "once keycloak's row says Ready, zeta converges"; else not_ok "zeta converges"; fi
+[ "$(rec_status zeta)" = Ready ] && ok "zeta is Ready" || not_ok "zeta is $(rec_status zeta)"
+sqlite3 "$OUTPOST_STATE" "DELETE FROM component_status"
+
 # --- usage and the dry run without a cluster
 expect_exit 2 "--once and --dry-run together are refused" -- "$OUTPOST" reconcile --once --dry-run
 expect_exit 1 "a missing kubeconfig is named" -- "$OUTPOST" reconcile --once --kubeconfig "$T/nope"

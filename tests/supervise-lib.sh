@@ -58,3 +58,27 @@ stop_outpost() {
 	OUTPOST_RC=$?
 	set -e
 }
+
+# platform_manifests OUT [workloads]: what install lays out as k3s manifests
+# (the platform namespace and one HelmChart per component of
+# charts/platform.json), as one List in OUT; with "workloads", also the
+# workloads the charts would create.
+platform_manifests() {
+	"${PYTHON3:-python3}" - "$top_srcdir/charts/platform.json" "${2:-}" >"$1" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "outpost-platform"}}]
+for c in p["components"]:
+    items.append({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart",
+                  "metadata": {"name": c["helmchart"], "namespace": "kube-system"},
+                  "spec": {"chart": c["chart"] or c["helmchart"], "targetNamespace": c["namespace"]}})
+    for w in c["workloads"] if sys.argv[2] == "workloads" else []:
+        labels = {"app": w["name"]}
+        items.append({"apiVersion": "apps/v1", "kind": w["kind"],
+                      "metadata": {"name": w["name"], "namespace": c["namespace"]},
+                      "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                               "template": {"metadata": {"labels": labels},
+                                            "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PY
+}

@@ -21,25 +21,8 @@ start_outpost --ready platform --platform "$top_srcdir/charts/platform.json" \
 	--kubeconfig "$T/api/kubeconfig" --poll 300 --component-retry 1000 --reconcile-check 60000
 wait_for 60 "the API comes up" -- grep -q "API is ready" "$T/outpost.log"
 
-# What install lays out as k3s manifests: one HelmChart per component in
-# kube-system, plus the workloads the charts would create.
-"$PYTHON3" - "$top_srcdir/charts/platform.json" >"$T/manifests.json" <<'PY'
-import json, sys
-p = json.load(open(sys.argv[1]))
-items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "outpost-platform"}}]
-for c in p["components"]:
-    items.append({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart",
-                  "metadata": {"name": c["helmchart"], "namespace": "kube-system"},
-                  "spec": {"chart": c["chart"] or c["helmchart"], "targetNamespace": c["namespace"]}})
-    for w in c["workloads"]:
-        labels = {"app": w["name"]}
-        items.append({"apiVersion": "apps/v1", "kind": w["kind"],
-                      "metadata": {"name": w["name"], "namespace": c["namespace"]},
-                      "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                               "template": {"metadata": {"labels": labels},
-                                            "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
-print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-PY
+# What install lays out as k3s manifests, with the workloads the charts would create.
+platform_manifests "$T/manifests.json" workloads
 KUBECONFIG=$T/api/kubeconfig; export KUBECONFIG
 expect_exit 0 "kubectl applies the platform manifests" -- kubectl apply --validate=false -f "$T/manifests.json"
 
