@@ -54,6 +54,22 @@ int cli_bad_option(struct cli *cli, const char *cmd, char **argv, int optopt_cha
 	return cli_usage(cli, cmd, "unknown option or missing value: '%s'", word);
 }
 
+int cli_parse_help_only(struct cli *cli, const char *what, const char *usage, int argc,
+			char **argv)
+{
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_bad_option(cli, what, argv, optopt);
+		fputs(usage, stdout);
+		return 1;
+	}
+	return 0;
+}
+
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *table,
 		 size_t n, int argc, char **argv)
 {

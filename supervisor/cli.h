@@ -34,6 +34,12 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *t
 /* The usage error for getopt's '?' or ':' return: names the bad option. Returns -1. */
 int cli_bad_option(struct cli *cli, const char *cmd, char **argv, int optopt_char);
 
+/* Parses the options of a command that has none but --help (operands are
+ * left at argv[optind..]). Returns 1 when --help was printed, 0 to go on, -1
+ * on a usage error. */
+int cli_parse_help_only(struct cli *cli, const char *what, const char *usage, int argc,
+			char **argv);
+
 /* A usage error (exit 2) with a pointer to the command's --help. Returns -1. */
 int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -19,23 +19,6 @@ static const char import_usage[] =
 	"'-' reads standard input). All or nothing: every bad line is reported with its number\n"
 	"and then nothing is written (exit 3). Admitted like an add.\n";
 
-static int parse_only_help(struct cli *cli, const char *what, const char *usage, int argc,
-			   char **argv)
-{
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 1;
-		}
-		return cli_bad_option(cli, what, argv, optopt);
-	}
-	return 0;
-}
-
 static int read_input(const char *file, char **text, struct err *e)
 {
 	size_t cap = 0, n = 0;
@@ -112,7 +95,7 @@ int cmd_tenant_import(struct cli *cli, int argc, char **argv)
 	size_t nplans = 0, lineno = 0, bad = 0, added = 0;
 	char *text = NULL, *line, *next;
 	const char *file;
-	int rc = parse_only_help(cli, "tenant import", import_usage, argc, argv);
+	int rc = cli_parse_help_only(cli, "tenant import", import_usage, argc, argv);
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
@@ -172,7 +155,7 @@ int cmd_tenant_export(struct cli *cli, int argc, char **argv)
 {
 	struct state *st = NULL;
 	struct tenant_list l = { 0 };
-	int rc = parse_only_help(cli, "tenant export",
+	int rc = cli_parse_help_only(cli, "tenant export",
 				 "Usage: outpost tenant export\n"
 				 "Prints every tenant as one JSON line, the format 'tenant import' reads.\n",
 				 argc, argv);

@@ -245,19 +245,13 @@ out:
 static int parse_name(struct cli *cli, const char *cmd, const char *usage, int argc, char **argv,
 		      const char **name)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char what[32];
-	int c;
+	int rc;
 
 	snprintf(what, sizeof(what), "tenant %s", cmd);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 1;
-		}
-		return cli_bad_option(cli, what, argv, optopt);
-	}
+	rc = cli_parse_help_only(cli, what, usage, argc, argv);
+	if (rc != 0)
+		return rc;
 	if (optind != argc - 1)
 		return cli_usage(cli, what, optind >= argc ? "missing tenant NAME"
 							   : "expected one tenant NAME");
