@@ -222,6 +222,18 @@ static int write_fail(struct state *st, const struct tenant *t, struct err *e)
 	return state_sql_fail(st, e, "state: write tenant");
 }
 
+/* Binds the six desired fields (host, plan, app_chart, app_version,
+ * values_json, suspended) from parameter `first` on, in that order. */
+static void bind_desired(sqlite3_stmt *s, int first, const struct tenant *t, const char *values)
+{
+	sqlite3_bind_text(s, first, t->host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, first + 1, t->plan, -1, SQLITE_STATIC);
+	bind_opt(s, first + 2, t->app_chart);
+	bind_opt(s, first + 3, t->app_version);
+	sqlite3_bind_text(s, first + 4, values, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, first + 5, t->suspended);
+}
+
 int state_tenant_insert(struct state *st, struct tenant *t, struct err *e)
 {
 	char *values = values_to_json(t);
@@ -238,12 +250,7 @@ int state_tenant_insert(struct state *st, struct tenant *t, struct err *e)
 		return -1;
 	}
 	sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, t->host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, t->plan, -1, SQLITE_STATIC);
-	bind_opt(s, 4, t->app_chart);
-	bind_opt(s, 5, t->app_version);
-	sqlite3_bind_text(s, 6, values, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 7, t->suspended);
+	bind_desired(s, 2, t, values);
 	sqlite3_bind_int64(s, 8, now);
 	sqlite3_bind_int64(s, 9, now);
 	rc = sqlite3_step(s);
@@ -275,12 +282,7 @@ int state_tenant_update(struct state *st, struct tenant *t, struct err *e)
 		free(values);
 		return -1;
 	}
-	sqlite3_bind_text(s, 1, t->host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, t->plan, -1, SQLITE_STATIC);
-	bind_opt(s, 3, t->app_chart);
-	bind_opt(s, 4, t->app_version);
-	sqlite3_bind_text(s, 5, values, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 6, t->suspended);
+	bind_desired(s, 1, t, values);
 	sqlite3_bind_int64(s, 7, now);
 	sqlite3_bind_text(s, 8, t->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
