@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,15 @@ int state_component_list(struct state *st, struct component_status **out, size_t
 		return -1;
 	return state_collect(st, s, sizeof(**out), component_row, (void **)out, n,
 		       "state: read component status", e);
+}
+
+void state_component_fill(struct component_status *r, const char *name, const char *phase,
+			  const char *message)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->phase, sizeof(r->phase), "%s", phase);
+	snprintf(r->message, sizeof(r->message), "%s", message);
 }
 
 static bool component_same(const struct component_status *a, const struct component_status *b)

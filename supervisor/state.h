@@ -143,6 +143,9 @@ struct component_status {
 };
 
 int state_component_upsert(struct state *st, const struct component_status *c, struct err *e);
+/* A row with these texts and every number 0. */
+void state_component_fill(struct component_status *r, const char *name, const char *phase,
+			  const char *message);
 /* Writes the rows of next[] that differ from last[] (the rows this process
  * wrote before) in one transaction, and copies them into last[]. On failure
  * last[] is cleared, so that everything is written the next time. */

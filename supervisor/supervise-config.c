@@ -381,3 +381,27 @@ void supervise_config_free(struct supervise_config *c)
 	free(c->datadir);
 	memset(c, 0, sizeof(*c));
 }
+
+int supervise_config_reload(supervise_reload_fn reload, void *ctx, struct supervise_config *cur,
+			    struct err *e)
+{
+	struct supervise_config c = { 0 };
+
+	if (!reload)
+		return err_set(e, EXIT_RUNTIME, "not supported");
+	if (reload(ctx, &c, e) < 0) {
+		supervise_config_free(&c);
+		return -1;
+	}
+	/* Both are read once per process: the state file is open and watched,
+	 * and a worker's components are being brought up. */
+	free(c.state_path);
+	c.state_path = cur->state_path;
+	cur->state_path = NULL;
+	free(c.platform_file);
+	c.platform_file = cur->platform_file;
+	cur->platform_file = NULL;
+	supervise_config_free(cur);
+	*cur = c;
+	return 0;
+}

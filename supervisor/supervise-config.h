@@ -29,4 +29,9 @@ struct supervise_args {
  * supervise_config_free). Returns 0, or -1 with e set (exit class usage). */
 int supervise_config_build(struct supervise_args *a, struct supervise_config *c, struct err *e);
 
+/* SIGHUP: the configuration again through `reload`, into *cur, keeping
+ * cur's state path and platform file. On failure *cur is unchanged. */
+int supervise_config_reload(supervise_reload_fn reload, void *ctx, struct supervise_config *cur,
+			    struct err *e);
+
 #endif

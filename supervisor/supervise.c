@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,8 +21,10 @@
 
 #include <systemd/sd-event.h>
 
+#include "evloop.h"
 #include "log.h"
 #include "notify.h"
+#include "supervise-config.h"
 #include "state.h"
 #include "util.h"
 #include "worker-msg.h"
@@ -81,29 +82,6 @@ struct supervisor {
 	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void rearm(sd_event_source *src, uint64_t usec)
-{
-	sd_event_source_set_time_relative(src, usec);
-	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
-}
-
-static void set_row(struct component_status *r, const char *name, const char *phase,
-		    const char *message)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->phase, sizeof(r->phase), "%s", phase);
-	snprintf(r->message, sizeof(r->message), "%s", message);
-}
-
 /* The k3s row is ours; the api and component rows are the worker's while k3s
  * runs. Without k3s there is no API, and no worker to say so. */
 static void report_rows(struct supervisor *s, const char *status_text)
@@ -122,14 +100,14 @@ static void report_rows(struct supervisor *s, const char *status_text)
 	case SV_DONE: k3s_phase = "Stopped"; break;
 	default: k3s_phase = "Pending"; break;
 	}
-	set_row(&next[0], "k3s", k3s_phase,
+	state_component_fill(&next[0], "k3s", k3s_phase,
 		s->m.state != SV_DONE && (s->m.crash_loop || s->m.state == SV_BACKOFF) ? status_text
 											: "");
 	next[0].pid = s->pid;
 	next[0].restarts = s->m.restarts;
 	next[0].started_at = s->pid > 0 ? s->started_wall : 0;
 	if (s->m.state != SV_RUNNING) {
-		set_row(&next[1], "api", "Waiting", "k3s is not running");
+		state_component_fill(&next[1], "api", "Waiting", "k3s is not running");
 		n = 2;
 	} else {
 		memset(&s->rows[1], 0, sizeof(s->rows[1])); /* the worker's again: write it next time */
@@ -247,7 +225,7 @@ static int k3s_spawn(struct supervisor *s)
 	setpgid(pid, pid);
 	free(argv);
 	s->pid = s->pgid = pid;
-	s->started_at = now_usec();
+	s->started_at = evloop_now();
 	s->started_wall = time(NULL);
 	log_emit(LOG_INFO, "k3s", NULL, "started %s (pid %d, restart %u)", s->cfg.k3s, (int)pid,
 		 s->m.restarts);
@@ -316,7 +294,7 @@ static void worker_read(struct supervisor *s)
 
 		if (n <= 0)
 			return;
-		s->w.last_heard = now_usec();
+		s->w.last_heard = evloop_now();
 		s->w.len += (size_t)n;
 		s->w.buf[s->w.len] = '\0';
 		while ((nl = strchr(start, '\n'))) {
@@ -353,7 +331,7 @@ static uint64_t worker_check(const struct supervisor *s)
 static int worker_spawn(struct supervisor *s)
 {
 	char fd_opt[] = "--worker-fd=3", full_opt[48];
-	uint64_t now = now_usec();
+	uint64_t now = evloop_now();
 	size_t n = 0;
 	char **argv;
 	int pfd[2], r;
@@ -393,7 +371,7 @@ static int worker_spawn(struct supervisor *s)
 	s->w = (struct worker_child){ .pid = pid, .fd = pfd[0], .io = s->w.io,
 				      .failures = s->w.failures, .last_heard = now,
 				      .full_at = s->w.full_at };
-	rearm(s->wk_timer, worker_check(s));
+	evloop_rearm(s->wk_timer, worker_check(s));
 	log_debug("worker started (pid %d)", (int)pid);
 	return 0;
 }
@@ -408,12 +386,12 @@ static void worker_kick(struct supervisor *s, uint64_t delay)
 			s->w.kick = true;
 		return;
 	}
-	rearm(s->wk_timer, delay);
+	evloop_rearm(s->wk_timer, delay);
 }
 
 static void worker_exited(struct supervisor *s, int status)
 {
-	uint64_t delay, now = now_usec();
+	uint64_t delay, now = evloop_now();
 	int64_t v;
 	struct err e = { 0 };
 
@@ -446,7 +424,7 @@ static void worker_exited(struct supervisor *s, int status)
 		log_emit(LOG_WARNING, "worker", NULL, "exited with status %d; again in %" PRIu64 " ms",
 			 status, delay / USEC_PER_MSEC);
 	}
-	rearm(s->wk_timer, delay);
+	evloop_rearm(s->wk_timer, delay);
 }
 
 static void worker_stop(struct supervisor *s)
@@ -458,9 +436,9 @@ static void worker_stop(struct supervisor *s)
 	}
 	if (!s->w.term_at) {
 		kill(s->w.pid, SIGTERM);
-		s->w.term_at = now_usec();
+		s->w.term_at = evloop_now();
 	}
-	rearm(s->wk_timer, s->m.p.kill_wait);
+	evloop_rearm(s->wk_timer, s->m.p.kill_wait);
 }
 
 /* No worker: start one. A worker: check it still talks. */
@@ -471,7 +449,7 @@ static int on_worker_timer(sd_event_source *src, uint64_t usec, void *data)
 
 	(void)usec;
 	if (s->w.pid > 0) {
-		uint64_t now = now_usec();
+		uint64_t now = evloop_now();
 		if (s->w.term_at && now - s->w.term_at >= s->m.p.kill_wait) {
 			log_emit(LOG_ERR, "worker", NULL, "pid %d ignored SIGTERM: killing it", (int)s->w.pid);
 			kill(s->w.pid, SIGKILL);
@@ -482,14 +460,14 @@ static int on_worker_timer(sd_event_source *src, uint64_t usec, void *data)
 				 (int)s->w.pid, (now - s->w.last_heard) / USEC_PER_MSEC);
 			kill(s->w.pid, SIGKILL);
 		}
-		rearm(src, worker_check(s));
+		evloop_rearm(src, worker_check(s));
 		return 0;
 	}
 	if (s->stopping || s->m.state != SV_RUNNING)
 		return 0;
 	if ((r = worker_spawn(s)) < 0) {
 		log_emit(LOG_ERR, "worker", NULL, "cannot start: %s", strerror(-r));
-		rearm(src, s->cfg.poll_busy);
+		evloop_rearm(src, s->cfg.poll_busy);
 	}
 	return 0;
 }
@@ -502,7 +480,7 @@ static void step(struct supervisor *s, enum sv_event ev)
 {
 	struct sv_out o;
 
-	if (sv_step(&s->m, ev, now_usec(), &o) < 0) {
+	if (sv_step(&s->m, ev, evloop_now(), &o) < 0) {
 		log_debug("k3s machine: event %s ignored in state %s", sv_event_name(ev),
 			  sv_state_name(s->m.state));
 		return;
@@ -529,7 +507,7 @@ static void reap_all(struct supervisor *s)
 		s->last_exit = supervise_exit_code(wstatus);
 		log_emit(s->stopping ? LOG_INFO : LOG_WARNING, "k3s", NULL,
 			 "pid %d exited with status %d after %" PRIu64 " ms", (int)r, s->last_exit,
-			 (now_usec() - s->started_at) / USEC_PER_MSEC);
+			 (evloop_now() - s->started_at) / USEC_PER_MSEC);
 		step(s, SV_EV_EXITED);
 	}
 	if (r < 0 && errno != ECHILD)
@@ -542,11 +520,11 @@ static void reap_all(struct supervisor *s)
  * loop is ending. */
 static void drain(struct supervisor *s)
 {
-	uint64_t deadline = now_usec() + s->m.p.kill_wait;
+	uint64_t deadline = evloop_now() + s->m.p.kill_wait;
 	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	reap_all(s);
-	while (((s->pgid > 0 && kill(-s->pgid, 0) == 0) || s->w.pid > 0) && now_usec() < deadline) {
+	while (((s->pgid > 0 && kill(-s->pgid, 0) == 0) || s->w.pid > 0) && evloop_now() < deadline) {
 		nanosleep(&tick, NULL);
 		reap_all(s);
 	}
@@ -562,7 +540,7 @@ static void drain(struct supervisor *s)
 static void apply(struct supervisor *s, const struct sv_out *o)
 {
 	if (o->actions & SV_ACT_ARM_TIMER)
-		rearm(s->sv_timer, o->timer_usec);
+		evloop_rearm(s->sv_timer, o->timer_usec);
 	if (o->actions & SV_ACT_SPAWN) {
 		int r = k3s_spawn(s);
 		if (r < 0) {
@@ -620,29 +598,24 @@ static int on_watchdog(sd_event_source *src, uint64_t usec, void *data)
 
 	(void)usec;
 	notify_watchdog(&s->nt);
-	rearm(src, s->nt.watchdog_usec / 2);
+	evloop_rearm(src, s->nt.watchdog_usec / 2);
 	return 0;
 }
 
 /* A commit to the state file by another process (a tenant added from the
- * CLI) shows up as a write to it or its WAL; data_version tells it from our
- * own status writes and from readers. A running worker watches for itself. */
-static int on_state_write(sd_event_source *src, const struct inotify_event *ev, void *data)
+ * CLI); data_version tells it from our own status writes and from readers.
+ * A running worker watches for itself. */
+static void on_state_write(void *data)
 {
 	struct supervisor *s = data;
-	const char *base = strrchr(s->cfg.state_path, '/');
 	struct err e = { 0 };
 	int64_t v;
 
-	(void)src;
-	base = base ? base + 1 : s->cfg.state_path;
-	if (!ev->len || strncmp(ev->name, base, strlen(base)) || !s->st || !s->cfg.reconcile)
-		return 0;
-	if (state_data_version(s->st, &v, &e) < 0 || v == s->data_version)
-		return 0;
+	if (!s->st || !s->cfg.reconcile || state_data_version(s->st, &v, &e) < 0 ||
+	    v == s->data_version)
+		return;
 	s->data_version = v;
 	worker_kick(s, 20 * USEC_PER_MSEC);
-	return 0;
 }
 
 static int on_extend(sd_event_source *src, uint64_t usec, void *data)
@@ -651,7 +624,7 @@ static int on_extend(sd_event_source *src, uint64_t usec, void *data)
 
 	(void)usec;
 	notify_extend_timeout(&s->nt, s->cfg.extend);
-	rearm(src, s->cfg.extend / 2);
+	evloop_rearm(src, s->cfg.extend / 2);
 	return 0;
 }
 
@@ -687,21 +660,13 @@ static int on_output(sd_event_source *src, int fd, uint32_t revents, void *data)
 
 static void reload(struct supervisor *s)
 {
-	struct supervise_config c = { 0 };
 	struct err e = { 0 };
 
-	if (!s->reload || s->reload(s->reload_ctx, &c, &e) < 0) {
-		log_err("reload: %s; keeping the running configuration", e.msg[0] ? e.msg : "not supported");
-		supervise_config_free(&c);
+	if (supervise_config_reload(s->reload, s->reload_ctx, &s->cfg, &e) < 0) {
+		log_err("reload: %s; keeping the running configuration", e.msg);
 		return;
 	}
-	/* The state file holds our rows and is watched: it stays. */
-	free(c.state_path);
-	c.state_path = s->cfg.state_path;
-	s->cfg.state_path = NULL;
-	supervise_config_free(&s->cfg);
-	s->cfg = c;
-	s->m.p = c.sv;
+	s->m.p = s->cfg.sv;
 	if (s->w.pid > 0)
 		kill(s->w.pid, SIGHUP);
 	log_info("configuration reloaded; k3s's path and arguments apply at its next start, "
@@ -788,20 +753,13 @@ static void open_state(struct supervisor *s)
 
 static void watch_state(struct supervisor *s)
 {
-	char *dir, *slash;
 	int r;
 
-	if (!s->st || !(dir = strdup(s->cfg.state_path)))
+	if (!s->st)
 		return;
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	r = sd_event_add_inotify(s->ev, &s->state_watch, slash ? dir : ".",
-				 IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO, on_state_write, s);
-	if (r < 0)
+	if ((r = evloop_watch_file(s->ev, &s->state_watch, s->cfg.state_path, on_state_write, s)) < 0)
 		log_warn("cannot watch %s (%s): tenant changes wait for the next health check",
-			 slash ? dir : ".", strerror(-r));
-	free(dir);
+			 s->cfg.state_path, strerror(-r));
 }
 
 static int setup(struct supervisor *s, struct err *e)
@@ -885,14 +843,14 @@ int supervise_run(struct supervise_config *cfg, char *const *worker_argv,
 
 	if (s.nt.watchdog_usec) {
 		log_info("watchdog: WATCHDOG=1 every %" PRIu64 " ms", s.nt.watchdog_usec / 2000);
-		rearm(s.wd_timer, s.nt.watchdog_usec / 2);
+		evloop_rearm(s.wd_timer, s.nt.watchdog_usec / 2);
 	}
 	s.importing = images_pending(&s.cfg);
 	if (s.importing) {
 		log_info("images in %s not imported yet: extending the start-up timeout",
 			 s.cfg.images_dir);
 		notify_extend_timeout(&s.nt, s.cfg.extend);
-		rearm(s.extend_timer, s.cfg.extend / 2);
+		evloop_rearm(s.extend_timer, s.cfg.extend / 2);
 	}
 	step(&s, SV_EV_START);
 	if ((r = sd_event_loop(s.ev)) < 0) {

@@ -6,14 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-event.h>
 
+#include "evloop.h"
 #include "log.h"
 #include "platform.h"
+#include "supervise-config.h"
 #include "reconcile.h"
 #include "state.h"
 #include "util.h"
@@ -43,20 +44,6 @@ struct worker {
 	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void rearm(sd_event_source *src, uint64_t usec)
-{
-	sd_event_source_set_time_relative(src, usec);
-	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
-}
-
 /* A line to the supervising process. It reads its end as long as we run; if
  * it is gone, so is our purpose: stop. */
 static void tell(struct worker *w, const char *line, size_t len)
@@ -73,16 +60,7 @@ static void tell(struct worker *w, const char *line, size_t len)
 		line += n;
 		len -= (size_t)n;
 	}
-	w->last_alive = now_usec();
-}
-
-static void set_row(struct component_status *r, const char *name, const char *phase,
-		    const char *message)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->phase, sizeof(r->phase), "%s", phase);
-	snprintf(r->message, sizeof(r->message), "%s", message);
+	w->last_alive = evloop_now();
 }
 
 static size_t build_rows(const struct worker *w, struct component_status *rows)
@@ -93,12 +71,12 @@ static size_t build_rows(const struct worker *w, struct component_status *rows)
 	};
 	size_t n = 1;
 
-	set_row(&rows[0], "api", w->api_ready ? "Ready" : "Waiting",
+	state_component_fill(&rows[0], "api", w->api_ready ? "Ready" : "Waiting",
 		w->api_ready ? "" : "waiting for /readyz");
 	rows[0].started_at = w->api_ready ? w->api_since : 0;
 	for (size_t i = 0; w->plat && i < w->plat->n; i++, n++) {
 		const struct platform_component *c = &w->plat->c[i];
-		set_row(&rows[n], c->name, pc_phase[c->state], c->reason);
+		state_component_fill(&rows[n], c->name, pc_phase[c->state], c->reason);
 	}
 	return n;
 }
@@ -110,7 +88,7 @@ static void alive(void *data)
 {
 	struct worker *w = data;
 
-	if (now_usec() - w->last_alive >= 5 * USEC_PER_SEC)
+	if (evloop_now() - w->last_alive >= 5 * USEC_PER_SEC)
 		tell(w, "alive\n", 6);
 }
 
@@ -157,7 +135,7 @@ static void share_readiness(struct worker *w)
 	for (size_t i = 0; w->rec && w->plat && i < w->plat->n; i++)
 		woken |= reconcile_set_ready(w->rec, w->plat->c[i].name, w->plat->c[i].state == PC_READY);
 	if (woken && w->api_ready && !w->stopping)
-		rearm(w->rec_timer, 20 * USEC_PER_MSEC);
+		evloop_rearm(w->rec_timer, 20 * USEC_PER_MSEC);
 }
 
 static void reconcile_start(struct worker *w)
@@ -182,7 +160,7 @@ static void reconcile_start(struct worker *w)
 		return;
 	}
 	share_readiness(w);
-	rearm(w->rec_timer, 1);
+	evloop_rearm(w->rec_timer, 1);
 }
 
 static void set_api_ready(struct worker *w, bool ready)
@@ -279,25 +257,19 @@ static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 		}
 	}
 	if (!leave_if_idle(w))
-		rearm(src, next_check(w));
+		evloop_rearm(src, next_check(w));
 	return 0;
 }
 
-/* A commit to the state file (tenant add/change from the CLI) shows up as a
- * write to it or its WAL: ask the reconciler soon, instead of polling often.
- * Writes in a burst are folded into one check. */
-static int on_state_write(sd_event_source *src, const struct inotify_event *ev, void *data)
+/* A commit to the state file (tenant add/change from the CLI): ask the
+ * reconciler soon, instead of polling often. Writes in a burst are folded
+ * into one check. */
+static void on_state_write(void *data)
 {
 	struct worker *w = data;
-	const char *base = strrchr(w->cfg.state_path, '/');
 
-	(void)src;
-	base = base ? base + 1 : w->cfg.state_path;
-	if (!ev->len || strncmp(ev->name, base, strlen(base)))
-		return 0;
 	if (w->rec && w->api_ready && !w->stopping)
-		rearm(w->rec_timer, 20 * USEC_PER_MSEC);
-	return 0;
+		evloop_rearm(w->rec_timer, 20 * USEC_PER_MSEC);
 }
 
 static int on_poll(sd_event_source *src, uint64_t usec, void *data)
@@ -314,39 +286,28 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *data)
 		set_api_ready(w, false);
 	} else {
 		set_api_ready(w, true);
-		if (w->plat && platform_poll(w->plat, w->probe, now_usec()))
+		if (w->plat && platform_poll(w->plat, w->probe, evloop_now()))
 			share_readiness(w);
 		busy = w->plat && platform_ready_count(w->plat) < w->plat->n;
 	}
 	report(w);
 	if (!leave_if_idle(w))
-		rearm(src, busy ? w->cfg.poll_busy : w->cfg.poll_idle);
+		evloop_rearm(src, busy ? w->cfg.poll_busy : w->cfg.poll_idle);
 	return 0;
 }
 
 static void reload(struct worker *w)
 {
-	struct supervise_config c = { 0 };
 	struct err e = { 0 };
 
-	if (!w->reload || w->reload(w->reload_ctx, &c, &e) < 0) {
-		log_err("reload: %s; keeping the running configuration", e.msg[0] ? e.msg : "not supported");
-		supervise_config_free(&c);
+	/* The platform file is read once per worker: the next one reads the new one. */
+	if (supervise_config_reload(w->reload, w->reload_ctx, &w->cfg, &e) < 0) {
+		log_err("reload: %s; keeping the running configuration", e.msg);
 		return;
 	}
-	/* The platform file and state path are read once per worker: the next
-	 * worker reads the new ones. */
-	free(c.platform_file);
-	c.platform_file = w->cfg.platform_file;
-	w->cfg.platform_file = NULL;
-	free(c.state_path);
-	c.state_path = w->cfg.state_path;
-	w->cfg.state_path = NULL;
-	supervise_config_free(&w->cfg);
-	w->cfg = c;
 	if (w->plat) {
-		w->plat->timeout = c.component_timeout;
-		w->plat->retry = c.component_retry;
+		w->plat->timeout = w->cfg.component_timeout;
+		w->plat->retry = w->cfg.component_retry;
 	}
 }
 
@@ -386,25 +347,16 @@ static void open_state(struct worker *w)
 	}
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(w->rows[i].phase, "Ready"))
-			platform_assume_ready(w->plat, w->rows[i].name, now_usec());
+			platform_assume_ready(w->plat, w->rows[i].name, evloop_now());
 }
 
 static void watch_state(struct worker *w)
 {
-	char *dir, *slash;
-	int r;
+	int r = evloop_watch_file(w->ev, &w->state_watch, w->cfg.state_path, on_state_write, w);
 
-	if (!(dir = strdup(w->cfg.state_path)))
-		return;
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	r = sd_event_add_inotify(w->ev, &w->state_watch, slash ? dir : ".",
-				 IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO, on_state_write, w);
 	if (r < 0)
 		log_warn("cannot watch %s (%s): tenant changes are noticed by polling only",
-			 slash ? dir : ".", strerror(-r));
-	free(dir);
+			 w->cfg.state_path, strerror(-r));
 }
 
 static int setup(struct worker *w, struct err *e)
