@@ -64,11 +64,11 @@ static char *supervisor_program(const char *self, struct err *e)
 }
 
 /* Becomes the supervising program, same pid (systemd's main process), with
- * a command line that starts the worker again: this program's absolute path,
- * the state path, and our own arguments. */
+ * our command line, which starts the worker again (`ps` shows it as
+ * outpost's), plus --outpost naming this program for it. */
 static int exec_supervisor(struct cli *cli, int argc, char **argv)
 {
-	char self[PATH_MAX], **args, *prog;
+	char self[PATH_MAX], **args, *prog, *outpost;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
@@ -76,7 +76,9 @@ static int exec_supervisor(struct cli *cli, int argc, char **argv)
 	self[n] = '\0';
 	if (!(prog = supervisor_program(self, &cli->err)))
 		return -1;
-	if (!(args = calloc((size_t)argc + 4, sizeof(*args)))) {
+	args = calloc((size_t)argc + 5, sizeof(*args));
+	if (!args || asprintf(&outpost, "--outpost=%s", self) < 0) {
+		free(args);
 		free(prog);
 		return err_errno(&cli->err, ENOMEM, "supervise");
 	}
@@ -84,8 +86,10 @@ static int exec_supervisor(struct cli *cli, int argc, char **argv)
 	args[1] = "--state";
 	args[2] = (char *)cli->state_path;
 	memcpy(args + 3, argv, (size_t)argc * sizeof(*args));
+	args[argc + 3] = outpost;
 	execv(prog, args);
 	err_errno(&cli->err, errno, "supervise: %s", prog);
+	free(outpost);
 	free(args);
 	free(prog);
 	return -1;

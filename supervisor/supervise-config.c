@@ -49,14 +49,15 @@ const char supervise_usage[] =
 	"  --help                   this text\n"
 	"\n"
 	"The supervising process runs k3s and starts 'outpost supervise --worker-fd N'\n"
-	"for the work that talks to the Kubernetes API; --worker-fd and --full-in are\n"
-	"for that worker only.\n";
+	"for the work that talks to the Kubernetes API. --worker-fd and --full-in are\n"
+	"for that worker only, and --outpost names the outpost program to the\n"
+	"supervising process.\n";
 
 enum {
 	OPT_CONFIG = 256, OPT_K3S, OPT_K3S_ARG, OPT_KUBECONFIG, OPT_READY, OPT_PLATFORM,
 	OPT_IMAGES, OPT_BASE, OPT_MAX, OPT_HEALTHY, OPT_LOOP, OPT_WINDOW, OPT_GRACE, OPT_POLL,
 	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_WORKER_TIMEOUT, OPT_REC_CHECK, OPT_HELP,
-	OPT_WORKER_FD, OPT_FULL_IN,
+	OPT_WORKER_FD, OPT_FULL_IN, OPT_OUTPOST,
 };
 
 static const struct option opts[] = {
@@ -82,6 +83,7 @@ static const struct option opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "worker-fd", required_argument, NULL, OPT_WORKER_FD },
 	{ "full-in", required_argument, NULL, OPT_FULL_IN },
+	{ "outpost", required_argument, NULL, OPT_OUTPOST },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -271,6 +273,12 @@ static int set_internal(struct supervise_args *a, int opt, const char *val, stru
 	uint64_t usec;
 	char *end;
 
+	if (opt == OPT_OUTPOST) {
+		if (val[0] != '/')
+			return err_set(e, EXIT_USAGE, "--outpost: \"%s\" is not an absolute path", val);
+		a->outpost = val;
+		return 0;
+	}
 	if (opt == OPT_FULL_IN) {
 		if (parse_ms("full-in", val, &usec, e) < 0)
 			return -1;
@@ -317,7 +325,7 @@ int supervise_config_build(struct supervise_args *a, struct supervise_config *c,
 		if (opt == OPT_CONFIG) {
 			config = optarg;
 			explicit_config = true;
-		} else if (opt == OPT_WORKER_FD || opt == OPT_FULL_IN) {
+		} else if (opt == OPT_WORKER_FD || opt == OPT_FULL_IN || opt == OPT_OUTPOST) {
 			if (set_internal(a, opt, optarg, e) < 0)
 				goto fail;
 		} else if (opt == OPT_HELP) {
@@ -339,7 +347,7 @@ int supervise_config_build(struct supervise_args *a, struct supervise_config *c,
 	optind = 0;
 	while ((opt = getopt_long(a->argc, a->argv, "", opts, NULL)) != -1) {
 		const struct option *o = opts;
-		if (opt == OPT_CONFIG || opt == OPT_WORKER_FD || opt == OPT_FULL_IN)
+		if (opt == OPT_CONFIG || opt == OPT_WORKER_FD || opt == OPT_FULL_IN || opt == OPT_OUTPOST)
 			continue;
 		while (o->val != opt)
 			o++;

@@ -22,6 +22,7 @@ struct supervise_args {
 	bool help;
 	int worker_fd;        /* --worker-fd: this process is the worker; -1 otherwise */
 	uint64_t full_in;     /* --full-in (usec); 0: the worker's first reconcile pass is full */
+	const char *outpost;  /* --outpost: the outpost program, for the supervising process */
 	struct probe *probe;  /* the worker's, retargeted on reload */
 };
 
