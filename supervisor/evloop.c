@@ -26,6 +26,8 @@ struct file_watch {
 	char base[]; /* the file's name in its directory */
 };
 
+/* A commit writes the WAL, then the -shm index (which readers write too):
+ * the caller should look a little after the last event of a burst. */
 static int on_write(sd_event_source *src, const struct inotify_event *ev, void *data)
 {
 	struct file_watch *w = data;

@@ -78,7 +78,7 @@ struct supervisor {
 	int64_t data_version;             /* of st: changes when another process commits */
 	struct component_status rows[2];  /* last written: k3s, api */
 
-	sd_event_source *sv_timer, *wd_timer, *extend_timer, *wk_timer;
+	sd_event_source *sv_timer, *wd_timer, *extend_timer, *wk_timer, *state_timer;
 	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
 };
 
@@ -602,20 +602,32 @@ static int on_watchdog(sd_event_source *src, uint64_t usec, void *data)
 	return 0;
 }
 
-/* A commit to the state file by another process (a tenant added from the
- * CLI); data_version tells it from our own status writes and from readers.
- * A running worker watches for itself. */
-static void on_state_write(void *data)
+/* Whether another process committed to the state file (a tenant added from
+ * the CLI): data_version tells its commits from our own status writes and
+ * from readers. A running worker watches for itself. */
+static int on_state_check(sd_event_source *src, uint64_t usec, void *data)
 {
 	struct supervisor *s = data;
 	struct err e = { 0 };
 	int64_t v;
 
-	if (!s->st || !s->cfg.reconcile || state_data_version(s->st, &v, &e) < 0 ||
-	    v == s->data_version)
-		return;
+	(void)src;
+	(void)usec;
+	if (state_data_version(s->st, &v, &e) < 0 || v == s->data_version)
+		return 0;
 	s->data_version = v;
-	worker_kick(s, 20 * USEC_PER_MSEC);
+	worker_kick(s, 0);
+	return 0;
+}
+
+/* Written: look once the burst is over (a commit is visible only after its
+ * last write, to the -shm index). */
+static void on_state_write(void *data)
+{
+	struct supervisor *s = data;
+
+	if (s->cfg.reconcile)
+		evloop_rearm(s->state_timer, 20 * USEC_PER_MSEC);
 }
 
 static int on_extend(sd_event_source *src, uint64_t usec, void *data)
@@ -810,12 +822,15 @@ static int setup(struct supervisor *s, struct err *e)
 	    (r = sd_event_add_time_relative(s->ev, &s->extend_timer, CLOCK_MONOTONIC,
 					   UINT64_MAX / 2, 0, on_extend, s)) < 0 ||
 	    (r = sd_event_add_time_relative(s->ev, &s->wk_timer, CLOCK_MONOTONIC,
-					   UINT64_MAX / 2, 0, on_worker_timer, s)) < 0)
+					   UINT64_MAX / 2, 0, on_worker_timer, s)) < 0 ||
+	    (r = sd_event_add_time_relative(s->ev, &s->state_timer, CLOCK_MONOTONIC,
+					   UINT64_MAX / 2, 0, on_state_check, s)) < 0)
 		return err_errno(e, -r, "sd_event_add_time");
 	sd_event_source_set_enabled(s->sv_timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(s->wd_timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(s->extend_timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(s->wk_timer, SD_EVENT_OFF);
+	sd_event_source_set_enabled(s->state_timer, SD_EVENT_OFF);
 
 	if (!(s->envp = child_environment()))
 		return err_errno(e, ENOMEM, "environment");
@@ -864,6 +879,7 @@ out:
 	sd_event_source_unref(s.wd_timer);
 	sd_event_source_unref(s.extend_timer);
 	sd_event_source_unref(s.wk_timer);
+	sd_event_source_unref(s.state_timer);
 	sd_event_source_unref(s.state_watch);
 	sd_event_source_unref(s.w.io);
 	sd_event_unref(s.ev);
