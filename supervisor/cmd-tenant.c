@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cmd.h"
 #include "util.h"
 
@@ -216,6 +218,7 @@ int cmd_tenant_set(struct cli *cli, int argc, char **argv)
 	struct tenant t = { 0 };
 	struct admission adm;
 	struct state *st = NULL;
+	json_t *before = NULL, *after = NULL;
 	int rc = parse_opts(cli, "set", set_usage, argc, argv, &o);
 
 	if (rc == 0 && !o.host && !o.plan && !o.app && o.nsets == 0)
@@ -226,8 +229,16 @@ int cmd_tenant_set(struct cli *cli, int argc, char **argv)
 	if (tenant_cmd_admission(cli, "set", &adm) < 0 ||
 	    load_for_write(cli, "set", o.name, &st, &t) < 0)
 		goto out;
+	before = tenant_to_json(&t);
 	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0) {
 		err_prefix(&cli->err, "tenant set");
+		goto out;
+	}
+	/* The same desired state is not a new generation: nothing to reconcile. */
+	if (before && (after = tenant_to_json(&t)) && json_equal(before, after)) {
+		state_rollback(st);
+		printf("tenant %s unchanged (generation %lld)\n", t.name, (long long)t.generation);
+		rc = 0;
 		goto out;
 	}
 	if (write_tenant(cli, "set", st, &t, false, &adm, "Updated") < 0)
@@ -235,6 +246,8 @@ int cmd_tenant_set(struct cli *cli, int argc, char **argv)
 	printf("tenant %s updated (generation %lld)\n", t.name, (long long)t.generation);
 	rc = 0;
 out:
+	json_decref(before);
+	json_decref(after);
 	state_close(st);
 	tenant_clear(&t);
 	free(o.sets);

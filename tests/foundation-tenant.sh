@@ -36,6 +36,10 @@ expect_exit 0 "set" -- "$OUTPOST" tenant set acme --plan large --set image.tag=1
 expect_exit 0 "show --json after set" -- "$OUTPOST" tenant show acme --json
 expect_grep '"generation": 2' "$T/out" "set bumps the generation"
 expect_grep '"image.tag": "1.3"' "$T/out" "set replaces a value"
+expect_exit 0 "set to what it already is" -- "$OUTPOST" tenant set acme --plan large --set image.tag=1.3
+expect_grep "tenant acme unchanged (generation 2)" "$T/out" "says nothing changed"
+expect_exit 0 "show --json after the no-op set" -- "$OUTPOST" tenant show acme --json
+expect_grep '"generation": 2' "$T/out" "a no-op set is no new generation"
 expect_exit 0 "suspend" -- "$OUTPOST" tenant suspend acme
 expect_exit 0 "suspend again is a no-op" -- "$OUTPOST" tenant suspend acme
 expect_grep "already suspended" "$T/out" "says it was already suspended"
