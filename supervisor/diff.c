@@ -30,7 +30,7 @@ static int strcmp_null(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-static int key_cmp(const struct diff_object *a, const struct diff_object *b)
+int diff_object_cmp(const struct diff_object *a, const struct diff_object *b)
 {
 	int c = strcmp(a->kind, b->kind);
 	if (!c)
@@ -42,7 +42,7 @@ static int key_cmp(const struct diff_object *a, const struct diff_object *b)
 
 static int key_cmp_p(const void *a, const void *b)
 {
-	return key_cmp(*(const struct diff_object *const *)a, *(const struct diff_object *const *)b);
+	return diff_object_cmp(*(const struct diff_object *const *)a, *(const struct diff_object *const *)b);
 }
 
 /* Owned objects grouped by tenant, then in key order so output is stable. */
@@ -51,7 +51,7 @@ static int tenant_cmp_p(const void *a, const void *b)
 	const struct diff_object *x = *(const struct diff_object *const *)a;
 	const struct diff_object *y = *(const struct diff_object *const *)b;
 	int c = strcmp(x->tenant, y->tenant);
-	return c ? c : key_cmp(x, y);
+	return c ? c : diff_object_cmp(x, y);
 }
 
 static int name_cmp_p(const void *a, const void *b)
@@ -315,6 +315,11 @@ int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 			if (add_action(&b, op, d->tenant, op == DIFF_REPLACE ? o : d, rep) < 0)
 				goto out;
 			continue;
+		}
+		if (o->drifted && strcmp(d->kind, "Job")) {
+			if (add_action(&b, DIFF_REPAIR, d->tenant, d, rep) < 0)
+				goto out;
+			rep->nactions--; /* no change of the tenant: it may stay Ready */
 		}
 		if (o->failure) {
 			fail(rep, "%s: %s", what, o->failure);

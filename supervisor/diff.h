@@ -11,7 +11,10 @@
  *  - an object that needs a platform service which is not ready (the
  *    provisioning and deprovisioning Jobs: render_needs) is withheld, and its
  *    tenant waits, Provisioning or Deleting, naming the services: never Failed
- *    for that, and the rest of the tenant goes ahead. */
+ *    for that, and the rest of the tenant goes ahead;
+ *  - drift inside an object (`drifted`: a field the rendering sets changed in
+ *    the cluster) is repaired by the same apply; it is no change of the
+ *    tenant, so a Ready tenant stays Ready. Jobs are immutable: never. */
 #ifndef OUTPOST_DIFF_H
 #define OUTPOST_DIFF_H
 
@@ -33,6 +36,9 @@ struct diff_object {
 	bool terminating;      /* observed: deletionTimestamp set / namespace Terminating */
 	enum diff_job job;     /* observed Jobs: how far they got */
 	const char *failure;   /* observed: why it failed (Job, HelmChart), or NULL */
+	/* Observed: the hash matches but a field the rendering sets was changed
+	 * in the cluster (drift.h). The caller computes it on full passes only. */
+	bool drifted;
 	char hash[RENDER_HASH_LEN + 1];
 	size_t index;          /* desired: position in the tenant's rendering */
 	unsigned needs;        /* render_needs(): the platform it waits for */
@@ -49,6 +55,7 @@ struct diff_tenant {
 enum diff_op {
 	DIFF_CREATE,      /* POST the desired object */
 	DIFF_APPLY,       /* server-side apply: the hash differs */
+	DIFF_REPAIR,      /* server-side apply: same hash, fields drifted (not Jobs) */
 	DIFF_REPLACE,     /* immutable (Job): delete, recreated on a later pass */
 	DIFF_DELETE,      /* prune or teardown: an owned object not rendered */
 	DIFF_DEPROVISION, /* teardown's data step: apply the deprovisioning Jobs */
@@ -66,7 +73,7 @@ enum diff_status { DIFF_PENDING, DIFF_PROVISIONING, DIFF_READY, DIFF_FAILED, DIF
 struct diff_report {
 	const char *tenant;
 	enum diff_status status;
-	size_t nactions;
+	size_t nactions;      /* actions that change the tenant (drift repairs are not counted) */
 	char reason[256];     /* FAILED / waiting: why, naming the object */
 	unsigned waiting;     /* need bits (render.h) not ready that withheld something */
 };
@@ -93,6 +100,10 @@ int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 void diff_result_free(struct diff_result *r);
 
 const char *diff_status_name(enum diff_status s);
+
+/* Orders objects by kind, namespace, name: the key a rendering and what the
+ * cluster holds are matched by. */
+int diff_object_cmp(const struct diff_object *a, const struct diff_object *b);
 
 /* "Kind ns/name" or "Kind name" into buf. */
 void diff_object_label(const struct diff_object *o, char *buf, size_t len);

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "diff.h"
+#include "drift.h"
 #include "kube.h"
 #include "kubeconfig.h"
 #include "log.h"
@@ -250,6 +251,10 @@ struct observed {
 	struct diff_object o;
 	char *ns, *name, *tenant, *failure;
 	char *passwords[RENDER_NSERVICES]; /* the credentials Secret's, when it is one */
+	/* Full passes: the owned object as listed (compact JSON, without status
+	 * and managedFields) until its rendering is compared with it. Text, not
+	 * a json_t: a parsed tree costs several times the memory. */
+	char *body;
 };
 
 /* What happened to one request of the execution. */
@@ -272,6 +277,10 @@ struct pass {
 	size_t nobserved, capobserved;
 	struct observed **creds;  /* the credentials Secrets, by tenant */
 	size_t ncreds;
+	struct observed **by_key; /* full passes: the observed with a body, by diff_object_cmp */
+	size_t nby_key;
+	char **repaired;        /* "<tenant>\0Kind ns/name": drift repaired this pass */
+	size_t nrepaired;
 	struct tenant_status *rows; /* status rows at the start of the pass, by name */
 	size_t nrows;
 	bool targeted;            /* only the tenants in `targets` */
@@ -364,6 +373,7 @@ static void observed_clear(struct observed *o)
 	free(o->name);
 	free(o->tenant);
 	free(o->failure);
+	free(o->body);
 	for (int i = 0; i < RENDER_NSERVICES; i++) {
 		if (o->passwords[i]) {
 			OPENSSL_cleanse(o->passwords[i], strlen(o->passwords[i]));
@@ -434,6 +444,16 @@ static int on_item(json_t *item, void *ud)
 	}
 	o->o.failure = o->failure;
 	o->o.needs = render_needs(o->o.kind, o->o.role, o->name);
+	/* Jobs are immutable and replaced on a hash change: no drift repair. */
+	if (!p->targeted && o->o.managed && o->tenant && strcmp(o->o.kind, "Job")) {
+		json_object_del(item, "status");
+		json_object_del(md, "managedFields");
+		o->body = json_dumps(item, JSON_COMPACT);
+		if (!o->body) {
+			observed_clear(o);
+			return -1;
+		}
+	}
 	if (!o->name || (json_object_get(md, "namespace") && !o->ns)) {
 		observed_clear(o);
 		return -1;
@@ -634,6 +654,48 @@ static int credentials(const struct pass *p, const char *tenant, struct render_c
 	return 0;
 }
 
+static int by_key_cmp(const void *a, const void *b)
+{
+	return diff_object_cmp(&(*(const struct observed *const *)a)->o,
+			       &(*(const struct observed *const *)b)->o);
+}
+
+/* Full passes: the observed objects whose fields are compared with their
+ * renderings (those with a body), by key. */
+static int index_bodies(struct pass *p)
+{
+	p->nby_key = 0;
+	p->by_key = malloc((p->nobserved + 1) * sizeof(*p->by_key));
+	if (!p->by_key)
+		return -1;
+	for (size_t i = 0; i < p->nobserved; i++)
+		if (p->observed[i].body)
+			p->by_key[p->nby_key++] = &p->observed[i];
+	qsort(p->by_key, p->nby_key, sizeof(*p->by_key), by_key_cmp);
+	return 0;
+}
+
+/* Marks the observed object of rendering `obj` (desired `d`) drifted when it
+ * no longer carries every field of the rendering. Its body is done with
+ * then. An observed object that cannot be parsed back counts as drifted: the
+ * apply puts it right. */
+static void check_drift(struct pass *p, const struct diff_object *d, const json_t *obj)
+{
+	struct observed probe = { .o = *d }, *pp = &probe, **hit;
+	json_t *seen;
+
+	if (!p->nby_key)
+		return;
+	hit = bsearch(&pp, p->by_key, p->nby_key, sizeof(*p->by_key), by_key_cmp);
+	if (!hit || !(*hit)->body)
+		return;
+	seen = json_loads((*hit)->body, 0, NULL);
+	(*hit)->o.drifted = !seen || !drift_subset(obj, seen);
+	json_decref(seen);
+	free((*hit)->body);
+	(*hit)->body = NULL;
+}
+
 static int add_desired(struct pass *p, size_t tenant, json_t *obj, size_t index)
 {
 	json_t *md = json_object_get(obj, "metadata");
@@ -667,6 +729,7 @@ static int add_desired(struct pass *p, size_t tenant, json_t *obj, size_t index)
 	if (!d->name || (json_object_get(md, "namespace") && !d->ns))
 		return -1;
 	p->ndesired++;
+	check_drift(p, d, obj);
 	return 0;
 }
 
@@ -721,6 +784,7 @@ struct exec_ctx {
 	const char *kind, *ns, *name, *tenant;
 	bool deprovision;       /* a teardown Job: rendered by render_deprovision */
 	enum outcome outcome;
+	bool repair;            /* an apply that puts drifted fields back */
 };
 
 static void set_error(struct pass *p, size_t report, const char *msg)
@@ -866,15 +930,17 @@ static int plan_contexts(struct pass *p, struct exec_ctx **out, size_t *n)
 				v[k++] = (struct exec_ctx){ p, report, KUBE_CREATE, "Job",
 					keep(p, json_string_value(json_object_get(md, "namespace"))),
 					keep(p, name), a->tenant, true,
-					OUT_PENDING };
+					OUT_PENDING, false };
 			}
 			json_decref(jobs);
 			continue;
 		}
 		v[k++] = (struct exec_ctx){
 			p, report,
-			a->op == DIFF_CREATE ? KUBE_CREATE : a->op == DIFF_APPLY ? KUBE_APPLY : KUBE_DELETE,
+			a->op == DIFF_CREATE ? KUBE_CREATE :
+			a->op == DIFF_APPLY || a->op == DIFF_REPAIR ? KUBE_APPLY : KUBE_DELETE,
 			a->obj->kind, a->obj->ns, a->obj->name, a->tenant, false, OUT_PENDING,
+			a->op == DIFF_REPAIR,
 		};
 		if (a->op == DIFF_REPLACE)
 			p->again = true;
@@ -934,6 +1000,25 @@ static void settle_existing(struct pass *p, struct exec_ctx *c, json_t **cache, 
 	set_error(p, c->report, msg);
 }
 
+/* Keeps "<tenant>\0Kind ns/name" of a repaired object for its event. */
+static int note_repair(struct pass *p, const struct exec_ctx *c)
+{
+	char **v = realloc(p->repaired, (p->nrepaired + 1) * sizeof(*v));
+	char *s = NULL;
+	int n;
+
+	if (!v)
+		return -1;
+	p->repaired = v;
+	n = asprintf(&s, "%s%c%s %s%s%s", c->tenant, '\0', c->kind, c->ns ? c->ns : "",
+		     c->ns ? "/" : "", c->name);
+	if (n < 0)
+		return -1;
+	p->repaired[p->nrepaired++] = s;
+	p->sum->repaired++;
+	return 0;
+}
+
 static int execute(struct pass *p, struct err *e)
 {
 	struct exec_ctx *ctx = NULL;
@@ -972,6 +1057,11 @@ static int execute(struct pass *p, struct err *e)
 	for (size_t i = 0; i < n; i++)
 		if (ctx[i].outcome == OUT_EXISTS)
 			settle_existing(p, &ctx[i], &cache, &cache_for);
+	for (size_t i = 0; i < n; i++)
+		if (ctx[i].repair && ctx[i].outcome == OUT_OK && note_repair(p, &ctx[i]) < 0) {
+			err_errno(e, ENOMEM, "reconcile");
+			goto out;
+		}
 	rc = 0;
 out:
 	json_decref(cache);
@@ -1078,6 +1168,16 @@ static int write_status(struct pass *p, struct err *e)
 				 ts.message[0] ? ": " : "", ts.message);
 		}
 	}
+	/* Drift is no phase change: each repair is an event of its own, so an
+	 * operator sees which edit was undone. */
+	for (size_t i = 0; i < p->nrepaired; i++) {
+		const char *tenant = p->repaired[i], *what = tenant + strlen(tenant) + 1;
+		if (state_event_append(st, tenant, false, "DriftRepaired", e,
+				       "%s: fields changed outside Outpost were put back", what) < 0)
+			goto fail;
+		p->sum->status_writes++;
+		log_emit(LOG_INFO, COMPONENT, tenant, "drift repaired: %s", what);
+	}
 	/* A row with neither a desired tenant nor anything left in the cluster:
 	 * the teardown is finished. */
 	for (size_t i = 0; i < nrows; i++) {
@@ -1110,6 +1210,10 @@ static void pass_free(struct pass *p)
 		observed_clear(&p->observed[i]);
 	free(p->observed);
 	free(p->creds);
+	free(p->by_key);
+	for (size_t i = 0; i < p->nrepaired; i++)
+		free(p->repaired[i]);
+	free(p->repaired);
 	free(p->rows);
 	free(p->targets);
 	for (size_t i = 0; i < p->nstrings; i++)
@@ -1212,7 +1316,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 	/* A targeted pass with nothing to look at sends nothing. */
 	if ((!p.targeted || p.ntargets) && list_all(&p, e) < 0)
 		goto out;
-	if (index_credentials(&p) < 0) {
+	if (index_credentials(&p) < 0 || index_bodies(&p) < 0) {
 		err_errno(e, ENOMEM, "reconcile");
 		goto out;
 	}

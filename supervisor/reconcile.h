@@ -88,6 +88,7 @@ struct reconcile_summary {
 	size_t ready, provisioning, pending, failed, deleting;
 	size_t removed;                /* status rows dropped: teardown finished */
 	size_t created, applied, deleted, action_errors;
+	size_t repaired;               /* of the applied: drift repairs (full passes) */
 	size_t status_writes;          /* status rows and events written */
 	unsigned long requests;        /* HTTP requests this pass (retries included) */
 	unsigned long writes;          /* of which create/apply/delete */
@@ -129,7 +130,10 @@ uint64_t reconcile_next_full(const struct reconcile *r);
  * cluster) or its status rows could not be written after the writes.
  *
  * Full or targeted: the first pass, and then one every resync period, is
- * full (every tenant, every owned object, so drift and leftovers are found).
+ * full (every tenant, every owned object, so drift and leftovers are found:
+ * an owned object whose hash matches but which lost a field the rendering
+ * sets, or holds another value there (drift.h), is applied again, with the
+ * event DriftRepaired; Jobs are left out).
  * In between, a pass is targeted: the status rows say which tenants the last
  * passes left in sync, and only the others are looked at: tenants without a
  * status row or whose generation changed since it was observed, tenants not
