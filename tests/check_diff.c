@@ -12,6 +12,9 @@
 #define D(k_, ns_, n_, t_, r_, h_) { .kind = k_, .ns = ns_, .name = n_, .tenant = t_, .role = r_, \
 	.managed = true, .hash = h_ }
 #define O D
+/* Observed with the hash of its rendering but fields changed (drift.h). */
+#define DRIFTED(k_, ns_, n_, t_, r_, h_) { .kind = k_, .ns = ns_, .name = n_, .tenant = t_, .role = r_, \
+	.managed = true, .hash = h_, .drifted = true }
 /* A provisioning or deprovisioning Job of service svc_ (render_needs). */
 #define NEEDS(svc_) (1u << (svc_) | RENDER_NEED_SCRIPTS)
 #define SJOB(svc_, ns_, n_, t_, r_, s_) { .kind = "Job", .ns = ns_, .name = n_, .tenant = t_, \
@@ -89,6 +92,31 @@ static const struct tcase_def cases[] = {
 	  { JOB("p", "j1", "a", "data", DIFF_JOB_SUCCEEDED) }, 1,
 	  { { DIFF_REPLACE, "j1" } }, 1,
 	  { DIFF_PROVISIONING }, 1, NULL },
+	{ "drift under a matching hash is repaired, and the tenant stays Ready",
+	  { { "a", NULL } }, 1,
+	  { D("Namespace", NULL, "t-a", "a", "namespace", "h1"), D("ResourceQuota", "t-a", "quota", "a", "namespace", "h2") }, 2,
+	  { O("Namespace", NULL, "t-a", "a", "namespace", "h1"), DRIFTED("ResourceQuota", "t-a", "quota", "a", "namespace", "h2") }, 2,
+	  { { DIFF_REPAIR, "quota" } }, 1,
+	  { DIFF_READY }, 1, NULL, 0, 0 },
+	{ "drift and a changed hash: one apply, not two",
+	  { { "a", NULL } }, 1,
+	  { D("ResourceQuota", "t-a", "quota", "a", "namespace", "NEW") }, 1,
+	  { DRIFTED("ResourceQuota", "t-a", "quota", "a", "namespace", "old") }, 1,
+	  { { DIFF_APPLY, "quota" } }, 1,
+	  { DIFF_PROVISIONING }, 1, NULL, 0, 0 },
+	{ "a drifted Job is left alone (immutable, replaced on a hash change only)",
+	  { { "a", NULL } }, 1,
+	  { JOB("outpost-platform", "t-a-postgresql-up", "a", "data", 0) }, 1,
+	  { { .kind = "Job", .ns = "outpost-platform", .name = "t-a-postgresql-up", .tenant = "a", .role = "data",
+	      .managed = true, .hash = "j", .job = DIFF_JOB_SUCCEEDED, .needs = NEEDS(RENDER_PG), .drifted = true } }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_READY }, 1, NULL, 0, 0 },
+	{ "a drifted object that is not the tenant's is not repaired",
+	  { { "a", NULL } }, 1,
+	  { D("ResourceQuota", "t-a", "quota", "a", "namespace", "h2") }, 1,
+	  { DRIFTED("ResourceQuota", "t-a", "quota", "b", "namespace", "h2") }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_FAILED }, 1, "not this tenant's", 0, 0 },
 	{ "an owned object no longer rendered is pruned",
 	  { { "a", NULL } }, 1,
 	  { D("Namespace", NULL, "t-a", "a", "namespace", "h1") }, 1,

@@ -14,21 +14,22 @@ skip_unless sqlite3
 rec_setup
 K="kubectl --kubeconfig $KUBEAPI_KUBECONFIG"
 
-for t in acme beta; do
-	"$OUTPOST" tenant add "$t" --host "$t.example.org" >/dev/null
-done
+"$OUTPOST" tenant add acme --host acme.example.org >/dev/null
+# The large plan renders 1000m CPU and 2048Mi memory, which the server stores
+# canonically as "1" and "2Gi": the comparison must take them as equal.
+"$OUTPOST" tenant add beta --host beta.example.org --plan large >/dev/null
 if rec_converge; then ok "two tenants converge"; else not_ok "two tenants converge"; fi
 
 hard() { $K get resourcequota quota -n t-acme -o jsonpath='{.spec.hard.requests\.cpu} {.spec.hard.pods}'; }
 hard >"$T/hard.before"
-# The server keeps quantities canonical: what was sent as millicores may come
-# back otherwise; the full pass below must see no drift in it either way.
-echo "# quota as stored: $(cat "$T/hard.before")"
+[ "$($K get resourcequota quota -n t-beta -o jsonpath='{.spec.hard.requests\.cpu} {.spec.hard.limits\.memory}')" = "1 3Gi" ] \
+	&& ok "the server stores beta's quota canonically (1000m as 1, 3072Mi as 3Gi)" \
+	|| not_ok "the server stores beta's quota canonically"
 
 # --- in sync: a full pass writes nothing
 kubeapi_ctl reset-counters >/dev/null
 rec_once
-expect_grep "reconcile: full .*repaired=0 .*writes=0 " "$T/pass.out" "in-sync full pass: no write, no repair"
+expect_grep "reconcile: full .*repaired=0 .*writes=0 " "$T/pass.out" "in-sync full pass (canonical quantities included): no write, no repair"
 [ "$(rec_counter 'c["writes"]')" = 0 ] && ok "in-sync full pass: the server saw no write" \
 	|| not_ok "in-sync full pass: the server saw no write"
 
