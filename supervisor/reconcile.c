@@ -607,21 +607,33 @@ static int cred_cmp(const void *a, const void *b)
 		      (*(const struct observed *const *)b)->tenant);
 }
 
+/* The observed objects `pick` selects, sorted by `cmp`, into *out. */
+static int index_observed(struct pass *p, bool (*pick)(const struct observed *),
+			  int (*cmp)(const void *, const void *), struct observed ***out, size_t *n)
+{
+	*n = 0;
+	*out = malloc((p->nobserved + 1) * sizeof(**out));
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < p->nobserved; i++)
+		if (pick(&p->observed[i]))
+			(*out)[(*n)++] = &p->observed[i];
+	qsort(*out, *n, sizeof(**out), cmp);
+	return 0;
+}
+
+static bool has_password(const struct observed *o)
+{
+	for (int k = 0; k < RENDER_NSERVICES; k++)
+		if (o->passwords[k])
+			return true;
+	return false;
+}
+
 /* Indexes the credentials Secrets the lists returned, by tenant. */
 static int index_credentials(struct pass *p)
 {
-	p->ncreds = 0;
-	p->creds = malloc((p->nobserved + 1) * sizeof(*p->creds));
-	if (!p->creds)
-		return -1;
-	for (size_t i = 0; i < p->nobserved; i++)
-		for (int k = 0; k < RENDER_NSERVICES; k++)
-			if (p->observed[i].passwords[k]) {
-				p->creds[p->ncreds++] = &p->observed[i];
-				break;
-			}
-	qsort(p->creds, p->ncreds, sizeof(*p->creds), cred_cmp);
-	return 0;
+	return index_observed(p, has_password, cred_cmp, &p->creds, &p->ncreds);
 }
 
 /* The tenant's credentials Secret as listed (in its namespace, both labels), or NULL. */
@@ -660,19 +672,16 @@ static int by_key_cmp(const void *a, const void *b)
 			       &(*(const struct observed *const *)b)->o);
 }
 
+static bool has_body(const struct observed *o)
+{
+	return o->body != NULL;
+}
+
 /* Full passes: the observed objects whose fields are compared with their
  * renderings (those with a body), by key. */
 static int index_bodies(struct pass *p)
 {
-	p->nby_key = 0;
-	p->by_key = malloc((p->nobserved + 1) * sizeof(*p->by_key));
-	if (!p->by_key)
-		return -1;
-	for (size_t i = 0; i < p->nobserved; i++)
-		if (p->observed[i].body)
-			p->by_key[p->nby_key++] = &p->observed[i];
-	qsort(p->by_key, p->nby_key, sizeof(*p->by_key), by_key_cmp);
-	return 0;
+	return index_observed(p, has_body, by_key_cmp, &p->by_key, &p->nby_key);
 }
 
 /* Marks the observed object of rendering `obj` (desired `d`) drifted when it

@@ -140,12 +140,13 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("drift");
-	TCase *tc = tcase_create("drift");
+	TCase *quantity = tcase_create("quantity"), *fields = tcase_create("subset");
 
-	tcase_add_loop_test(tc, quantity_same, 0, ARRAY_SIZE(same));
-	tcase_add_loop_test(tc, quantity_differ, 0, ARRAY_SIZE(differ));
-	tcase_add_loop_test(tc, quantity_bad, 0, ARRAY_SIZE(bad));
-	tcase_add_loop_test(tc, subset, 0, ARRAY_SIZE(subset_cases));
-	suite_add_tcase(s, tc);
+	tcase_add_loop_test(quantity, quantity_same, 0, ARRAY_SIZE(same));
+	tcase_add_loop_test(quantity, quantity_differ, 0, ARRAY_SIZE(differ));
+	tcase_add_loop_test(quantity, quantity_bad, 0, ARRAY_SIZE(bad));
+	suite_add_tcase(s, quantity);
+	tcase_add_loop_test(fields, subset, 0, ARRAY_SIZE(subset_cases));
+	suite_add_tcase(s, fields);
 	return check_run(s);
 }

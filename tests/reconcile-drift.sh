@@ -12,7 +12,7 @@ skip_unless kubectl
 skip_unless sqlite3
 . "$top_srcdir/tests/reconcile/lib.sh"
 rec_setup
-K="kubectl --kubeconfig $KUBEAPI_KUBECONFIG"
+k() { kubectl --kubeconfig "$KUBEAPI_KUBECONFIG" "$@"; }
 
 "$OUTPOST" tenant add acme --host acme.example.org >/dev/null
 # The large plan renders 1000m CPU and 2048Mi memory, which the server stores
@@ -20,9 +20,9 @@ K="kubectl --kubeconfig $KUBEAPI_KUBECONFIG"
 "$OUTPOST" tenant add beta --host beta.example.org --plan large >/dev/null
 if rec_converge; then ok "two tenants converge"; else not_ok "two tenants converge"; fi
 
-hard() { $K get resourcequota quota -n t-acme -o jsonpath='{.spec.hard.requests\.cpu} {.spec.hard.pods}'; }
+hard() { k get resourcequota quota -n t-acme -o jsonpath='{.spec.hard.requests\.cpu} {.spec.hard.pods}'; }
 hard >"$T/hard.before"
-[ "$($K get resourcequota quota -n t-beta -o jsonpath='{.spec.hard.requests\.cpu} {.spec.hard.limits\.memory}')" = "1 3Gi" ] \
+[ "$(k get resourcequota quota -n t-beta -o jsonpath='{.spec.hard.requests\.cpu} {.spec.hard.limits\.memory}')" = "1 3Gi" ] \
 	&& ok "the server stores beta's quota canonically (1000m as 1, 3072Mi as 3Gi)" \
 	|| not_ok "the server stores beta's quota canonically"
 
@@ -34,15 +34,15 @@ expect_grep "reconcile: full .*repaired=0 .*writes=0 " "$T/pass.out" "in-sync fu
 	|| not_ok "in-sync full pass: the server saw no write"
 
 # --- an operator raises the quota, relabels a policy, and adds their own marks
-$K patch resourcequota quota -n t-acme --type merge \
+k patch resourcequota quota -n t-acme --type merge \
 	-p '{"spec": {"hard": {"requests.cpu": "64", "pods": "500"}}}' >/dev/null
-$K patch networkpolicy default-deny -n t-acme --type merge \
+k patch networkpolicy default-deny -n t-acme --type merge \
 	-p '{"metadata": {"labels": {"outpost.dev/role": "tampered"}}}' >/dev/null
-$K annotate networkpolicy default-deny -n t-acme ops.example.org/ticket=OPS-1 >/dev/null
-$K label resourcequota quota -n t-acme team=platform >/dev/null
-[ "$($K get resourcequota quota -n t-acme -o jsonpath='{.spec.hard.pods}')" = 500 ] \
+k annotate networkpolicy default-deny -n t-acme ops.example.org/ticket=OPS-1 >/dev/null
+k label resourcequota quota -n t-acme team=platform >/dev/null
+[ "$(k get resourcequota quota -n t-acme -o jsonpath='{.spec.hard.pods}')" = 500 ] \
 	&& ok "the patch landed" || not_ok "the patch landed"
-hash_of() { $K get "$1" "$2" -n t-acme -o jsonpath='{.metadata.annotations.outpost\.dev/hash}'; }
+hash_of() { k get "$1" "$2" -n t-acme -o jsonpath='{.metadata.annotations.outpost\.dev/hash}'; }
 [ -n "$(hash_of resourcequota quota)" ] && ok "the edited quota keeps its hash annotation" \
 	|| not_ok "the edited quota keeps its hash annotation"
 
@@ -60,11 +60,11 @@ expect_grep "reconcile: full .*repaired=2 " "$T/pass.out" "full pass: two object
 hard >"$T/hard.after"
 cmp -s "$T/hard.before" "$T/hard.after" && ok "the quota is back ($(cat "$T/hard.after"))" \
 	|| not_ok "the quota is back ($(cat "$T/hard.after"), want $(cat "$T/hard.before"))"
-[ "$($K get networkpolicy default-deny -n t-acme -o jsonpath='{.metadata.labels.outpost\.dev/role}')" = namespace ] \
+[ "$(k get networkpolicy default-deny -n t-acme -o jsonpath='{.metadata.labels.outpost\.dev/role}')" = namespace ] \
 	&& ok "the policy's label is back" || not_ok "the policy's label is back"
-[ "$($K get networkpolicy default-deny -n t-acme -o jsonpath='{.metadata.annotations.ops\.example\.org/ticket}')" = OPS-1 ] \
+[ "$(k get networkpolicy default-deny -n t-acme -o jsonpath='{.metadata.annotations.ops\.example\.org/ticket}')" = OPS-1 ] \
 	&& ok "another manager's annotation stays" || not_ok "another manager's annotation stays"
-[ "$($K get resourcequota quota -n t-acme -o jsonpath='{.metadata.labels.team}')" = platform ] \
+[ "$(k get resourcequota quota -n t-acme -o jsonpath='{.metadata.labels.team}')" = platform ] \
 	&& ok "another manager's label stays" || not_ok "another manager's label stays"
 [ "$(rec_status acme)" = Ready ] && ok "acme stays Ready" || not_ok "acme stays Ready ($(rec_status acme))"
 sqlite3 "$OUTPOST_STATE" "SELECT reason || ': ' || message FROM events WHERE tenant = 'acme' AND reason = 'DriftRepaired' ORDER BY id" >"$T/ev"
@@ -79,10 +79,10 @@ rec_once
 expect_grep "reconcile: full .*repaired=0 .*writes=0 " "$T/pass.out" "after the repair: a full pass writes nothing"
 
 # --- a deleted field and a changed Secret value come back too
-$K patch limitrange limits -n t-beta --type json -p '[{"op": "remove", "path": "/spec/limits/0/defaultRequest"}]' >/dev/null
+k patch limitrange limits -n t-beta --type json -p '[{"op": "remove", "path": "/spec/limits/0/defaultRequest"}]' >/dev/null
 rec_once
 expect_grep "reconcile: full .*repaired=1 " "$T/pass.out" "a removed LimitRange field is repaired"
-[ -n "$($K get limitrange limits -n t-beta -o jsonpath='{.spec.limits[0].defaultRequest.cpu}')" ] \
+[ -n "$(k get limitrange limits -n t-beta -o jsonpath='{.spec.limits[0].defaultRequest.cpu}')" ] \
 	&& ok "the LimitRange's defaultRequest is back" || not_ok "the LimitRange's defaultRequest is back"
 
 finish
