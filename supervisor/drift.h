@@ -25,9 +25,10 @@ struct drift_quantity {
 
 /* Parses a Kubernetes quantity: [+-]digits[.digits] then a binary suffix
  * (Ki..Ei), a decimal one (n, u, m, k, M, G, T, P, E) or an exponent (e3,
- * E-2). Exact: no rounding (the server rounds values below 1n up; a rendering
- * never has one). Returns 0, or -1 when `s` is not a quantity or too large to
- * hold exactly. */
+ * E-2). Exact: no rounding. The server rounds values finer than it keeps
+ * up (its docs: 0.1m becomes 1m) and caps them at 2^63-1; a rendering never
+ * holds such a value. Returns 0, or -1 when `s` is not a quantity or too
+ * large to hold exactly. */
 int drift_quantity_parse(const char *s, struct drift_quantity *q);
 
 bool drift_quantity_equal(const struct drift_quantity *a, const struct drift_quantity *b);
