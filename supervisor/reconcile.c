@@ -12,6 +12,7 @@
 #include "kube.h"
 #include "kubeconfig.h"
 #include "log.h"
+#include "ownership.h"
 #include "state.h"
 #include "util.h"
 
@@ -241,10 +242,12 @@ struct observed {
 	struct diff_object o;
 	char *ns, *name, *tenant, *failure;
 	char *passwords[RENDER_NSERVICES]; /* the credentials Secret's, when it is one */
+	char *ownership;   /* ownership.h: the patch to send before applying over it, or NULL */
 };
 
 /* What happened to one request of the execution. */
-enum outcome { OUT_PENDING, OUT_OK, OUT_FAILED, OUT_EXISTS };
+enum outcome { OUT_PENDING, OUT_OK, OUT_FAILED, OUT_EXISTS,
+	       OUT_HELD /* not applied: the object changed since it was listed */ };
 
 struct pass {
 	struct reconcile *r;
@@ -261,6 +264,7 @@ struct pass {
 	size_t nstrings, capstrings;
 	struct observed *observed;
 	size_t nobserved, capobserved;
+	const struct diff_object *obs; /* what the diff was given: observed[i].o, in order */
 	struct observed **creds;  /* the credentials Secrets, by tenant */
 	size_t ncreds;
 	struct tenant_status *rows; /* status rows at the start of the pass, by name */
@@ -355,6 +359,7 @@ static void observed_clear(struct observed *o)
 	free(o->name);
 	free(o->tenant);
 	free(o->failure);
+	free(o->ownership);
 	for (int i = 0; i < RENDER_NSERVICES; i++) {
 		if (o->passwords[i]) {
 			OPENSSL_cleanse(o->passwords[i], strlen(o->passwords[i]));
@@ -425,7 +430,8 @@ static int on_item(json_t *item, void *ud)
 	}
 	o->o.failure = o->failure;
 	o->o.needs = render_needs(o->o.kind, o->o.role, o->name);
-	if (!o->name || (json_object_get(md, "namespace") && !o->ns)) {
+	if (!o->name || (json_object_get(md, "namespace") && !o->ns) ||
+	    (o->o.managed && ownership_patch(md, KUBE_FIELD_MANAGER, &o->ownership) < 0)) {
 		observed_clear(o);
 		return -1;
 	}
@@ -712,6 +718,7 @@ struct exec_ctx {
 	const char *kind, *ns, *name, *tenant;
 	bool deprovision;       /* a teardown Job: rendered by render_deprovision */
 	enum outcome outcome;
+	const char *ownership;  /* APPLY: the ownership move to send first (ownership.h), or NULL */
 };
 
 static void set_error(struct pass *p, size_t report, const char *msg)
@@ -722,10 +729,41 @@ static void set_error(struct pass *p, size_t report, const char *msg)
 		p->error[report] = strdup(msg);
 }
 
+static void fail_ctx(struct exec_ctx *c, const char *msg)
+{
+	c->outcome = OUT_FAILED;
+	c->p->sum->action_errors++;
+	set_error(c->p, c->report, msg);
+}
+
+static void fail_result(struct exec_ctx *c, const struct kube_request *req, const struct kube_result *res)
+{
+	struct err e = { 0 };
+
+	kube_result_err(req, res, &e);
+	fail_ctx(c, e.msg);
+}
+
+/* The answer to an ownership move. 409 or 422 (its resourceVersion test
+ * failed): the object changed since it was listed, so it is not applied over
+ * now; the next pass lists it again and moves what it then finds. */
+static void on_moved(const struct kube_request *req, const struct kube_result *res, void *ud)
+{
+	struct exec_ctx *c = ud;
+
+	if (res->http >= 200 && res->http <= 299) {
+		c->p->sum->moved++;
+	} else if (res->http == 409 || res->http == 422) {
+		c->outcome = OUT_HELD;
+		c->p->again = true;
+	} else {
+		fail_result(c, req, res);
+	}
+}
+
 static void on_done(const struct kube_request *req, const struct kube_result *res, void *ud)
 {
 	struct exec_ctx *c = ud;
-	struct err e = { 0 };
 	bool ok = res->http >= 200 && res->http <= 299;
 
 	/* A delete that finds nothing has nothing left to do (a retried delete
@@ -748,10 +786,7 @@ static void on_done(const struct kube_request *req, const struct kube_result *re
 		c->outcome = OUT_EXISTS;
 		return;
 	}
-	c->outcome = OUT_FAILED;
-	c->p->sum->action_errors++;
-	kube_result_err(req, res, &e);
-	set_error(c->p, c->report, e.msg);
+	fail_result(c, req, res);
 }
 
 /* The rendered object (kind, ns, name) of tenant `tenant`, serialised. */
@@ -806,6 +841,16 @@ static int submit(struct pass *p, struct exec_ctx *c, json_t **cache, size_t *ca
 	return rc;
 }
 
+static int submit_move(struct pass *p, struct exec_ctx *c, const char *patch, struct err *e)
+{
+	struct kube_request req = {
+		.verb = KUBE_PATCH, .res = kube_resource_find(c->kind), .ns = c->ns, .name = c->name,
+		.body = patch, .done = on_moved, .ud = c,
+	};
+
+	return kube_submit(p->r->kube, &req, e);
+}
+
 static size_t report_of(const struct pass *p, const char *tenant)
 {
 	for (size_t i = p->tenants.n; i < p->diff.nreports; i++)
@@ -857,7 +902,7 @@ static int plan_contexts(struct pass *p, struct exec_ctx **out, size_t *n)
 				v[k++] = (struct exec_ctx){ p, report, KUBE_CREATE, "Job",
 					keep(p, json_string_value(json_object_get(md, "namespace"))),
 					keep(p, name), a->tenant, true,
-					OUT_PENDING };
+					OUT_PENDING, NULL };
 			}
 			json_decref(jobs);
 			continue;
@@ -866,6 +911,7 @@ static int plan_contexts(struct pass *p, struct exec_ctx **out, size_t *n)
 			p, report,
 			a->op == DIFF_CREATE ? KUBE_CREATE : a->op == DIFF_APPLY ? KUBE_APPLY : KUBE_DELETE,
 			a->obj->kind, a->obj->ns, a->obj->name, a->tenant, false, OUT_PENDING,
+			a->observed ? p->observed[a->observed - p->obs].ownership : NULL,
 		};
 		if (a->op == DIFF_REPLACE)
 			p->again = true;
@@ -888,41 +934,50 @@ static bool namespace_write(const struct exec_ctx *c)
 
 /* An object that already existed when we created it: if it carries both our
  * labels for this tenant it is ours (the creation's answer was lost), so it is
- * applied; anything else is left alone and the tenant is Failed. */
+ * applied, after the ownership move its POST calls for; anything else is left
+ * alone and the tenant is Failed. */
 static void settle_existing(struct pass *p, struct exec_ctx *c, json_t **cache, size_t *cache_for)
 {
 	struct kube_request get = { .verb = KUBE_GET, .res = kube_resource_find(c->kind), .ns = c->ns,
 				    .name = c->name };
 	const char *managed, *tenant;
-	char what[320], msg[512];
+	char what[320], msg[512], *move = NULL;
 	struct err e = { 0 };
 	json_t *obj = NULL;
+	int rc;
 
 	if (kube_call(p->r->kube, &get, &obj, &e) < 0) {
-		c->outcome = OUT_FAILED;
-		p->sum->action_errors++;
-		set_error(p, c->report, e.msg);
+		fail_ctx(c, e.msg);
 		return;
 	}
 	managed = label(obj, RENDER_LABEL_MANAGED_BY);
 	tenant = label(obj, RENDER_LABEL_TENANT);
-	if (managed && tenant && !strcmp(managed, RENDER_MANAGED_BY) && !strcmp(tenant, c->tenant)) {
+	if (!managed || !tenant || strcmp(managed, RENDER_MANAGED_BY) || strcmp(tenant, c->tenant)) {
 		json_decref(obj);
-		c->verb = KUBE_APPLY;
-		c->outcome = OUT_PENDING;
-		if (submit(p, c, cache, cache_for, &e) < 0 || kube_run(p->r->kube, &e) < 0) {
-			c->outcome = OUT_FAILED;
-			p->sum->action_errors++;
-			set_error(p, c->report, e.msg);
-		}
+		snprintf(what, sizeof(what), "%s %s%s%s", c->kind, c->ns ? c->ns : "", c->ns ? "/" : "", c->name);
+		snprintf(msg, sizeof(msg), "%s exists and is not this tenant's (ownership labels differ): left alone",
+			 what);
+		fail_ctx(c, msg);
 		return;
 	}
+	rc = ownership_patch(json_object_get(obj, "metadata"), KUBE_FIELD_MANAGER, &move);
 	json_decref(obj);
-	c->outcome = OUT_FAILED;
-	p->sum->action_errors++;
-	snprintf(what, sizeof(what), "%s %s%s%s", c->kind, c->ns ? c->ns : "", c->ns ? "/" : "", c->name);
-	snprintf(msg, sizeof(msg), "%s exists and is not this tenant's (ownership labels differ): left alone", what);
-	set_error(p, c->report, msg);
+	if (rc < 0) {
+		fail_ctx(c, "reconcile: out of memory");
+		return;
+	}
+	c->outcome = OUT_PENDING;
+	if (move) {
+		rc = submit_move(p, c, move, &e) < 0 || kube_run(p->r->kube, &e) < 0 ? -1 : 0;
+		free(move);
+		if (rc < 0)
+			fail_ctx(c, e.msg);
+		if (c->outcome != OUT_PENDING)
+			return;
+	}
+	c->verb = KUBE_APPLY;
+	if (submit(p, c, cache, cache_for, &e) < 0 || kube_run(p->r->kube, &e) < 0)
+		fail_ctx(c, e.msg);
 }
 
 static int execute(struct pass *p, struct err *e)
@@ -934,19 +989,22 @@ static int execute(struct pass *p, struct err *e)
 
 	if (plan_contexts(p, &ctx, &n) < 0)
 		return err_errno(e, ENOMEM, "reconcile");
-	/* Namespaces first: everything else of a tenant lives in its namespace. */
-	for (int phase = 0; phase < 2; phase++) {
+	/* The ownership moves first (an apply must not land before its move),
+	 * then namespaces (everything else of a tenant lives in its namespace),
+	 * then the rest. */
+	for (int phase = 0; phase < 3; phase++) {
 		for (size_t i = 0; i < n; i++) {
 			struct exec_ctx *c = &ctx[i];
-			if (namespace_write(c) != (phase == 0))
+			if (phase == 0 ? !c->ownership
+				       : c->outcome != OUT_PENDING || namespace_write(c) != (phase == 1))
 				continue;
-			if (phase == 1 && c->verb != KUBE_DELETE && p->error[c->report])
+			if (phase == 2 && c->verb != KUBE_DELETE && p->error[c->report])
 				continue; /* its namespace failed: nothing would land */
 			if (reconcile_now_ms() - p->start_ms > p->r->cfg.pass_budget_ms) {
 				p->sum->incomplete = true;
 				break;
 			}
-			if (submit(p, c, &cache, &cache_for, e) < 0)
+			if ((phase == 0 ? submit_move(p, c, c->ownership, e) : submit(p, c, &cache, &cache_for, e)) < 0)
 				goto out;
 			if (++queued == CHUNK) {
 				if (kube_run(p->r->kube, e) < 0)
@@ -1218,6 +1276,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 		}
 		for (size_t i = 0; i < p.nobserved; i++)
 			obs[i] = p.observed[i].o;
+		p.obs = obs;
 		rc = diff_compute(p.dt, p.tenants.n, p.desired, p.ndesired, obs, p.nobserved, r->ready,
 				  &p.diff);
 		if (rc == 0) {
@@ -1236,7 +1295,7 @@ out:
 		after = *kube_stats(r->kube);
 		for (int v = 0; v < KUBE_NVERBS; v++) {
 			sum->requests += after.requests[v] - before.requests[v];
-			if (v == KUBE_CREATE || v == KUBE_APPLY || v == KUBE_DELETE)
+			if (v == KUBE_CREATE || v == KUBE_APPLY || v == KUBE_PATCH || v == KUBE_DELETE)
 				sum->writes += after.requests[v] - before.requests[v];
 		}
 		sum->retries = after.retries - before.retries;

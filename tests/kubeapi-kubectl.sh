@@ -113,7 +113,7 @@ expect_exit 0 "get made" -- jp '.data.b' cm made -n t-one
 expect_grep '^2$' "$T/out" "data.b stays: the Update entry still owns it"
 expect_exit 0 "managers" -- k get cm made -n t-one --show-managed-fields \
 	-o 'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}'
-expect_grep '^kubectl/Update kubectl/Apply $' "$T/out" "two entries for one manager"
+expect_grep '^kubectl/Apply kubectl/Update $' "$T/out" "two entries for one manager (Apply first, as the server orders them)"
 expect_exit 0 "clear managedFields with [{}]" -- k patch cm made -n t-one --type=json \
 	-p '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]'
 expect_exit 0 "managedFields after the reset" -- k get cm made -n t-one --show-managed-fields -o json

@@ -98,7 +98,7 @@ grep -q 'outpost.dev/note' "$T/rest" && not_ok "older object: the dropped annota
 	ok "older object: the dropped annotation is gone"
 grep -q maxLimitRequestRatio "$T/rest" && not_ok "older object: the dropped limit is gone" ||
 	ok "older object: the dropped limit is gone"
-[ "$(owners limitrange limits t-acme)" = "someone/Update outpost/Apply " ] && ok "older object: its entries are someone's and outpost's Apply" ||
+[ "$(owners limitrange limits t-acme)" = "outpost/Apply someone/Update " ] && ok "older object: its entries are someone's and outpost's Apply" ||
 	not_ok "older object: entries ($(owners limitrange limits t-acme))"
 
 # --- the move is refused (the object changed since it was listed): no apply

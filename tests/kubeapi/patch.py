@@ -300,7 +300,15 @@ def base_fields(sent, old, subresource=None):
         return _stored(old)  # a subresource write cannot rewrite them
     if sent == [{}]:
         return []
-    return sent if _decodable(sent) else _stored(old)
+    return ordered(sent) if _decodable(sent) else _stored(old)
+
+
+def ordered(entries):
+    """managedFields in the real server's order: Apply entries before Update
+    ones, then by time, manager, apiVersion and subresource."""
+    return sorted(entries, key=lambda e: (
+        e.get("operation", ""), e.get("time", ""), e.get("manager", ""),
+        e.get("apiVersion", ""), e.get("subresource", "")))
 
 
 def _entries(mgrs, api_version, now, touched):
@@ -322,7 +330,7 @@ def _entries(mgrs, api_version, now, touched):
         else:
             entry = old
         out.append(entry)
-    return out
+    return ordered(out)
 
 
 def record_update(old, new, res, manager, now, sent=None, base=None,
@@ -339,7 +347,7 @@ def record_update(old, new, res, manager, now, sent=None, base=None,
             base = _stored(old)
     present = field_set(new, res)
     if not changed:
-        return base
+        return ordered(base)
     mgrs = managers(base)
     for m in mgrs:
         m[2] = {q for q in m[2] if not any(_overlap(q, p) for p in changed)}

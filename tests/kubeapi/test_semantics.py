@@ -574,8 +574,9 @@ class Apply(ServerTest):
         self.assertEqual(code, 201)
         self.assertEqual(self.owners(made), [("outpost", "Update", "")])
         code, out = self.apply(base + "/a", full)
-        self.assertEqual(self.owners(out), [("outpost", "Update", ""),
-                                            ("outpost", "Apply", "")])
+        # In the real server's order: Apply entries first.
+        self.assertEqual(self.owners(out), [("outpost", "Apply", ""),
+                                            ("outpost", "Update", "")])
         code, out = self.apply(base + "/a", less)
         self.assertEqual(out["data"], {"k": "v", "drop": "d"})
         self.assertEqual(out["metadata"]["labels"], {"l": "1", "old": "x"})
@@ -601,8 +602,10 @@ class Apply(ServerTest):
                    "?fieldManager=outpost", full)
         code, cur = self.apply(path, full)
         rv = cur["metadata"]["resourceVersion"]
-        mf = cur["metadata"]["managedFields"]
-        moved = [dict(mf[1], fieldsV1=mf[0]["fieldsV1"])]
+        applied, created = cur["metadata"]["managedFields"]
+        self.assertEqual((applied["operation"], created["operation"]),
+                         ("Apply", "Update"))
+        moved = [dict(applied, fieldsV1=created["fieldsV1"])]
         stale = [{"op": "test", "path": "/metadata/resourceVersion",
                   "value": "1"},
                  {"op": "replace", "path": "/metadata/managedFields",
