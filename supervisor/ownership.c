@@ -1,7 +1,6 @@
 #include "ownership.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,51 +49,94 @@ static int add_op(json_t *ops, const char *op, const char *path, json_t *value)
 	return json_array_append_new(ops, o);
 }
 
+struct ownership ownership_find(const json_t *metadata, const char *manager)
+{
+	struct ownership o = { -1, -1 };
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(metadata, "managedFields"), i, e) {
+		if (o.update < 0 && is_entry(e, manager, "Update"))
+			o.update = (long)i;
+		else if (o.apply < 0 && is_entry(e, manager, "Apply"))
+			o.apply = (long)i;
+	}
+	return o;
+}
+
+static json_t *rv_test(const char *rv)
+{
+	json_t *ops = json_array();
+
+	if (ops && add_op(ops, "test", "/metadata/resourceVersion", json_string(rv)) < 0) {
+		json_decref(ops);
+		return NULL;
+	}
+	return ops;
+}
+
+static char *dump(json_t *ops)
+{
+	char *text = ops ? json_dumps(ops, JSON_COMPACT) : NULL;
+
+	json_decref(ops);
+	return text;
+}
+
+char *ownership_rename_patch(const char *resource_version, size_t update)
+{
+	json_t *ops = rv_test(resource_version);
+	char path[96];
+
+	snprintf(path, sizeof(path), "/metadata/managedFields/%zu/operation", update);
+	if (ops && add_op(ops, "replace", path, json_string("Apply")) < 0) {
+		json_decref(ops);
+		return NULL;
+	}
+	return dump(ops);
+}
+
+/* Both entries: the Apply entry gets the union of the two sets, the Update
+ * entry goes. */
+static char *merge_patch(const json_t *metadata, struct ownership at)
+{
+	const json_t *mf = json_object_get(metadata, "managedFields");
+	json_t *ops = rv_test(json_string_value(json_object_get(metadata, "resourceVersion")));
+	json_t *fields = json_deep_copy(json_object_get(json_array_get(mf, (size_t)at.apply), "fieldsV1"));
+	char path[96];
+
+	if (!json_is_object(fields)) {
+		json_decref(fields);
+		fields = json_object();
+	}
+	if (!ops || !fields ||
+	    fields_union(fields, json_object_get(json_array_get(mf, (size_t)at.update), "fieldsV1")) < 0) {
+		json_decref(fields);
+		json_decref(ops);
+		return NULL;
+	}
+	/* Replace first: the removal shifts the indexes after it. */
+	snprintf(path, sizeof(path), "/metadata/managedFields/%ld/fieldsV1", at.apply);
+	if (add_op(ops, "replace", path, fields) < 0) {
+		json_decref(ops);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/metadata/managedFields/%ld", at.update);
+	if (add_op(ops, "remove", path, NULL) < 0) {
+		json_decref(ops);
+		return NULL;
+	}
+	return dump(ops);
+}
+
 int ownership_patch(const json_t *metadata, const char *manager, char **patch)
 {
-	const json_t *mf = json_object_get(metadata, "managedFields"), *e;
+	struct ownership at = ownership_find(metadata, manager);
 	const char *rv = json_string_value(json_object_get(metadata, "resourceVersion"));
-	size_t i, update = SIZE_MAX, apply = SIZE_MAX;
-	char path[96];
-	json_t *ops;
-	int rc = -1;
 
 	*patch = NULL;
-	json_array_foreach(mf, i, e) {
-		if (update == SIZE_MAX && is_entry(e, manager, "Update"))
-			update = i;
-		else if (apply == SIZE_MAX && is_entry(e, manager, "Apply"))
-			apply = i;
-	}
-	if (update == SIZE_MAX || !rv)
+	if (at.update < 0 || !rv)
 		return 0;
-	if (!(ops = json_array()) || add_op(ops, "test", "/metadata/resourceVersion", json_string(rv)) < 0)
-		goto out;
-	if (apply == SIZE_MAX) {
-		snprintf(path, sizeof(path), "/metadata/managedFields/%zu/operation", update);
-		if (add_op(ops, "replace", path, json_string("Apply")) < 0)
-			goto out;
-	} else {
-		json_t *fields = json_deep_copy(json_object_get(json_array_get(mf, apply), "fieldsV1"));
-		if (!json_is_object(fields)) {
-			json_decref(fields);
-			fields = json_object();
-		}
-		if (!fields || fields_union(fields, json_object_get(json_array_get(mf, update), "fieldsV1")) < 0) {
-			json_decref(fields);
-			goto out;
-		}
-		/* Replace first: the removal shifts the indexes after it. */
-		snprintf(path, sizeof(path), "/metadata/managedFields/%zu/fieldsV1", apply);
-		if (add_op(ops, "replace", path, fields) < 0)
-			goto out;
-		snprintf(path, sizeof(path), "/metadata/managedFields/%zu", update);
-		if (add_op(ops, "remove", path, NULL) < 0)
-			goto out;
-	}
-	*patch = json_dumps(ops, JSON_COMPACT);
-	rc = *patch ? 1 : -1;
-out:
-	json_decref(ops);
-	return rc;
+	*patch = at.apply < 0 ? ownership_rename_patch(rv, (size_t)at.update) : merge_patch(metadata, at);
+	return *patch ? 1 : -1;
 }

@@ -20,10 +20,24 @@
 
 #include <jansson.h>
 
+#include <stddef.h>
+
+/* Where `manager`'s entries of the main resource are in managedFields:
+ * indexes, or -1. A scan, cheap enough for every listed object. */
+struct ownership {
+	long update, apply;
+};
+struct ownership ownership_find(const json_t *metadata, const char *manager);
+
 /* The JSON patch (compact text, caller frees) that moves `manager`'s Update
- * entry of the main resource into its Apply entry, given the object's
- * `metadata`. Returns 1 with *patch set, 0 when there is nothing to move (no
- * such Update entry, or no resourceVersion to test), -1 when out of memory. */
+ * entry into its Apply entry, given the object's `metadata`. Returns 1 with
+ * *patch set, 0 when there is nothing to move (no such Update entry, or no
+ * resourceVersion to test), -1 when out of memory. */
 int ownership_patch(const json_t *metadata, const char *manager, char **patch);
+
+/* The same patch when there is no Apply entry yet (the common case: created,
+ * never applied), from what a list kept: the resourceVersion and the Update
+ * entry's index. Returns the text (caller frees), or NULL when out of memory. */
+char *ownership_rename_patch(const char *resource_version, size_t update);
 
 #endif

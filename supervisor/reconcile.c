@@ -242,7 +242,10 @@ struct observed {
 	struct diff_object o;
 	char *ns, *name, *tenant, *failure;
 	char *passwords[RENDER_NSERVICES]; /* the credentials Secret's, when it is one */
-	char *ownership;   /* ownership.h: the patch to send before applying over it, or NULL */
+	/* Our POST's managedFields entry is there (ownership.h): where our
+	 * entries are, and the resourceVersion the move tests; else rv is NULL. */
+	struct ownership at;
+	char *rv;
 };
 
 /* What happened to one request of the execution. */
@@ -359,7 +362,7 @@ static void observed_clear(struct observed *o)
 	free(o->name);
 	free(o->tenant);
 	free(o->failure);
-	free(o->ownership);
+	free(o->rv);
 	for (int i = 0; i < RENDER_NSERVICES; i++) {
 		if (o->passwords[i]) {
 			OPENSSL_cleanse(o->passwords[i], strlen(o->passwords[i]));
@@ -373,7 +376,7 @@ static int on_item(json_t *item, void *ud)
 {
 	struct pass *p = ud;
 	json_t *md = json_object_get(item, "metadata");
-	const char *managed = label(item, RENDER_LABEL_MANAGED_BY), *hash, *phase;
+	const char *managed = label(item, RENDER_LABEL_MANAGED_BY), *hash, *phase, *rv;
 	struct observed *o;
 
 	if (!item) {
@@ -430,8 +433,9 @@ static int on_item(json_t *item, void *ud)
 	}
 	o->o.failure = o->failure;
 	o->o.needs = render_needs(o->o.kind, o->o.role, o->name);
-	if (!o->name || (json_object_get(md, "namespace") && !o->ns) ||
-	    (o->o.managed && ownership_patch(md, KUBE_FIELD_MANAGER, &o->ownership) < 0)) {
+	o->at = o->o.managed ? ownership_find(md, KUBE_FIELD_MANAGER) : (struct ownership){ -1, -1 };
+	rv = o->at.update >= 0 ? json_string_value(json_object_get(md, "resourceVersion")) : NULL;
+	if (!o->name || (json_object_get(md, "namespace") && !o->ns) || (rv && !(o->rv = strdup(rv)))) {
 		observed_clear(o);
 		return -1;
 	}
@@ -718,7 +722,7 @@ struct exec_ctx {
 	const char *kind, *ns, *name, *tenant;
 	bool deprovision;       /* a teardown Job: rendered by render_deprovision */
 	enum outcome outcome;
-	const char *ownership;  /* APPLY: the ownership move to send first (ownership.h), or NULL */
+	const struct observed *over; /* APPLY over an object with our POST's entry: move it first */
 };
 
 static void set_error(struct pass *p, size_t report, const char *msg)
@@ -756,6 +760,8 @@ static void on_moved(const struct kube_request *req, const struct kube_result *r
 	} else if (res->http == 409 || res->http == 422) {
 		c->outcome = OUT_HELD;
 		c->p->again = true;
+		log_emit(LOG_INFO, COMPONENT, c->tenant, "%s %s%s%s changed since it was listed: applied on the next pass",
+			 c->kind, c->ns ? c->ns : "", c->ns ? "/" : "", c->name);
 	} else {
 		fail_result(c, req, res);
 	}
@@ -851,6 +857,56 @@ static int submit_move(struct pass *p, struct exec_ctx *c, const char *patch, st
 	return kube_submit(p->r->kube, &req, e);
 }
 
+/* The object as the server has it now, or NULL with the ctx failed. */
+static json_t *read_object(struct pass *p, struct exec_ctx *c)
+{
+	struct kube_request get = { .verb = KUBE_GET, .res = kube_resource_find(c->kind), .ns = c->ns,
+				    .name = c->name };
+	struct err e = { 0 };
+	json_t *obj = NULL;
+
+	if (kube_call(p->r->kube, &get, &obj, &e) < 0)
+		fail_ctx(c, e.msg);
+	return obj;
+}
+
+/* Queues the move `obj` (as read) calls for, if any. */
+static int move_read(struct pass *p, struct exec_ctx *c, const json_t *obj, struct err *e)
+{
+	char *patch = NULL;
+	int rc = ownership_patch(json_object_get(obj, "metadata"), KUBE_FIELD_MANAGER, &patch);
+
+	if (rc < 0)
+		return err_errno(e, ENOMEM, "reconcile");
+	rc = rc ? submit_move(p, c, patch, e) : 0;
+	free(patch);
+	return rc;
+}
+
+/* Queues the ownership move before an apply over an object Outpost created
+ * (ownership.h), built from what the list kept. With both our entries there
+ * the Apply entry needs the union of their fields, so the object is read
+ * first: rare (a lost creation answer, or an older Outpost's apply). */
+static int move_ownership(struct pass *p, struct exec_ctx *c, struct err *e)
+{
+	char *patch;
+	json_t *obj;
+	int rc;
+
+	if (c->over->at.apply >= 0) {
+		if (!(obj = read_object(p, c)))
+			return 0;
+		rc = move_read(p, c, obj, e);
+		json_decref(obj);
+		return rc;
+	}
+	if (!(patch = ownership_rename_patch(c->over->rv, (size_t)c->over->at.update)))
+		return err_errno(e, ENOMEM, "reconcile");
+	rc = submit_move(p, c, patch, e);
+	free(patch);
+	return rc;
+}
+
 static size_t report_of(const struct pass *p, const char *tenant)
 {
 	for (size_t i = p->tenants.n; i < p->diff.nreports; i++)
@@ -911,7 +967,8 @@ static int plan_contexts(struct pass *p, struct exec_ctx **out, size_t *n)
 			p, report,
 			a->op == DIFF_CREATE ? KUBE_CREATE : a->op == DIFF_APPLY ? KUBE_APPLY : KUBE_DELETE,
 			a->obj->kind, a->obj->ns, a->obj->name, a->tenant, false, OUT_PENDING,
-			a->observed ? p->observed[a->observed - p->obs].ownership : NULL,
+			a->observed && p->observed[a->observed - p->obs].rv ? &p->observed[a->observed - p->obs]
+									    : NULL,
 		};
 		if (a->op == DIFF_REPLACE)
 			p->again = true;
@@ -938,18 +995,14 @@ static bool namespace_write(const struct exec_ctx *c)
  * alone and the tenant is Failed. */
 static void settle_existing(struct pass *p, struct exec_ctx *c, json_t **cache, size_t *cache_for)
 {
-	struct kube_request get = { .verb = KUBE_GET, .res = kube_resource_find(c->kind), .ns = c->ns,
-				    .name = c->name };
 	const char *managed, *tenant;
-	char what[320], msg[512], *move = NULL;
+	char what[320], msg[512];
 	struct err e = { 0 };
-	json_t *obj = NULL;
+	json_t *obj = read_object(p, c);
 	int rc;
 
-	if (kube_call(p->r->kube, &get, &obj, &e) < 0) {
-		fail_ctx(c, e.msg);
+	if (!obj)
 		return;
-	}
 	managed = label(obj, RENDER_LABEL_MANAGED_BY);
 	tenant = label(obj, RENDER_LABEL_TENANT);
 	if (!managed || !tenant || strcmp(managed, RENDER_MANAGED_BY) || strcmp(tenant, c->tenant)) {
@@ -960,21 +1013,13 @@ static void settle_existing(struct pass *p, struct exec_ctx *c, json_t **cache, 
 		fail_ctx(c, msg);
 		return;
 	}
-	rc = ownership_patch(json_object_get(obj, "metadata"), KUBE_FIELD_MANAGER, &move);
-	json_decref(obj);
-	if (rc < 0) {
-		fail_ctx(c, "reconcile: out of memory");
-		return;
-	}
 	c->outcome = OUT_PENDING;
-	if (move) {
-		rc = submit_move(p, c, move, &e) < 0 || kube_run(p->r->kube, &e) < 0 ? -1 : 0;
-		free(move);
-		if (rc < 0)
-			fail_ctx(c, e.msg);
-		if (c->outcome != OUT_PENDING)
-			return;
-	}
+	rc = move_read(p, c, obj, &e) < 0 || kube_run(p->r->kube, &e) < 0 ? -1 : 0;
+	json_decref(obj);
+	if (rc < 0)
+		fail_ctx(c, e.msg);
+	if (c->outcome != OUT_PENDING)
+		return;
 	c->verb = KUBE_APPLY;
 	if (submit(p, c, cache, cache_for, &e) < 0 || kube_run(p->r->kube, &e) < 0)
 		fail_ctx(c, e.msg);
@@ -995,7 +1040,7 @@ static int execute(struct pass *p, struct err *e)
 	for (int phase = 0; phase < 3; phase++) {
 		for (size_t i = 0; i < n; i++) {
 			struct exec_ctx *c = &ctx[i];
-			if (phase == 0 ? !c->ownership
+			if (phase == 0 ? !c->over
 				       : c->outcome != OUT_PENDING || namespace_write(c) != (phase == 1))
 				continue;
 			if (phase == 2 && c->verb != KUBE_DELETE && p->error[c->report])
@@ -1004,7 +1049,7 @@ static int execute(struct pass *p, struct err *e)
 				p->sum->incomplete = true;
 				break;
 			}
-			if ((phase == 0 ? submit_move(p, c, c->ownership, e) : submit(p, c, &cache, &cache_for, e)) < 0)
+			if ((phase == 0 ? move_ownership(p, c, e) : submit(p, c, &cache, &cache_for, e)) < 0)
 				goto out;
 			if (++queued == CHUNK) {
 				if (kube_run(p->r->kube, e) < 0)

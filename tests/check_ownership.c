@@ -41,6 +41,8 @@ static void expect_patch(const char *metadata, const char *want)
 
 #define UPDATE(fields) "{\"manager\": \"outpost\", \"operation\": \"Update\", \"apiVersion\": \"v1\"," \
 	" \"fieldsType\": \"FieldsV1\", \"fieldsV1\": " fields "}"
+#define APPLY_OTHER "{\"manager\": \"kubectl\", \"operation\": \"Apply\", \"fieldsType\": \"FieldsV1\"," \
+	" \"fieldsV1\": {\"f:data\": {}}}"
 #define APPLY(fields) "{\"manager\": \"outpost\", \"operation\": \"Apply\", \"apiVersion\": \"v1\"," \
 	" \"fieldsType\": \"FieldsV1\", \"fieldsV1\": " fields "}"
 
@@ -54,6 +56,34 @@ START_TEST(created_only_becomes_apply)
 		     UPDATE("{\"f:data\": {\"f:a\": {}}}") "]}",
 		     "[{\"op\": \"test\", \"path\": \"/metadata/resourceVersion\", \"value\": \"42\"},"
 		     " {\"op\": \"replace\", \"path\": \"/metadata/managedFields/1/operation\", \"value\": \"Apply\"}]");
+}
+END_TEST
+
+START_TEST(rename_from_what_a_list_keeps)
+{
+	/* What the reconciler builds from a listed object's resourceVersion and
+	 * Update index: the same patch as from the whole object. */
+	json_t *md = parse("{\"resourceVersion\": \"42\", \"managedFields\": ["
+			   APPLY_OTHER ", " UPDATE("{\"f:data\": {}}") "]}");
+	struct ownership at = ownership_find(md, "outpost");
+	char *full = NULL, *kept;
+
+	ck_assert_int_eq(at.update, 1);
+	ck_assert_int_eq(at.apply, -1);
+	ck_assert_int_eq(ownership_patch(md, "outpost", &full), 1);
+	kept = ownership_rename_patch("42", (size_t)at.update);
+	ck_assert_ptr_nonnull(kept);
+	ck_assert_str_eq(kept, full);
+	free(kept);
+	free(full);
+	json_decref(md);
+	/* Both entries found where they are; a subresource entry is not ours. */
+	md = parse("{\"managedFields\": [" APPLY("{}") ", {\"manager\": \"outpost\", \"operation\": \"Update\","
+		   " \"subresource\": \"status\"}, " UPDATE("{}") "]}");
+	at = ownership_find(md, "outpost");
+	ck_assert_int_eq(at.apply, 0);
+	ck_assert_int_eq(at.update, 2);
+	json_decref(md);
 }
 END_TEST
 
@@ -92,6 +122,7 @@ int main(void)
 	TCase *tc = tcase_create("patch");
 
 	tcase_add_test(tc, created_only_becomes_apply);
+	tcase_add_test(tc, rename_from_what_a_list_keeps);
 	tcase_add_test(tc, created_and_applied_are_merged);
 	tcase_add_test(tc, nothing_to_move);
 	suite_add_tcase(s, tc);

@@ -9,7 +9,6 @@ skip_unless kubectl
 skip_unless sqlite3
 . "$top_srcdir/tests/reconcile/lib.sh"
 rec_setup
-K="kubectl --kubeconfig $KUBEAPI_KUBECONFIG"
 
 for t in acme beta gamma; do
 	"$OUTPOST" tenant add "$t" --host "$t.example.org" >/dev/null

@@ -7,9 +7,10 @@
 # the POST's entry, unless the reconciler moves that entry's fields into its
 # Apply entry first. Cases: a created object changed by a plan change, an
 # object an older Outpost left with fields today's rendering drops, an
-# existing object of the tenant's (a lost creation answer), a manager that is
-# not Outpost keeping its field, and the move refused because the object
-# changed since it was listed.
+# existing object of the tenant's (a lost creation answer), one an older
+# Outpost created and applied (both entries), a manager that is not Outpost
+# keeping its field, and the move refused because the object changed since
+# it was listed.
 # ok and not_ok always succeed, so "test && ok || not_ok" is an if-then-else here.
 # shellcheck disable=SC2015
 . "$top_srcdir/tests/lib.sh"
@@ -17,7 +18,6 @@ skip_unless kubectl
 skip_unless sqlite3
 . "$top_srcdir/tests/reconcile/lib.sh"
 rec_setup
-K="kubectl --kubeconfig $KUBEAPI_KUBECONFIG"
 
 # owners KIND NAME NS: "manager/operation" of each managedFields entry.
 owners() {
@@ -100,6 +100,31 @@ grep -q maxLimitRequestRatio "$T/rest" && not_ok "older object: the dropped limi
 	ok "older object: the dropped limit is gone"
 [ "$(owners limitrange limits t-acme)" = "outpost/Apply someone/Update " ] && ok "older object: its entries are someone's and outpost's Apply" ||
 	not_ok "older object: entries ($(owners limitrange limits t-acme))"
+
+# --- the same, created and then applied by an older Outpost (both entries):
+# the object is read, the Apply entry gets both sets, the label goes
+$K get serviceaccount app -n t-acme -o json | "${PYTHON3:-python3}" -c '
+import json, sys
+o = json.load(sys.stdin)
+md = o["metadata"]
+o["metadata"] = {"name": md["name"], "namespace": md["namespace"],
+                 "labels": dict(md["labels"], **{"outpost.dev/legacy": "yes"}),
+                 "annotations": {"outpost.dev/hash": "older"}}
+json.dump(o, sys.stdout)' >"$T/older-sa.json"
+$K delete serviceaccount app -n t-acme >/dev/null
+$K create --field-manager=outpost -f "$T/older-sa.json" >/dev/null
+$K apply --server-side --field-manager=outpost -f "$T/older-sa.json" >/dev/null
+[ "$(owners serviceaccount app t-acme)" = "outpost/Apply outpost/Update " ] && ok "older object: created and applied, two entries" ||
+	not_ok "older object: created and applied, two entries ($(owners serviceaccount app t-acme))"
+kubeapi_ctl reset-counters >/dev/null
+rec_once
+[ "$(rec_counter 'c["get"].get("ServiceAccount", 0), c["patch"].get("ServiceAccount", 0), c["apply"].get("ServiceAccount", 0)')" = "1 1 1" ] &&
+	ok "both entries: one GET, one move, one apply" ||
+	not_ok "both entries: one GET, one move, one apply ($(rec_counter 'c["get"], c["patch"], c["apply"]'))"
+labels serviceaccount app t-acme >"$T/l"
+grep -q legacy "$T/l" && not_ok "both entries: the dropped label is gone" || ok "both entries: the dropped label is gone"
+[ "$(owners serviceaccount app t-acme)" = "outpost/Apply " ] && ok "both entries: only (outpost, Apply) is left" ||
+	not_ok "both entries: only (outpost, Apply) is left ($(owners serviceaccount app t-acme))"
 
 # --- the move is refused (the object changed since it was listed): no apply
 # this pass, no failure, and the next pass does both
