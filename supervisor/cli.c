@@ -6,24 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "config.h"
-#include "log.h"
 #include "util.h"
 
-static const struct cli_command commands[] = {
-	{ "tenant", cmd_tenant, "add, change, remove, list, import and export tenants" },
-	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
-	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
-	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
-	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
-	{ "install", cmd_install, "install or upgrade from a signed bundle" },
-	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
-	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
-	{ "version", cmd_version, "print the version" },
-};
-
-static void print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
+void cli_print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n)
 {
 	fprintf(out, "Usage: outpost [--state PATH] [--profile FILE] %s%s<command> [options]\n\nCommands:\n",
 		group ? group : "", group ? " " : "");
@@ -76,7 +61,7 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *t
 	const char *name = argc > 0 ? argv[0] : NULL;
 
 	if (!name || !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
-		print_commands(name ? stdout : stderr, group, table, n);
+		cli_print_commands(name ? stdout : stderr, group, table, n);
 		if (name)
 			return 0;
 		return err_set(&cli->err, EXIT_USAGE, "%s%smissing command (see 'outpost %s%s--help')",
@@ -90,16 +75,7 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *t
 		       group ? " " : "");
 }
 
-int cmd_version(struct cli *cli, int argc, char **argv)
-{
-	(void)argv;
-	if (argc > 1)
-		return cli_usage(cli, "version", "takes no arguments");
-	printf("outpost %s\n", PACKAGE_VERSION);
-	return 0;
-}
-
-int cli_main(int argc, char **argv)
+int cli_parse_globals(struct cli *cli, int argc, char **argv, int *special)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
@@ -108,50 +84,39 @@ int cli_main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli cli = { 0 };
-	int c, rc;
+	int c;
 
-	log_init("outpost", LOG_INFO);
-	cli.state_path = getenv("OUTPOST_STATE");
-	if (!cli.state_path || !*cli.state_path)
-		cli.state_path = OUTPOST_DEFAULT_STATE;
-	cli.datadir = getenv("OUTPOST_DATADIR");
-	if (!cli.datadir || !*cli.datadir)
-		cli.datadir = OUTPOST_DATADIR;
-	cli.profile = getenv("OUTPOST_PROFILE");
-	if (cli.profile && !*cli.profile)
-		cli.profile = NULL;
+	*special = 0;
+	cli->state_path = getenv("OUTPOST_STATE");
+	if (!cli->state_path || !*cli->state_path)
+		cli->state_path = OUTPOST_DEFAULT_STATE;
+	cli->datadir = getenv("OUTPOST_DATADIR");
+	if (!cli->datadir || !*cli->datadir)
+		cli->datadir = OUTPOST_DATADIR;
+	cli->profile = getenv("OUTPOST_PROFILE");
+	if (cli->profile && !*cli->profile)
+		cli->profile = NULL;
 
 	/* '+' stops at the command name: the rest of argv belongs to the command. */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			cli.state_path = optarg;
+			cli->state_path = optarg;
 			break;
 		case 'p':
-			cli.profile = optarg;
+			cli->profile = optarg;
 			break;
 		case 'h':
-			print_commands(stdout, NULL, commands, ARRAY_SIZE(commands));
-			return EXIT_OK;
 		case 'V':
-			return cmd_version(&cli, 1, argv);
+			*special = c;
+			return optind;
 		default:
-			err_set(&cli.err, EXIT_USAGE,
-				"unknown option or missing value: '%s' (see 'outpost --help')",
-				argv[optind - 1]);
-			goto fail;
+			return err_set(&cli->err, EXIT_USAGE,
+				       "unknown option or missing value: '%s' (see 'outpost --help')",
+				       argv[optind - 1]);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	optind = 0; /* commands run getopt_long again from their own argv[0] */
-
-	rc = cli_dispatch(&cli, NULL, commands, ARRAY_SIZE(commands), argc, argv);
-	if (rc == 0)
-		return EXIT_OK;
-fail:
-	fprintf(stderr, "outpost: %s\n", cli.err.msg[0] ? cli.err.msg : "failed");
-	return cli.err.exit_code ? cli.err.exit_code : EXIT_RUNTIME;
+	return optind;
 }

@@ -3,6 +3,7 @@
 #define OUTPOST_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -44,7 +45,16 @@ int cli_parse_help_only(struct cli *cli, const char *what, const char *usage, in
 int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Entry point used by main(). Returns the process exit code. */
+/* The commands of `table`, for --help (or, on a usage error, stderr). */
+void cli_print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n);
+
+/* Fills `cli` from the environment and the global options in front of the
+ * command name (--state, --profile). Returns the index of the command name
+ * in argv, or -1 with cli->err set. --help and --version stop the parse and
+ * set *special to 'h' or 'V' (else 0). */
+int cli_parse_globals(struct cli *cli, int argc, char **argv, int *special);
+
+/* Entry point used by main() (cli-main.c). Returns the process exit code. */
 int cli_main(int argc, char **argv);
 
 #endif

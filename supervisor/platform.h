@@ -79,6 +79,12 @@ size_t platform_step(struct platform *p, const struct pc_obs *obs, uint64_t now)
 /* Asks the API about every component whose dependencies are ready, then steps. */
 size_t platform_poll(struct platform *p, const struct probe *probe, uint64_t now);
 
+/* Starts a pending component as Ready: what an earlier process last saw (the
+ * status rows), so a new one neither reports the platform down nor holds
+ * tenants back while it walks the dependency chain again. The next poll
+ * checks it like any ready component: one no longer up goes back to Starting. */
+void platform_assume_ready(struct platform *p, const char *name, uint64_t now);
+
 size_t platform_ready_count(const struct platform *p);
 bool platform_is_ready(const struct platform *p, const char *name);
 const char *pc_state_name(enum pc_state s);

@@ -37,7 +37,7 @@ struct reconcile {
 	int64_t data_version;
 	bool passed;            /* at least one pass ran */
 	bool full_done;         /* a full pass succeeded: status rows can be trusted */
-	uint64_t last_full_ms;  /* start of the last successful full pass */
+	uint64_t next_full_ms;  /* when the next full pass is due (with full_done) */
 	uint64_t retry_at_ms;   /* 0: none */
 	unsigned retry_ms;      /* current retry delay */
 	struct chart_version *charts;
@@ -73,6 +73,10 @@ int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, st
 	if (!r->cfg.pass_budget_ms)
 		r->cfg.pass_budget_ms = 120000;
 	r->ready = cfg->readiness_by_caller ? 0 : RENDER_NEED_ALL;
+	if (cfg->first_full_in_ms) {
+		r->full_done = true;
+		r->next_full_ms = reconcile_now_ms() + cfg->first_full_in_ms;
+	}
 	if (state_open(cfg->state_path, STATE_OPEN_EXISTING, &r->st, e) < 0)
 		goto fail;
 	if (!cfg->dry_run_out) {
@@ -152,9 +156,14 @@ bool reconcile_wants_pass(struct reconcile *r, uint64_t now_ms)
 	return now_ms >= reconcile_next_deadline(r);
 }
 
+uint64_t reconcile_next_full(const struct reconcile *r)
+{
+	return r->full_done ? r->next_full_ms : 0;
+}
+
 uint64_t reconcile_next_deadline(const struct reconcile *r)
 {
-	uint64_t resync = r->last_full_ms + (uint64_t)r->cfg.resync_s * 1000;
+	uint64_t resync = r->full_done ? r->next_full_ms : 0;
 
 	if (!r->passed)
 		return 0;
@@ -1281,7 +1290,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 	state_rollback(r->st);
 	/* A dry run renders everything. */
 	full = r->cfg.dry_run_out || (!r->cfg.changed_only && (!r->full_done ||
-	       p.start_ms >= r->last_full_ms + (uint64_t)r->cfg.resync_s * 1000));
+	       p.start_ms >= r->next_full_ms));
 	if (!full) {
 		int t = select_targets(&p);
 		if (t < 0) {
@@ -1349,7 +1358,7 @@ out:
 	r->passed = true;
 	if (full && rc == 0) {
 		r->full_done = true;
-		r->last_full_ms = p.start_ms;
+		r->next_full_ms = p.start_ms + (uint64_t)r->cfg.resync_s * 1000;
 	}
 	if (version)
 		r->data_version = version;

@@ -64,6 +64,10 @@ struct reconcile_config {
 	unsigned max_inflight;         /* requests in flight; 0: 8 */
 	unsigned list_limit;           /* items per list page; 0: 250 */
 	unsigned pass_budget_ms;       /* 0: 120000 */
+	/* 0: the first pass is full. Else the status rows are those of a full
+	 * pass an earlier process made, and the first full pass is due in this
+	 * many ms (passes before it are targeted). */
+	uint64_t first_full_in_ms;
 	/* Dry run: no cluster. The pass renders every valid tenant and writes the
 	 * objects it would apply to `dry_run_out` as one JSON List (credentials
 	 * redacted); nothing is written to the state file. */
@@ -115,6 +119,10 @@ bool reconcile_set_ready(struct reconcile *r, const char *component, bool ready)
 /* When a pass will next be due at the latest (resync or retry), for a timer;
  * changes of the state file still need polling reconcile_wants_pass. */
 uint64_t reconcile_next_deadline(const struct reconcile *r);
+
+/* When the next full pass is due (reconcile_now_ms clock); 0 when the next
+ * pass is full whenever it runs. */
+uint64_t reconcile_next_full(const struct reconcile *r);
 
 /* One pass. Returns 0 when every tenant was handled (tenants may still be
  * Failed: see summary->failed), or -1 when the pass itself could not run

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,4 +197,66 @@ int state_component_list(struct state *st, struct component_status **out, size_t
 		return -1;
 	return state_collect(st, s, sizeof(**out), component_row, (void **)out, n,
 		       "state: read component status", e);
+}
+
+void state_component_fill(struct component_status *r, const char *name, const char *phase,
+			  const char *message)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->phase, sizeof(r->phase), "%s", phase);
+	snprintf(r->message, sizeof(r->message), "%s", message);
+}
+
+static bool component_same(const struct component_status *a, const struct component_status *b)
+{
+	return !strcmp(a->name, b->name) && !strcmp(a->phase, b->phase) &&
+	       !strncmp(a->message, b->message, 1023) && a->pid == b->pid &&
+	       a->restarts == b->restarts && a->started_at == b->started_at;
+}
+
+int state_component_sync(struct state *st, struct component_status *last,
+			 const struct component_status *next, size_t n, struct err *e)
+{
+	bool began = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (component_same(&last[i], &next[i]))
+			continue;
+		if (!began && state_begin(st, e) < 0)
+			goto fail;
+		began = true;
+		if (state_component_upsert(st, &next[i], e) < 0)
+			goto fail;
+	}
+	if (began && state_commit(st, e) < 0)
+		goto fail;
+	memcpy(last, next, n * sizeof(*last));
+	return 0;
+fail:
+	if (began)
+		state_rollback(st);
+	memset(last, 0, n * sizeof(*last)); /* rewrite everything next time */
+	return -1;
+}
+
+int state_component_seed(struct state *st, struct component_status *last, size_t n,
+			 struct err *e)
+{
+	struct component_status *rows;
+	size_t nrows;
+
+	if (state_component_list(st, &rows, &nrows, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < nrows && strcmp(last[i].name, rows[j].name))
+			j++;
+		if (j < nrows)
+			last[i] = rows[j];
+		else
+			memset(&last[i], 0, sizeof(last[i])); /* no row yet: write it */
+	}
+	free(rows);
+	return 0;
 }

@@ -143,6 +143,19 @@ struct component_status {
 };
 
 int state_component_upsert(struct state *st, const struct component_status *c, struct err *e);
+/* A row with these texts and every number 0. */
+void state_component_fill(struct component_status *r, const char *name, const char *phase,
+			  const char *message);
+/* Writes the rows of next[] that differ from last[] (the rows this process
+ * wrote before) in one transaction, and copies them into last[]. On failure
+ * last[] is cleared, so that everything is written the next time. */
+int state_component_sync(struct state *st, struct component_status *last,
+			 const struct component_status *next, size_t n, struct err *e);
+/* Fills last[i] from the row named last[i].name where the file has one (and
+ * clears it where not), so a process that takes over rows from an earlier
+ * one writes only changes. */
+int state_component_seed(struct state *st, struct component_status *last, size_t n,
+			 struct err *e);
 /* All rows ordered by name; free(*out). */
 int state_component_list(struct state *st, struct component_status **out, size_t *n,
 			 struct err *e);

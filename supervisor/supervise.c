@@ -1,3 +1,8 @@
+/* The supervising process: k3s as a child (the state machine of
+ * supervise-machine.c fed with real events), reaping as PID 1 or subreaper,
+ * signals, the notify protocol and the watchdog, and the worker (worker.h)
+ * started while there is API work to do. Links no HTTP, TLS or archive
+ * library: see supervise-main.c. */
 #include "supervise.h"
 
 #include <dirent.h>
@@ -8,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,349 +21,75 @@
 
 #include <systemd/sd-event.h>
 
+#include "evloop.h"
 #include "log.h"
 #include "notify.h"
-#include "platform.h"
-#include "reconcile.h"
+#include "supervise-config.h"
 #include "state.h"
 #include "util.h"
+#include "worker-msg.h"
 
-/* k3s's own unit restarts it after 5 s; a supervisor that owns the whole
- * appliance restarts faster at first and slows down to a minute, so a broken
- * node does not spin but a transient failure costs one second. */
-void sv_params_default(struct sv_params *p)
-{
-	*p = (struct sv_params){
-		.backoff_base = 1 * USEC_PER_SEC,
-		.backoff_max = 60 * USEC_PER_SEC,
-		.healthy_after = 120 * USEC_PER_SEC,
-		.grace = 90 * USEC_PER_SEC,
-		.kill_wait = 10 * USEC_PER_SEC,
-		.loop_exits = 5,
-		.loop_window = 300 * USEC_PER_SEC,
-	};
-}
-
-int sv_params_check(const struct sv_params *p, struct err *e)
-{
-	if (p->backoff_base == 0)
-		return err_set(e, EXIT_USAGE, "back-off base must be positive");
-	if (p->backoff_max < p->backoff_base)
-		return err_set(e, EXIT_USAGE, "back-off maximum is below the base");
-	if (p->loop_exits < 2 || p->loop_exits > SV_LOOP_MAX)
-		return err_set(e, EXIT_USAGE, "crash-loop exit count must be between 2 and %d", SV_LOOP_MAX);
-	if (p->loop_window == 0 || p->healthy_after == 0)
-		return err_set(e, EXIT_USAGE, "crash-loop window and healthy period must be positive");
-	return 0;
-}
-
-void sv_init(struct sv_machine *m, const struct sv_params *p)
-{
-	memset(m, 0, sizeof(*m));
-	m->p = *p;
-	m->state = SV_INIT;
-}
-
-uint64_t sv_backoff_delay(const struct sv_params *p, unsigned n)
-{
-	uint64_t d = p->backoff_base;
-
-	for (unsigned i = 1; i < n && d < p->backoff_max; i++)
-		d *= 2;
-	return d < p->backoff_max ? d : p->backoff_max;
-}
-
-/* Records an exit and counts the exits inside the window ending now. */
-static unsigned record_exit(struct sv_machine *m, uint64_t now)
-{
-	unsigned cap = m->p.loop_exits, count = 0;
-
-	memmove(m->exits + 1, m->exits, (cap - 1) * sizeof(m->exits[0]));
-	m->exits[0] = now;
-	if (m->nexits < cap)
-		m->nexits++;
-	for (unsigned i = 0; i < m->nexits; i++)
-		if (now - m->exits[i] <= m->p.loop_window)
-			count++;
-	return count;
-}
-
-static void arm(struct sv_out *out, uint64_t usec)
-{
-	out->actions |= SV_ACT_ARM_TIMER;
-	out->timer_usec = usec;
-}
-
-int sv_step(struct sv_machine *m, enum sv_event ev, uint64_t now, struct sv_out *out)
-{
-	memset(out, 0, sizeof(*out));
-	switch (m->state) {
-	case SV_INIT:
-		if (ev == SV_EV_START) {
-			m->state = SV_RUNNING;
-			out->actions = SV_ACT_SPAWN;
-			arm(out, m->p.healthy_after);
-			return 0;
-		}
-		if (ev == SV_EV_STOP) {
-			m->state = SV_DONE;
-			out->actions = SV_ACT_EXIT;
-			return 0;
-		}
-		return -1;
-	case SV_RUNNING:
-		if (ev == SV_EV_EXITED) {
-			m->failures++;
-			m->loop_count = record_exit(m, now);
-			if (m->loop_count >= m->p.loop_exits && !m->crash_loop) {
-				m->crash_loop = true;
-				out->actions |= SV_ACT_CRASH_LOOP;
-			}
-			m->state = SV_BACKOFF;
-			/* In a crash loop retries go on, at the slowest rate. */
-			arm(out, m->crash_loop ? m->p.backoff_max : sv_backoff_delay(&m->p, m->failures));
-			return 0;
-		}
-		if (ev == SV_EV_TIMER) {
-			m->failures = 0;
-			m->nexits = 0;
-			m->loop_count = 0;
-			m->crash_loop = false;
-			out->actions = SV_ACT_HEALTHY;
-			return 0;
-		}
-		if (ev == SV_EV_STOP) {
-			m->state = SV_STOPPING;
-			out->actions = SV_ACT_TERM_GROUP;
-			arm(out, m->p.grace);
-			return 0;
-		}
-		return -1;
-	case SV_BACKOFF:
-		if (ev == SV_EV_TIMER) {
-			m->state = SV_RUNNING;
-			m->restarts++;
-			out->actions = SV_ACT_SPAWN;
-			arm(out, m->p.healthy_after);
-			return 0;
-		}
-		if (ev == SV_EV_STOP) {
-			/* No k3s, but what the last one left in its group goes. */
-			m->state = SV_DONE;
-			out->actions = SV_ACT_KILL_GROUP | SV_ACT_EXIT;
-			return 0;
-		}
-		return -1;
-	case SV_STOPPING:
-		if (ev == SV_EV_EXITED) {
-			/* k3s is gone; anything it left in its group goes with it. */
-			m->state = SV_DONE;
-			out->actions = SV_ACT_KILL_GROUP | SV_ACT_EXIT;
-			return 0;
-		}
-		if (ev == SV_EV_TIMER) {
-			m->state = SV_KILLING;
-			out->actions = SV_ACT_KILL_GROUP;
-			arm(out, m->p.kill_wait);
-			return 0;
-		}
-		return -1;
-	case SV_KILLING:
-		if (ev == SV_EV_EXITED || ev == SV_EV_TIMER) {
-			m->state = SV_DONE;
-			out->actions = SV_ACT_EXIT;
-			return 0;
-		}
-		return -1;
-	case SV_DONE:
-	case SV_STATE_COUNT:
-		break;
-	}
-	return -1;
-}
-
-const char *sv_state_name(enum sv_state s)
-{
-	static const char *const names[SV_STATE_COUNT] = {
-		[SV_INIT] = "init", [SV_RUNNING] = "running", [SV_BACKOFF] = "backoff",
-		[SV_STOPPING] = "stopping", [SV_KILLING] = "killing", [SV_DONE] = "done",
-	};
-	return (unsigned)s < SV_STATE_COUNT ? names[s] : "?";
-}
-
-const char *sv_event_name(enum sv_event ev)
-{
-	static const char *const names[SV_EVENT_COUNT] = {
-		[SV_EV_START] = "start", [SV_EV_EXITED] = "exited",
-		[SV_EV_TIMER] = "timer", [SV_EV_STOP] = "stop",
-	};
-	return (unsigned)ev < SV_EVENT_COUNT ? names[ev] : "?";
-}
-
-/* ---- The daemon ---- */
-
-void supervise_config_free(struct supervise_config *c)
-{
-	if (!c)
-		return;
-	free(c->k3s);
-	for (char **a = c->k3s_args; a && *a; a++)
-		free(*a);
-	free(c->k3s_args);
-	free(c->kubeconfig);
-	free(c->images_dir);
-	free(c->images_stamp);
-	free(c->platform_file);
-	free(c->state_path);
-	free(c->datadir);
-	memset(c, 0, sizeof(*c));
-}
-
-int supervise_exit_code(int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus);
-	if (WIFSIGNALED(wstatus))
-		return 128 + WTERMSIG(wstatus);
-	return -1;
-}
-
-/* "60 s" for whole seconds, else "250 ms": tests run with millisecond windows. */
-static void fmt_duration(char *buf, size_t len, uint64_t usec)
-{
-	if (usec % USEC_PER_SEC == 0)
-		snprintf(buf, len, "%" PRIu64 " s", usec / USEC_PER_SEC);
-	else
-		snprintf(buf, len, "%" PRIu64 " ms", usec / USEC_PER_MSEC);
-}
-
-void supervise_status_text(const struct status_view *v, char *buf, size_t len)
-{
-	char d[32];
-
-	if (v->stopping) {
-		snprintf(buf, len, "stopping");
-	} else if (v->crash_loop) {
-		fmt_duration(d, sizeof(d), v->loop_window);
-		snprintf(buf, len, "k3s crash loop: %u exits in %s", v->loop_exits, d);
-	} else if (v->k3s == SV_BACKOFF) {
-		fmt_duration(d, sizeof(d), v->restart_in);
-		snprintf(buf, len, "k3s exited (status %d), restarting in %s", v->last_exit, d);
-	} else if (v->k3s != SV_RUNNING) {
-		snprintf(buf, len, "starting k3s");
-	} else if (!v->api_ready) {
-		snprintf(buf, len, "%s", v->importing ? "importing images" : "waiting for API");
-	} else if (v->plat_ready < v->plat_n && v->failed) {
-		snprintf(buf, len, "platform %zu/%zu ready; %s failed: %s", v->plat_ready, v->plat_n,
-			 v->failed, v->failed_reason);
-	} else if (v->plat_ready < v->plat_n) {
-		snprintf(buf, len, "platform %zu/%zu ready", v->plat_ready, v->plat_n);
-	} else if (v->tenants >= 0) {
-		snprintf(buf, len, "reconciling %ld tenants", v->tenants);
-	} else if (v->plat_n) {
-		snprintf(buf, len, "platform %zu/%zu ready", v->plat_ready, v->plat_n);
-	} else {
-		snprintf(buf, len, "API ready");
-	}
-}
 
 /* Signals read through sd-event's signalfd. SIGTERM/SIGINT stop, SIGHUP
  * reloads, SIGCHLD reaps; the rest of these are passed on to k3s. */
 static const int forwarded[] = { SIGUSR1, SIGUSR2, SIGQUIT, SIGWINCH };
+
+struct worker_child {
+	pid_t pid;            /* 0 when none runs */
+	int fd;               /* the read end of its report pipe */
+	sd_event_source *io;
+	char buf[WORKER_MSG_MAX];
+	size_t len;
+	bool idle;            /* it said it was idle: its exit is the normal end */
+	bool kick;            /* the state file changed after that: start another at once */
+	uint64_t term_at;     /* when we sent SIGTERM (monotonic usec), 0 when not */
+	struct worker_idle when; /* from its idle line */
+	unsigned failures;    /* consecutive abnormal exits */
+	uint64_t last_heard;  /* monotonic usec */
+	uint64_t full_at;     /* when the next full reconcile pass is due; 0: the next one */
+};
 
 struct supervisor {
 	sd_event *ev;
 	struct supervise_config cfg;
 	supervise_reload_fn reload;
 	void *reload_ctx;
-	const struct probe *probe;
+	char *const *worker_argv;
 	struct sv_machine m;
 	struct notify nt;
-	struct platform *plat;
 
 	pid_t pid;            /* the k3s process, 0 when none */
 	pid_t pgid;           /* its process group, kept after it exits for what it left */
 	uint64_t started_at;  /* monotonic, of the current k3s process */
 	int last_exit;
 	uint64_t restart_in;
-	sigset_t orig_mask;   /* restored in k3s */
+	sigset_t orig_mask;   /* restored in the children */
 	char **envp;          /* our environment without the service manager's variables */
 	int devnull, out_rd, out_wr;
 	char line[4096];
 	size_t linelen;
-	bool api_ready, importing, stopping;
-	long tenants;
-	time_t started_wall, api_since;
+	bool importing, stopping;
+	time_t started_wall;
 
-	struct reconcile *rec;        /* created when the API becomes ready */
-	uint64_t last_watchdog;
-	struct state *st;             /* NULL when the state file could not be opened */
-	struct component_status *rows; /* last written: k3s, api, then each component */
-	struct component_status *next; /* the same, being built */
+	struct worker_child w;
+	struct worker_view view; /* the worker's last view, kept between workers */
 
-	sd_event_source *sv_timer, *poll_timer, *wd_timer, *extend_timer, *rec_timer;
+	struct state *st;                 /* NULL when the state file could not be opened */
+	int64_t data_version;             /* of st: changes when another process commits */
+	struct component_status rows[2];  /* last written: k3s, api */
+
+	sd_event_source *sv_timer, *wd_timer, *extend_timer, *wk_timer;
 	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void rearm(sd_event_source *src, uint64_t usec)
-{
-	sd_event_source_set_time_relative(src, usec);
-	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
-}
-
-/* Upserts the rows that changed since the last write, in one transaction. */
-static void write_rows(struct supervisor *s, const struct component_status *rows, size_t n)
-{
-	struct err e = { 0 };
-	bool began = false;
-
-	for (size_t i = 0; i < n && s->st; i++) {
-		const struct component_status *a = &rows[i], *b = &s->rows[i];
-		if (!strcmp(a->phase, b->phase) && !strcmp(a->message, b->message) &&
-		    a->pid == b->pid && a->restarts == b->restarts && a->started_at == b->started_at)
-			continue;
-		if (!began && state_begin(s->st, &e) < 0)
-			goto fail;
-		began = true;
-		if (state_component_upsert(s->st, a, &e) < 0)
-			goto fail;
-		s->rows[i] = *a;
-	}
-	if (began && state_commit(s->st, &e) < 0)
-		goto fail;
-	return;
-fail:
-	state_rollback(s->st);
-	memset(s->rows, 0, n * sizeof(*s->rows)); /* rewrite everything next time */
-	log_warn("status rows: %s", e.msg);
-}
-
-static void set_row(struct component_status *r, const char *name, const char *phase,
-		    const char *message)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->phase, sizeof(r->phase), "%s", phase);
-	snprintf(r->message, sizeof(r->message), "%s", message);
-}
-
+/* The k3s row is ours; the api and component rows are the worker's while k3s
+ * runs. Without k3s there is no API, and no worker to say so. */
 static void report_rows(struct supervisor *s, const char *status_text)
 {
-	static const char *const pc_phase[PC_STATE_COUNT] = {
-		[PC_PENDING] = "Pending", [PC_INSTALLING] = "Installing",
-		[PC_STARTING] = "Starting", [PC_READY] = "Ready", [PC_FAILED] = "Failed",
-	};
-	struct component_status *rows = s->next;
+	struct component_status next[2];
 	const char *k3s_phase;
-	size_t n = 2;
+	struct err e = { 0 };
+	size_t n = 1;
 
 	if (!s->st)
 		return;
@@ -370,52 +100,46 @@ static void report_rows(struct supervisor *s, const char *status_text)
 	case SV_DONE: k3s_phase = "Stopped"; break;
 	default: k3s_phase = "Pending"; break;
 	}
-	set_row(&rows[0], "k3s", k3s_phase,
+	state_component_fill(&next[0], "k3s", k3s_phase,
 		s->m.state != SV_DONE && (s->m.crash_loop || s->m.state == SV_BACKOFF) ? status_text
 											: "");
-	rows[0].pid = s->pid;
-	rows[0].restarts = s->m.restarts;
-	rows[0].started_at = s->pid > 0 ? s->started_wall : 0;
-	set_row(&rows[1], "api", s->api_ready ? "Ready" : "Waiting",
-		s->api_ready ? "" : "waiting for /readyz");
-	rows[1].started_at = s->api_ready ? s->api_since : 0;
-	for (size_t i = 0; s->plat && i < s->plat->n; i++, n++) {
-		const struct platform_component *c = &s->plat->c[i];
-		set_row(&rows[n], c->name, pc_phase[c->state], c->reason);
+	next[0].pid = s->pid;
+	next[0].restarts = s->m.restarts;
+	next[0].started_at = s->pid > 0 ? s->started_wall : 0;
+	if (s->m.state != SV_RUNNING) {
+		state_component_fill(&next[1], "api", "Waiting", "k3s is not running");
+		n = 2;
+	} else {
+		memset(&s->rows[1], 0, sizeof(s->rows[1])); /* the worker's again: write it next time */
 	}
-	write_rows(s, rows, n);
+	if (state_component_sync(s->st, s->rows, next, n, &e) < 0)
+		log_warn("status rows: %s", e.msg);
+	/* Our own commits do not move our data_version: no need to re-read it. */
 }
 
 static void update_status(struct supervisor *s)
 {
 	struct status_view v = {
 		.k3s = s->m.state, .crash_loop = s->m.crash_loop, .importing = s->importing,
-		.api_ready = s->api_ready, .stopping = s->stopping, .loop_exits = s->m.loop_count,
-		.loop_window = s->m.p.loop_window, .restart_in = s->restart_in,
-		.last_exit = s->last_exit, .plat_n = s->plat ? s->plat->n : 0,
-		.tenants = s->tenants,
+		.api_ready = s->view.api && s->m.state == SV_RUNNING, .stopping = s->stopping,
+		.loop_exits = s->m.loop_count, .loop_window = s->m.p.loop_window,
+		.restart_in = s->restart_in, .last_exit = s->last_exit,
+		.plat_ready = s->view.plat_ready, .plat_n = s->view.plat_n,
+		.failed = s->view.failed[0] ? s->view.failed : NULL,
+		.failed_reason = s->view.reason, .tenants = s->view.tenants,
 	};
 	char text[256];
 
-	if (s->plat) {
-		v.plat_ready = platform_ready_count(s->plat);
-		for (size_t k = 0; k < s->plat->n && !v.failed; k++) {
-			const struct platform_component *c = &s->plat->c[s->plat->order[k]];
-			if (c->state == PC_FAILED) {
-				v.failed = c->name;
-				v.failed_reason = c->reason;
-			}
-		}
-	}
 	supervise_status_text(&v, text, sizeof(text));
 	notify_status(&s->nt, "%s", text);
 	report_rows(s, text);
 }
 
-/* The environment k3s runs with: ours minus the service manager's per-process
- * variables. NOTIFY_SOCKET is removed rather than replaced by a private
- * socket: systemd would reject k3s's messages on ours (NotifyAccess=main), and
- * its READY=1 adds nothing to the /readyz probe that gates our own READY=1. */
+/* The environment of k3s and the worker: ours minus the service manager's
+ * per-process variables. NOTIFY_SOCKET is removed rather than replaced by a
+ * private socket: systemd would reject their messages on ours
+ * (NotifyAccess=main), and k3s's READY=1 adds nothing to the /readyz probe
+ * that gates our own READY=1. */
 static char **child_environment(void)
 {
 	static const char *const drop[] = { "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
@@ -439,8 +163,38 @@ static char **child_environment(void)
 	return env;
 }
 
-/* fork + exec k3s in its own process group. Only async-signal-safe calls
- * between fork and exec: libcurl may have started resolver threads. */
+/* The child's side of a fork: default signal dispositions and our original
+ * mask, stdin from /dev/null, `out` (if >= 0) as stdout and stderr, `report`
+ * (if >= 0) as descriptor 3, nothing else open, then exec. Dies with the
+ * supervisor (PR_SET_PDEATHSIG): under KillMode=process a restarted
+ * supervisor would otherwise start a second k3s; the shims (the pods) are
+ * not affected. Only async-signal-safe calls. */
+static void __attribute__((noreturn))
+child_exec(const struct supervisor *s, pid_t parent, int out, int report, char *const *argv)
+{
+	static const char msg[] = "outpost: exec failed\n";
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(127);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* SIGKILL/SIGSTOP and RT gaps just fail */
+	sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
+	if (dup2(s->devnull, 0) < 0)
+		_exit(127);
+	if (out >= 0 && (dup2(out, 1) < 0 || dup2(out, 2) < 0))
+		_exit(127);
+	/* dup2 onto itself would keep O_CLOEXEC. */
+	if (report >= 0 && (report == 3 ? fcntl(3, F_SETFD, 0) : dup2(report, 3)) < 0)
+		_exit(127);
+	close_range(report >= 0 ? 4 : 3, ~0U, 0);
+	execve(argv[0], argv, s->envp);
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* fork + exec k3s in its own process group, its output to our log. */
 static int k3s_spawn(struct supervisor *s)
 {
 	size_t nargs = 0;
@@ -464,36 +218,261 @@ static int k3s_spawn(struct supervisor *s)
 		return -err;
 	}
 	if (pid == 0) {
-		static const char msg[] = "outpost: exec k3s failed\n";
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-
 		setpgid(0, 0);
-		/* If the supervisor dies (a watchdog abort, SIGKILL), k3s must not
-		 * outlive it under KillMode=process: the restarted supervisor would
-		 * start a second one. The shims (the pods) are not affected. */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-			_exit(127);
-		for (int sig = 1; sig < NSIG; sig++)
-			sigaction(sig, &dfl, NULL); /* SIGKILL/SIGSTOP and RT gaps just fail */
-		sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
-		if (dup2(s->devnull, 0) < 0 || dup2(s->out_wr, 1) < 0 || dup2(s->out_wr, 2) < 0)
-			_exit(127);
-		close_range(3, ~0U, 0);
-		execve(argv[0], argv, s->envp);
-		if (write(2, msg, sizeof(msg) - 1) < 0)
-			_exit(127);
-		_exit(127);
+		child_exec(s, parent, s->out_wr, -1, argv);
 	}
 	/* Also here, so no signal to the group can race the child's own setpgid. */
 	setpgid(pid, pid);
 	free(argv);
 	s->pid = s->pgid = pid;
-	s->started_at = now_usec();
+	s->started_at = evloop_now();
 	s->started_wall = time(NULL);
 	log_emit(LOG_INFO, "k3s", NULL, "started %s (pid %d, restart %u)", s->cfg.k3s, (int)pid,
 		 s->m.restarts);
 	return 0;
 }
+
+/* ---- the worker ---- */
+
+static bool ready_to_notify(const struct supervisor *s)
+{
+	if (!s->view.api)
+		return false;
+	return s->cfg.ready == READY_API || s->view.plat_ready == s->view.plat_n;
+}
+
+static void on_view(struct supervisor *s, const struct worker_view *v)
+{
+	long tenants = s->view.tenants;
+
+	s->view = *v;
+	/* A new worker knows the count after its first pass. */
+	if (v->tenants < 0)
+		s->view.tenants = tenants;
+	if (v->api && s->importing) {
+		struct err e = { 0 };
+		/* The API came up, so k3s is past its image import: the next start
+		 * is not a first start. */
+		if (util_write_atomic(s->cfg.images_stamp, "", 0, 0644, &e) < 0)
+			log_warn("%s", e.msg);
+		s->importing = false;
+		sd_event_source_set_enabled(s->extend_timer, SD_EVENT_OFF);
+	}
+	if (ready_to_notify(s)) {
+		if (!s->nt.ready_sent)
+			log_info("ready (level %s)", s->cfg.ready == READY_API ? "api" : "platform");
+		notify_ready(&s->nt);
+	}
+	update_status(s);
+}
+
+static void worker_line(struct supervisor *s, const char *line)
+{
+	struct worker_view v;
+
+	switch (worker_msg_parse(line, &v, &s->w.when)) {
+	case WORKER_MSG_VIEW:
+		on_view(s, &v);
+		break;
+	case WORKER_MSG_IDLE:
+		s->w.idle = true;
+		break;
+	case WORKER_MSG_ALIVE:
+		break;
+	case WORKER_MSG_BAD:
+		log_warn("worker: unexpected message \"%.80s\"", line);
+		break;
+	}
+}
+
+/* Reads what the worker wrote, line by line. */
+static void worker_read(struct supervisor *s)
+{
+	for (;;) {
+		ssize_t n = read(s->w.fd, s->w.buf + s->w.len, sizeof(s->w.buf) - 1 - s->w.len);
+		char *start = s->w.buf, *nl;
+
+		if (n <= 0)
+			return;
+		s->w.last_heard = evloop_now();
+		s->w.len += (size_t)n;
+		s->w.buf[s->w.len] = '\0';
+		while ((nl = strchr(start, '\n'))) {
+			*nl = '\0';
+			worker_line(s, start);
+			start = nl + 1;
+		}
+		s->w.len -= (size_t)(start - s->w.buf);
+		memmove(s->w.buf, start, s->w.len);
+		if (s->w.len == sizeof(s->w.buf) - 1) {
+			log_warn("worker: over-long message dropped");
+			s->w.len = 0;
+		}
+	}
+}
+
+static int on_worker_output(sd_event_source *src, int fd, uint32_t revents, void *data)
+{
+	(void)src;
+	(void)fd;
+	(void)revents;
+	worker_read(data);
+	return 0;
+}
+
+/* How often a running worker's silence is checked. */
+static uint64_t worker_check(const struct supervisor *s)
+{
+	return s->cfg.worker_timeout / 4;
+}
+
+/* The worker's command: ours (the outpost program and the same options), plus
+ * the report descriptor and when the next full reconcile pass is due. */
+static int worker_spawn(struct supervisor *s)
+{
+	char fd_opt[] = "--worker-fd=3", full_opt[48];
+	uint64_t now = evloop_now();
+	size_t n = 0;
+	char **argv;
+	int pfd[2], r;
+	pid_t pid, parent = getpid();
+
+	while (s->worker_argv[n])
+		n++;
+	if (!(argv = calloc(n + 3, sizeof(*argv))))
+		return -ENOMEM;
+	memcpy(argv, s->worker_argv, n * sizeof(*argv));
+	snprintf(full_opt, sizeof(full_opt), "--full-in=%" PRIu64,
+		 s->w.full_at > now ? (s->w.full_at - now) / USEC_PER_MSEC : 0);
+	argv[n] = fd_opt;
+	argv[n + 1] = full_opt;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		r = -errno;
+		free(argv);
+		return r;
+	}
+	pid = fork();
+	if (pid == 0)
+		child_exec(s, parent, -1, pfd[1], argv);
+	r = pid < 0 ? -errno : 0;
+	free(argv);
+	close(pfd[1]);
+	if (r < 0) {
+		close(pfd[0]);
+		return r;
+	}
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	if ((r = sd_event_add_io(s->ev, &s->w.io, pfd[0], EPOLLIN, on_worker_output, s)) < 0) {
+		/* It exits when it finds nobody reading. */
+		close(pfd[0]);
+		kill(pid, SIGTERM);
+		return r;
+	}
+	s->w = (struct worker_child){ .pid = pid, .fd = pfd[0], .io = s->w.io,
+				      .failures = s->w.failures, .last_heard = now,
+				      .full_at = s->w.full_at };
+	evloop_rearm(s->wk_timer, worker_check(s));
+	log_debug("worker started (pid %d)", (int)pid);
+	return 0;
+}
+
+/* A worker is wanted: now, unless one runs (it notices what we noticed). */
+static void worker_kick(struct supervisor *s, uint64_t delay)
+{
+	if (!s->worker_argv || s->stopping || s->m.state != SV_RUNNING)
+		return;
+	if (s->w.pid > 0) {
+		if (s->w.idle)
+			s->w.kick = true;
+		return;
+	}
+	evloop_rearm(s->wk_timer, delay);
+}
+
+static void worker_exited(struct supervisor *s, int status)
+{
+	uint64_t delay, now = evloop_now();
+	int64_t v;
+	struct err e = { 0 };
+
+	worker_read(s); /* the last lines may still be in the pipe */
+	s->w.io = sd_event_source_disable_unref(s->w.io);
+	close(s->w.fd);
+	s->w.fd = -1;
+	s->w.pid = 0;
+	/* What the worker itself committed is not news. */
+	if (s->st && state_data_version(s->st, &v, &e) == 0)
+		s->data_version = v;
+	if (s->stopping || s->m.state != SV_RUNNING)
+		return;
+	if (s->w.term_at) {
+		delay = 0; /* stopped for a k3s that is gone; this is a new one */
+	} else if (s->w.idle && status == 0) {
+		s->w.failures = 0;
+		s->w.full_at = s->w.when.full_ms == WORKER_NONE ? 0 : now + s->w.when.full_ms * USEC_PER_MSEC;
+		delay = s->cfg.poll_idle;
+		if (s->w.when.due_ms != WORKER_NONE && s->w.when.due_ms * USEC_PER_MSEC < delay)
+			delay = s->w.when.due_ms * USEC_PER_MSEC;
+		if (s->w.kick)
+			delay = 20 * USEC_PER_MSEC;
+		log_debug("worker idle; next in %" PRIu64 " ms", delay / USEC_PER_MSEC);
+	} else {
+		s->w.failures++;
+		delay = sv_backoff_delay(&s->m.p, s->w.failures);
+		if (delay > s->cfg.poll_idle)
+			delay = s->cfg.poll_idle;
+		log_emit(LOG_WARNING, "worker", NULL, "exited with status %d; again in %" PRIu64 " ms",
+			 status, delay / USEC_PER_MSEC);
+	}
+	evloop_rearm(s->wk_timer, delay);
+}
+
+static void worker_stop(struct supervisor *s)
+{
+	s->view.api = false;
+	if (s->w.pid <= 0) {
+		sd_event_source_set_enabled(s->wk_timer, SD_EVENT_OFF);
+		return;
+	}
+	if (!s->w.term_at) {
+		kill(s->w.pid, SIGTERM);
+		s->w.term_at = evloop_now();
+	}
+	evloop_rearm(s->wk_timer, s->m.p.kill_wait);
+}
+
+/* No worker: start one. A worker: check it still talks. */
+static int on_worker_timer(sd_event_source *src, uint64_t usec, void *data)
+{
+	struct supervisor *s = data;
+	int r;
+
+	(void)usec;
+	if (s->w.pid > 0) {
+		uint64_t now = evloop_now();
+		if (s->w.term_at && now - s->w.term_at >= s->m.p.kill_wait) {
+			log_emit(LOG_ERR, "worker", NULL, "pid %d ignored SIGTERM: killing it", (int)s->w.pid);
+			kill(s->w.pid, SIGKILL);
+		} else if (now - s->w.last_heard >= s->cfg.worker_timeout) {
+			/* Every request it makes is bounded well inside the timeout,
+			 * and it reports between them: it is hung. */
+			log_emit(LOG_ERR, "worker", NULL, "pid %d silent for %" PRIu64 " ms: killing it",
+				 (int)s->w.pid, (now - s->w.last_heard) / USEC_PER_MSEC);
+			kill(s->w.pid, SIGKILL);
+		}
+		evloop_rearm(src, worker_check(s));
+		return 0;
+	}
+	if (s->stopping || s->m.state != SV_RUNNING)
+		return 0;
+	if ((r = worker_spawn(s)) < 0) {
+		log_emit(LOG_ERR, "worker", NULL, "cannot start: %s", strerror(-r));
+		evloop_rearm(src, s->cfg.poll_busy);
+	}
+	return 0;
+}
+
+/* ---- k3s ---- */
 
 static void apply(struct supervisor *s, const struct sv_out *o);
 
@@ -501,7 +480,7 @@ static void step(struct supervisor *s, enum sv_event ev)
 {
 	struct sv_out o;
 
-	if (sv_step(&s->m, ev, now_usec(), &o) < 0) {
+	if (sv_step(&s->m, ev, evloop_now(), &o) < 0) {
 		log_debug("k3s machine: event %s ignored in state %s", sv_event_name(ev),
 			  sv_state_name(s->m.state));
 		return;
@@ -516,6 +495,10 @@ static void reap_all(struct supervisor *s)
 
 	/* As PID 1 or a subreaper, every orphan below us ends up here. */
 	while ((r = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+		if (r == s->w.pid) {
+			worker_exited(s, supervise_exit_code(wstatus));
+			continue;
+		}
 		if (r != s->pid) {
 			log_debug("reaped pid %d (status %d)", (int)r, supervise_exit_code(wstatus));
 			continue;
@@ -524,56 +507,40 @@ static void reap_all(struct supervisor *s)
 		s->last_exit = supervise_exit_code(wstatus);
 		log_emit(s->stopping ? LOG_INFO : LOG_WARNING, "k3s", NULL,
 			 "pid %d exited with status %d after %" PRIu64 " ms", (int)r, s->last_exit,
-			 (now_usec() - s->started_at) / USEC_PER_MSEC);
+			 (evloop_now() - s->started_at) / USEC_PER_MSEC);
 		step(s, SV_EV_EXITED);
 	}
 	if (r < 0 && errno != ECHILD)
 		log_warn("waitpid: %s", strerror(errno));
 }
 
-static void reconcile_start(struct supervisor *s);
-
-static void set_api_ready(struct supervisor *s, bool ready)
-{
-	if (ready == s->api_ready)
-		return;
-	s->api_ready = ready;
-	s->api_since = ready ? time(NULL) : 0;
-	log_emit(LOG_INFO, "api", NULL, ready ? "API is ready" : "API is not ready");
-	if (ready)
-		reconcile_start(s);
-	if (ready && s->importing) {
-		struct err e = { 0 };
-		/* The API came up, so k3s is past its image import: the next start
-		 * is not a first start. */
-		if (util_write_atomic(s->cfg.images_stamp, "", 0, 0644, &e) < 0)
-			log_warn("%s", e.msg);
-		s->importing = false;
-		sd_event_source_set_enabled(s->extend_timer, SD_EVENT_OFF);
-	}
-}
-
 /* Shutdown: what was SIGKILLed in k3s's group dies asynchronously, and its
- * orphans come to us; wait (bounded) until the group is empty, reaping, so
- * nothing is left behind for init. Blocking is fine: the loop is ending. */
-static void drain_group(struct supervisor *s)
+ * orphans come to us; wait (bounded) until the group and the worker are
+ * gone, reaping, so nothing is left behind for init. Blocking is fine: the
+ * loop is ending. */
+static void drain(struct supervisor *s)
 {
-	uint64_t deadline = now_usec() + s->m.p.kill_wait;
+	uint64_t deadline = evloop_now() + s->m.p.kill_wait;
 	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	reap_all(s);
-	while (s->pgid > 0 && kill(-s->pgid, 0) == 0 && now_usec() < deadline) {
+	while (((s->pgid > 0 && kill(-s->pgid, 0) == 0) || s->w.pid > 0) && evloop_now() < deadline) {
 		nanosleep(&tick, NULL);
 		reap_all(s);
 	}
 	if (s->pgid > 0 && kill(-s->pgid, 0) == 0)
 		log_emit(LOG_ERR, "k3s", NULL, "process group %d still has members", (int)s->pgid);
+	if (s->w.pid > 0) {
+		log_emit(LOG_ERR, "worker", NULL, "pid %d did not stop: killing it", (int)s->w.pid);
+		kill(s->w.pid, SIGKILL);
+		waitpid(s->w.pid, NULL, 0);
+	}
 }
 
 static void apply(struct supervisor *s, const struct sv_out *o)
 {
 	if (o->actions & SV_ACT_ARM_TIMER)
-		rearm(s->sv_timer, o->timer_usec);
+		evloop_rearm(s->sv_timer, o->timer_usec);
 	if (o->actions & SV_ACT_SPAWN) {
 		int r = k3s_spawn(s);
 		if (r < 0) {
@@ -582,17 +549,17 @@ static void apply(struct supervisor *s, const struct sv_out *o)
 			step(s, SV_EV_EXITED);
 			return;
 		}
-		/* The next /readyz answer is about this k3s: ask soon. */
-		rearm(s->poll_timer, s->cfg.poll_busy);
+		/* The next /readyz answer is about this k3s. */
+		worker_kick(s, 0);
 	}
 	if (s->m.state == SV_BACKOFF) {
 		s->restart_in = o->timer_usec;
-		set_api_ready(s, false);
+		worker_stop(s);
 		log_emit(LOG_INFO, "k3s", NULL, "restart in %" PRIu64 " ms", o->timer_usec / 1000);
 	}
 	if (o->actions & SV_ACT_CRASH_LOOP) {
 		char d[32];
-		fmt_duration(d, sizeof(d), s->m.p.loop_window);
+		supervise_fmt_duration(d, sizeof(d), s->m.p.loop_window);
 		log_emit(LOG_ERR, "k3s", NULL, "crash loop: %u exits in %s; retrying every %" PRIu64
 			 " ms", s->m.loop_count, d, s->m.p.backoff_max / 1000);
 	}
@@ -610,7 +577,7 @@ static void apply(struct supervisor *s, const struct sv_out *o)
 	if (o->actions & SV_ACT_EXIT) {
 		if (s->pid > 0)
 			log_emit(LOG_ERR, "k3s", NULL, "pid %d did not exit after SIGKILL", (int)s->pid);
-		drain_group(s);
+		drain(s);
 		sd_event_exit(s->ev, 0);
 	}
 	update_status(s);
@@ -624,134 +591,31 @@ static int on_sv_timer(sd_event_source *src, uint64_t usec, void *data)
 	return 0;
 }
 
+/* From the loop itself, which blocks on nothing: a hung loop misses it. */
 static int on_watchdog(sd_event_source *src, uint64_t usec, void *data)
 {
 	struct supervisor *s = data;
 
 	(void)usec;
 	notify_watchdog(&s->nt);
-	s->last_watchdog = now_usec();
-	rearm(src, s->nt.watchdog_usec / 2);
+	evloop_rearm(src, s->nt.watchdog_usec / 2);
 	return 0;
 }
 
-/* A reconcile pass blocks the loop for up to its budget: it calls this
- * between requests, so a long pass still keeps the watchdog fed. */
-static void reconcile_progress(void *data)
+/* A commit to the state file by another process (a tenant added from the
+ * CLI); data_version tells it from our own status writes and from readers.
+ * A running worker watches for itself. */
+static void on_state_write(void *data)
 {
 	struct supervisor *s = data;
-	uint64_t now = now_usec();
-
-	if (s->nt.watchdog_usec && now - s->last_watchdog >= s->nt.watchdog_usec / 2) {
-		notify_watchdog(&s->nt);
-		s->last_watchdog = now;
-		rearm(s->wd_timer, s->nt.watchdog_usec / 2);
-	}
-}
-
-/* Tells the reconciler which platform services are ready, so tenants' parts
- * that need one wait for it; one that just became ready asks for a pass at
- * once rather than at the next fallback poll. */
-static void share_readiness(struct supervisor *s)
-{
-	bool woken = false;
-
-	for (size_t i = 0; s->rec && s->plat && i < s->plat->n; i++)
-		woken |= reconcile_set_ready(s->rec, s->plat->c[i].name, s->plat->c[i].state == PC_READY);
-	if (woken && s->api_ready && !s->stopping)
-		rearm(s->rec_timer, 20 * USEC_PER_MSEC);
-}
-
-/* The reconciler is built when the API (re)appears: a new k3s may have
- * written a new kubeconfig. */
-static void reconcile_start(struct supervisor *s)
-{
-	struct reconcile_config rc = {
-		.state_path = s->cfg.state_path, .kubeconfig_path = s->cfg.kubeconfig,
-		.datadir = s->cfg.datadir, .progress = reconcile_progress, .progress_ud = s,
-		/* A pass blocks the loop, SIGTERM included: keep it well inside the
-		 * unit's stop timeout. What is left is picked up by the next pass. */
-		.pass_budget_ms = 30000,
-		.readiness_by_caller = s->plat != NULL,
-	};
 	struct err e = { 0 };
+	int64_t v;
 
-	reconcile_free(s->rec);
-	s->rec = NULL;
-	if (!s->cfg.reconcile)
+	if (!s->st || !s->cfg.reconcile || state_data_version(s->st, &v, &e) < 0 ||
+	    v == s->data_version)
 		return;
-	if (reconcile_new(&rc, &s->rec, &e) < 0) {
-		log_emit(LOG_ERR, "reconcile", NULL, "%s", e.msg);
-		return;
-	}
-	share_readiness(s);
-	rearm(s->rec_timer, 1);
-}
-
-/* The desired tenants, for STATUS=: a targeted pass only counts those it
- * looked at, so the state file says how many there are (read only after a
- * pass, which is when it can have changed). */
-static long count_tenants(struct supervisor *s, const struct reconcile_summary *sum)
-{
-	struct tenant_list tl = { 0 };
-	struct err e = { 0 };
-	long n;
-
-	if (!s->st || state_tenant_list(s->st, &tl, &e) < 0)
-		return sum->full ? (long)sum->tenants : s->tenants;
-	n = (long)tl.n;
-	tenant_list_free(&tl);
-	return n;
-}
-
-/* The fallback poll, or sooner when the reconciler has a retry due. */
-static uint64_t next_check(const struct supervisor *s)
-{
-	uint64_t due = reconcile_next_deadline(s->rec), now = reconcile_now_ms();
-	uint64_t wait = due > now ? (due - now) * USEC_PER_MSEC : 0;
-
-	return wait + 1 < s->cfg.reconcile_check ? wait + 1 : s->cfg.reconcile_check;
-}
-
-static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
-{
-	struct supervisor *s = data;
-	struct reconcile_summary sum;
-	struct err e = { 0 };
-
-	(void)usec;
-	if (!s->rec || s->stopping || !s->api_ready)
-		return 0; /* re-armed by reconcile_start */
-	if (reconcile_wants_pass(s->rec, reconcile_now_ms())) {
-		if (reconcile_pass(s->rec, &sum, &e) < 0) {
-			log_emit(LOG_WARNING, "reconcile", NULL, "%s", e.msg);
-		} else {
-			s->tenants = count_tenants(s, &sum);
-			if (sum.failed)
-				log_emit(LOG_WARNING, "reconcile", NULL, "%zu of %zu tenants failed; first: %s",
-					 sum.failed, sum.tenants, sum.first_failure);
-			update_status(s);
-		}
-	}
-	rearm(src, next_check(s));
-	return 0;
-}
-
-/* A commit to the state file (tenant add/change from the CLI) shows up as a
- * write to it or its WAL: ask the reconciler soon, instead of polling often.
- * Writes in a burst are folded into one check. */
-static int on_state_write(sd_event_source *src, const struct inotify_event *ev, void *data)
-{
-	struct supervisor *s = data;
-	const char *base = strrchr(s->cfg.state_path, '/');
-
-	(void)src;
-	base = base ? base + 1 : s->cfg.state_path;
-	if (!ev->len || strncmp(ev->name, base, strlen(base)))
-		return 0;
-	if (s->rec && s->api_ready && !s->stopping)
-		rearm(s->rec_timer, 20 * USEC_PER_MSEC);
-	return 0;
+	s->data_version = v;
+	worker_kick(s, 20 * USEC_PER_MSEC);
 }
 
 static int on_extend(sd_event_source *src, uint64_t usec, void *data)
@@ -760,42 +624,7 @@ static int on_extend(sd_event_source *src, uint64_t usec, void *data)
 
 	(void)usec;
 	notify_extend_timeout(&s->nt, s->cfg.extend);
-	rearm(src, s->cfg.extend / 2);
-	return 0;
-}
-
-static bool ready_to_notify(const struct supervisor *s)
-{
-	if (!s->api_ready)
-		return false;
-	return s->cfg.ready == READY_API || !s->plat || platform_ready_count(s->plat) == s->plat->n;
-}
-
-static int on_poll(sd_event_source *src, uint64_t usec, void *data)
-{
-	struct supervisor *s = data;
-	struct err e = { 0 };
-	bool busy = true;
-
-	(void)usec;
-	if (s->stopping || s->m.state != SV_RUNNING)
-		return 0; /* re-armed when k3s is started again */
-	if (s->probe->ops->readyz(s->probe->ctx, &e) < 0) {
-		log_emit(LOG_DEBUG, "api", NULL, "/readyz: %s", e.msg);
-		set_api_ready(s, false);
-	} else {
-		set_api_ready(s, true);
-		if (s->plat && platform_poll(s->plat, s->probe, now_usec()))
-			share_readiness(s);
-		if (ready_to_notify(s)) {
-			if (!s->nt.ready_sent)
-				log_info("ready (level %s)", s->cfg.ready == READY_API ? "api" : "platform");
-			notify_ready(&s->nt);
-		}
-		busy = s->plat && platform_ready_count(s->plat) < s->plat->n;
-	}
-	update_status(s);
-	rearm(src, busy ? s->cfg.poll_busy : s->cfg.poll_idle);
+	evloop_rearm(src, s->cfg.extend / 2);
 	return 0;
 }
 
@@ -831,27 +660,17 @@ static int on_output(sd_event_source *src, int fd, uint32_t revents, void *data)
 
 static void reload(struct supervisor *s)
 {
-	struct supervise_config c = { 0 };
 	struct err e = { 0 };
 
-	if (!s->reload || s->reload(s->reload_ctx, &c, &e) < 0) {
-		log_err("reload: %s; keeping the running configuration", e.msg[0] ? e.msg : "not supported");
-		supervise_config_free(&c);
+	if (supervise_config_reload(s->reload, s->reload_ctx, &s->cfg, &e) < 0) {
+		log_err("reload: %s; keeping the running configuration", e.msg);
 		return;
 	}
-	/* The platform file and state path are read once: swapping them under
-	 * components being brought up would lose their progress. */
-	free(c.platform_file);
-	c.platform_file = s->cfg.platform_file;
-	s->cfg.platform_file = NULL;
-	supervise_config_free(&s->cfg);
-	s->cfg = c;
-	s->m.p = c.sv;
-	if (s->plat) {
-		s->plat->timeout = c.component_timeout;
-		s->plat->retry = c.component_retry;
-	}
-	log_info("configuration reloaded; k3s's path and arguments apply at its next start");
+	s->m.p = s->cfg.sv;
+	if (s->w.pid > 0)
+		kill(s->w.pid, SIGHUP);
+	log_info("configuration reloaded; k3s's path and arguments apply at its next start, "
+		 "the platform file at the next worker");
 }
 
 static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *data)
@@ -871,9 +690,8 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		s->stopping = true;
 		notify_stopping(&s->nt);
-		/* Stop reconciling and probing before k3s goes away. */
-		sd_event_source_set_enabled(s->poll_timer, SD_EVENT_OFF);
-		sd_event_source_set_enabled(s->rec_timer, SD_EVENT_OFF);
+		/* Stop the API work before k3s goes away. */
+		worker_stop(s);
 		sd_event_source_set_enabled(s->extend_timer, SD_EVENT_OFF);
 		step(s, SV_EV_STOP);
 		break;
@@ -923,34 +741,25 @@ static bool images_pending(const struct supervise_config *c)
  * supervised, and the failure is logged once. */
 static void open_state(struct supervisor *s)
 {
-	size_t n = 2 + (s->plat ? s->plat->n : 0);
 	struct err e = { 0 };
 
-	if (!s->cfg.state_path)
-		return;
-	if (!(s->rows = calloc(n, sizeof(*s->rows))) || !(s->next = calloc(n, sizeof(*s->next))) ||
-	    state_open(s->cfg.state_path, STATE_OPEN_CREATE, &s->st, &e) < 0) {
-		log_err("status rows disabled: %s", e.msg[0] ? e.msg : "out of memory");
+	if (state_open(s->cfg.state_path, STATE_OPEN_CREATE, &s->st, &e) < 0 ||
+	    state_data_version(s->st, &s->data_version, &e) < 0) {
+		log_err("status rows disabled: %s", e.msg);
+		state_close(s->st);
 		s->st = NULL;
 	}
 }
 
 static void watch_state(struct supervisor *s)
 {
-	char *dir, *slash;
 	int r;
 
-	if (!s->cfg.state_path || !(dir = strdup(s->cfg.state_path)))
+	if (!s->st)
 		return;
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	r = sd_event_add_inotify(s->ev, &s->state_watch, slash ? dir : ".",
-				 IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO, on_state_write, s);
-	if (r < 0)
-		log_warn("cannot watch %s (%s): tenant changes are noticed by polling only",
-			 slash ? dir : ".", strerror(-r));
-	free(dir);
+	if ((r = evloop_watch_file(s->ev, &s->state_watch, s->cfg.state_path, on_state_write, s)) < 0)
+		log_warn("cannot watch %s (%s): tenant changes wait for the next health check",
+			 s->cfg.state_path, strerror(-r));
 }
 
 static int setup(struct supervisor *s, struct err *e)
@@ -996,43 +805,34 @@ static int setup(struct supervisor *s, struct err *e)
 	/* Accuracy 1 ms: restart delays are measured in tests. */
 	if ((r = sd_event_add_time_relative(s->ev, &s->sv_timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
 					   USEC_PER_MSEC, on_sv_timer, s)) < 0 ||
-	    (r = sd_event_add_time_relative(s->ev, &s->poll_timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
-					   0, on_poll, s)) < 0 ||
 	    (r = sd_event_add_time_relative(s->ev, &s->wd_timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
 					   USEC_PER_MSEC, on_watchdog, s)) < 0 ||
 	    (r = sd_event_add_time_relative(s->ev, &s->extend_timer, CLOCK_MONOTONIC,
 					   UINT64_MAX / 2, 0, on_extend, s)) < 0 ||
-	    (r = sd_event_add_time_relative(s->ev, &s->rec_timer, CLOCK_MONOTONIC,
-					   UINT64_MAX / 2, 0, on_reconcile, s)) < 0)
+	    (r = sd_event_add_time_relative(s->ev, &s->wk_timer, CLOCK_MONOTONIC,
+					   UINT64_MAX / 2, 0, on_worker_timer, s)) < 0)
 		return err_errno(e, -r, "sd_event_add_time");
 	sd_event_source_set_enabled(s->sv_timer, SD_EVENT_OFF);
-	sd_event_source_set_enabled(s->poll_timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(s->wd_timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(s->extend_timer, SD_EVENT_OFF);
-	sd_event_source_set_enabled(s->rec_timer, SD_EVENT_OFF);
+	sd_event_source_set_enabled(s->wk_timer, SD_EVENT_OFF);
 
 	if (!(s->envp = child_environment()))
 		return err_errno(e, ENOMEM, "environment");
 	return 0;
 }
 
-int supervise_run(struct supervise_config *cfg, const struct probe *probe,
+int supervise_run(struct supervise_config *cfg, char *const *worker_argv,
 		  supervise_reload_fn reload_fn, void *reload_ctx, struct err *e)
 {
-	struct supervisor s = { .cfg = *cfg, .probe = probe, .reload = reload_fn,
+	struct supervisor s = { .cfg = *cfg, .worker_argv = worker_argv, .reload = reload_fn,
 				.reload_ctx = reload_ctx, .devnull = -1, .out_rd = -1, .out_wr = -1,
-				.tenants = -1 };
+				.w = { .fd = -1 }, .view = { .tenants = -1 } };
 	int rc = -1, r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (sv_params_check(&s.cfg.sv, e) < 0)
 		goto out;
-	if (s.cfg.platform_file && platform_load(s.cfg.platform_file, &s.plat, e) < 0)
-		goto out;
-	if (s.plat) {
-		s.plat->timeout = s.cfg.component_timeout;
-		s.plat->retry = s.cfg.component_retry;
-	}
 	sv_init(&s.m, &s.cfg.sv);
 	notify_init(&s.nt);
 	open_state(&s);
@@ -1043,14 +843,14 @@ int supervise_run(struct supervise_config *cfg, const struct probe *probe,
 
 	if (s.nt.watchdog_usec) {
 		log_info("watchdog: WATCHDOG=1 every %" PRIu64 " ms", s.nt.watchdog_usec / 2000);
-		rearm(s.wd_timer, s.nt.watchdog_usec / 2);
+		evloop_rearm(s.wd_timer, s.nt.watchdog_usec / 2);
 	}
 	s.importing = images_pending(&s.cfg);
 	if (s.importing) {
 		log_info("images in %s not imported yet: extending the start-up timeout",
 			 s.cfg.images_dir);
 		notify_extend_timeout(&s.nt, s.cfg.extend);
-		rearm(s.extend_timer, s.cfg.extend / 2);
+		evloop_rearm(s.extend_timer, s.cfg.extend / 2);
 	}
 	step(&s, SV_EV_START);
 	if ((r = sd_event_loop(s.ev)) < 0) {
@@ -1061,12 +861,11 @@ int supervise_run(struct supervise_config *cfg, const struct probe *probe,
 	rc = 0;
 out:
 	sd_event_source_unref(s.sv_timer);
-	sd_event_source_unref(s.poll_timer);
 	sd_event_source_unref(s.wd_timer);
 	sd_event_source_unref(s.extend_timer);
-	sd_event_source_unref(s.rec_timer);
+	sd_event_source_unref(s.wk_timer);
 	sd_event_source_unref(s.state_watch);
-	reconcile_free(s.rec);
+	sd_event_source_unref(s.w.io);
 	sd_event_unref(s.ev);
 	free(s.envp);
 	if (s.devnull >= 0)
@@ -1075,9 +874,8 @@ out:
 		close(s.out_rd);
 	if (s.out_wr >= 0)
 		close(s.out_wr);
-	platform_free(s.plat);
-	free(s.rows);
-	free(s.next);
+	if (s.w.fd >= 0)
+		close(s.w.fd);
 	state_close(s.st);
 	supervise_config_free(&s.cfg);
 	return rc;

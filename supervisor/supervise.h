@@ -1,14 +1,15 @@
 /* Supervision of the k3s server process: an explicit state machine (pure,
- * walked event by event in tests) and the daemon loop that feeds it real
- * events (child exits, signals, timers) and carries out its actions. */
+ * supervise-machine.c, walked event by event in tests) and the supervising
+ * process that feeds it real events (child exits, signals, timers), carries
+ * out its actions and runs the worker (worker.h) for the API work. */
 #ifndef OUTPOST_SUPERVISE_H
 #define OUTPOST_SUPERVISE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
-#include "probe.h"
 
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -108,6 +109,7 @@ struct supervise_config {
 	uint64_t poll_busy;   /* API/platform poll while something is not ready */
 	uint64_t poll_idle;   /* ... and once everything is */
 	uint64_t component_timeout, component_retry;
+	uint64_t worker_timeout; /* a worker that reports nothing this long is killed */
 	uint64_t extend;      /* EXTEND_TIMEOUT_USEC while images are imported */
 	char *datadir;        /* charts, for the reconciler */
 	bool reconcile;       /* run the tenant reconciler once the API is ready */
@@ -136,9 +138,15 @@ void supervise_status_text(const struct status_view *v, char *buf, size_t len);
 /* A wait status as a shell would report it: the exit code, or 128+signal. */
 int supervise_exit_code(int wstatus);
 
-/* Runs the supervisor until SIGTERM/SIGINT; returns 0 after an orderly
- * shutdown, -1 with e set when it could not start. Takes ownership of cfg. */
-int supervise_run(struct supervise_config *cfg, const struct probe *probe,
+/* "60 s" for whole seconds, else "250 ms" (tests run with millisecond windows). */
+void supervise_fmt_duration(char *buf, size_t len, uint64_t usec);
+
+/* The supervising process (supervise.c): runs until SIGTERM/SIGINT; returns 0
+ * after an orderly shutdown, -1 with e set when it could not start. Takes
+ * ownership of cfg. worker_argv (NULL-terminated, kept) starts the worker
+ * (worker.h), to which --worker-fd and --full-in are appended; NULL runs k3s
+ * alone. */
+int supervise_run(struct supervise_config *cfg, char *const *worker_argv,
 		  supervise_reload_fn reload, void *reload_ctx, struct err *e);
 
 #endif

@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 int util_mkdir_p(const char *path, mode_t mode, struct err *e)
 {
 	char buf[PATH_MAX];
@@ -135,13 +133,6 @@ int util_read_file(const char *path, size_t max, char **out, size_t *len, struct
 	*out = buf;
 	if (len)
 		*len = n;
-	return 0;
-}
-
-int util_random_bytes(void *buf, size_t len, struct err *e)
-{
-	if (len > INT_MAX || RAND_bytes(buf, (int)len) != 1)
-		return err_set(e, EXIT_RUNTIME, "random: OpenSSL's generator failed");
 	return 0;
 }
 

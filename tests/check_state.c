@@ -285,6 +285,52 @@ START_TEST(status_events_components)
 }
 END_TEST
 
+/* Two processes share the component rows: each writes only what changed
+ * from what it wrote (or, after seeding, from what the file holds), so a
+ * health check that finds everything as it was commits nothing, and other
+ * processes' data_version does not move. */
+START_TEST(component_rows_sync_and_seed)
+{
+	struct state *a = open_new(), *b = open_new();
+	struct component_status last[2] = { { .name = "api" }, { .name = "redis" } }, next[2];
+	struct component_status seeded[3] = { { .name = "api" }, { .name = "redis" },
+					       { .name = "minio" } };
+	struct err e = { 0 };
+	int64_t v0, v1;
+
+	memcpy(next, last, sizeof(next));
+	snprintf(next[0].phase, sizeof(next[0].phase), "Ready");
+	next[0].started_at = 1000;
+	snprintf(next[1].phase, sizeof(next[1].phase), "Starting");
+	snprintf(next[1].message, sizeof(next[1].message), "waiting for StatefulSet/redis 0/1");
+	ck_assert_int_eq(state_data_version(b, &v0, &e), 0);
+	ck_assert_int_eq(state_component_sync(a, last, next, 2, &e), 0);
+	ck_assert_int_eq(state_data_version(b, &v1, &e), 0);
+	ck_assert_int_ne(v1, v0);
+	ck_assert_int_eq(memcmp(last, next, sizeof(next)), 0);
+	ck_assert_int_eq(state_component_sync(a, last, next, 2, &e), 0);
+	ck_assert_int_eq(state_data_version(b, &v0, &e), 0);
+	ck_assert_int_eq(v0, v1); /* nothing changed: no commit */
+
+	ck_assert_int_eq(state_component_seed(b, seeded, 3, &e), 0);
+	ck_assert_str_eq(seeded[0].phase, "Ready");
+	ck_assert_int_eq(seeded[0].started_at, 1000);
+	ck_assert_str_eq(seeded[1].message, "waiting for StatefulSet/redis 0/1");
+	ck_assert_str_eq(seeded[2].name, ""); /* no row: cleared, so it is written */
+	snprintf(next[1].phase, sizeof(next[1].phase), "Ready");
+	next[1].message[0] = '\0';
+	memcpy(last, seeded, sizeof(last));
+	ck_assert_int_eq(state_component_sync(b, last, next, 2, &e), 0);
+	ck_assert_int_eq(state_data_version(a, &v0, &e), 0);
+	ck_assert_int_eq(state_data_version(b, &v1, &e), 0);
+	ck_assert_int_eq(state_component_sync(b, last, next, 2, &e), 0);
+	ck_assert_int_eq(state_data_version(a, &v1, &e), 0);
+	ck_assert_int_eq(v1, v0);
+	state_close(a);
+	state_close(b);
+}
+END_TEST
+
 START_TEST(data_version_sees_other_writers_only)
 {
 	struct state *a = open_new(), *b = open_new();
@@ -363,6 +409,7 @@ int main(void)
 	tcase_add_test(tc, bad_rows_are_flagged_not_fatal);
 	tcase_add_test(tc, check_constraints_hold);
 	tcase_add_test(tc, status_events_components);
+	tcase_add_test(tc, component_rows_sync_and_seed);
 	tcase_add_test(tc, data_version_sees_other_writers_only);
 	tcase_add_test(tc, migrates_from_v1);
 	suite_add_tcase(s, tc);

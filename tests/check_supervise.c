@@ -1,4 +1,5 @@
-/* The k3s supervision machine, walked event by event, and the STATUS= text. */
+/* The k3s supervision machine, walked event by event, the STATUS= text, and
+ * the worker's report lines. */
 #include <check.h>
 
 #include "check-run.h"
@@ -7,6 +8,7 @@
 
 #include "supervise.h"
 #include "util.h"
+#include "worker-msg.h"
 
 #define MS USEC_PER_MSEC
 
@@ -217,6 +219,92 @@ START_TEST(status_text_per_phase)
 }
 END_TEST
 
+/* What the worker writes, the supervising process reads back unchanged. */
+START_TEST(worker_view_round_trip)
+{
+	static const struct worker_view views[] = {
+		{ .api = false, .tenants = -1 },
+		{ .api = true, .plat_ready = 3, .plat_n = 6, .tenants = 0 },
+		{ .api = true, .plat_ready = 5, .plat_n = 6, .tenants = 1200, .failed = "redis",
+		  .reason = "helm-install-outpost-redis Job failed: BackoffLimitExceeded" },
+	};
+	char line[WORKER_MSG_MAX];
+	struct worker_view got;
+	struct worker_idle idle;
+
+	for (size_t i = 0; i < ARRAY_SIZE(views); i++) {
+		size_t n = worker_msg_view(line, &views[i]);
+		ck_assert_uint_eq(n, strlen(line));
+		ck_assert_int_eq(line[n - 1], '\n');
+		line[n - 1] = '\0';
+		ck_assert_int_eq(worker_msg_parse(line, &got, &idle), WORKER_MSG_VIEW);
+		ck_assert_int_eq(got.api, views[i].api);
+		ck_assert_uint_eq(got.plat_ready, views[i].plat_ready);
+		ck_assert_uint_eq(got.plat_n, views[i].plat_n);
+		ck_assert_int_eq(got.tenants, views[i].tenants);
+		ck_assert_str_eq(got.failed, views[i].failed);
+		ck_assert_str_eq(got.reason, views[i].reason);
+	}
+}
+END_TEST
+
+/* A reason is free text: a newline in it cannot start a forged line, and a
+ * long one is cut, never split across two lines. */
+START_TEST(worker_view_reason_stays_on_its_line)
+{
+	struct worker_view v = { .api = true, .plat_ready = 1, .plat_n = 2, .tenants = -1,
+				 .failed = "keycloak" };
+	char line[WORKER_MSG_MAX];
+	size_t n;
+
+	snprintf(v.reason, sizeof(v.reason), "bad\nidle 0 0\r");
+	n = worker_msg_view(line, &v);
+	ck_assert_ptr_eq(strchr(line, '\n'), line + n - 1);
+	ck_assert_str_eq(line, "view 1 1 2 -1 keycloak bad idle 0 0 \n");
+	memset(v.reason, 'x', sizeof(v.reason) - 1);
+	v.reason[sizeof(v.reason) - 1] = '\0';
+	n = worker_msg_view(line, &v);
+	ck_assert_uint_lt(n, WORKER_MSG_MAX);
+	ck_assert_ptr_eq(strchr(line, '\n'), line + n - 1);
+}
+END_TEST
+
+START_TEST(worker_idle_round_trip)
+{
+	static const struct worker_idle cases[] = {
+		{ 600000, 540000 }, { 5, WORKER_NONE }, { WORKER_NONE, WORKER_NONE }, { 0, 0 },
+	};
+	char line[WORKER_MSG_MAX];
+	struct worker_view v;
+	struct worker_idle got;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t n = worker_msg_idle(line, &cases[i]);
+		line[n - 1] = '\0';
+		ck_assert_int_eq(worker_msg_parse(line, &v, &got), WORKER_MSG_IDLE);
+		ck_assert(got.due_ms == cases[i].due_ms && got.full_ms == cases[i].full_ms);
+	}
+	ck_assert_int_eq(worker_msg_parse("alive", &v, &got), WORKER_MSG_ALIVE);
+}
+END_TEST
+
+START_TEST(worker_bad_lines_are_refused)
+{
+	static const char *const bad[] = {
+		"", "alive ", "hello", "view", "view 1 2 3", "view 2 0 0 -1 - x", "view 1 4 3 0 - x",
+		"view 1 1 x 0 - x", "view 1 0 0 -2 - x", "view 1 0 0 0 x", "view 1 0 0 0  x",
+		"view 1 0 0 99999999999999999999 - x", "idle", "idle 1", "idle 1 2 3", "idle x 2",
+		"idle -1 2", "idle 1 2x",
+	};
+	struct worker_view v;
+	struct worker_idle idle;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_msg(worker_msg_parse(bad[i], &v, &idle) == WORKER_MSG_BAD, "accepted \"%s\"",
+			      bad[i]);
+}
+END_TEST
+
 START_TEST(exit_codes_like_a_shell)
 {
 	ck_assert_int_eq(supervise_exit_code(3 << 8), 3);
@@ -236,6 +324,10 @@ int main(void)
 	tcase_add_test(tc, params_are_checked);
 	tcase_add_test(tc, status_text_per_phase);
 	tcase_add_test(tc, exit_codes_like_a_shell);
+	tcase_add_test(tc, worker_view_round_trip);
+	tcase_add_test(tc, worker_view_reason_stays_on_its_line);
+	tcase_add_test(tc, worker_idle_round_trip);
+	tcase_add_test(tc, worker_bad_lines_are_refused);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -22,7 +22,7 @@ api=$T/api
 controllers=$(controllers '"outpost-platform/keycloak"')
 CTL
 start_outpost --platform "$top_srcdir/charts/platform.json" --kubeconfig "$T/api/kubeconfig" \
-	--poll 300 --component-retry 1000 --reconcile-check 60000
+	--poll 300 --poll-idle 1000 --component-retry 1000 --reconcile-check 60000
 wait_for 60 "the API comes up" -- grep -q "API is ready" "$T/outpost.log"
 KUBECONFIG=$T/api/kubeconfig; export KUBECONFIG
 

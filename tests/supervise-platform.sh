@@ -18,7 +18,7 @@ controllers={"helm": true, "jobs": true, "workloads": true, "delay": 0.3, "never
 CTL
 start_listener "$T/notify.sock"
 start_outpost --ready platform --platform "$top_srcdir/charts/platform.json" \
-	--kubeconfig "$T/api/kubeconfig" --poll 300 --component-retry 1000 --reconcile-check 60000
+	--kubeconfig "$T/api/kubeconfig" --poll 300 --poll-idle 1000 --component-retry 1000 --reconcile-check 60000
 wait_for 60 "the API comes up" -- grep -q "API is ready" "$T/outpost.log"
 
 # What install lays out as k3s manifests, with the workloads the charts would create.

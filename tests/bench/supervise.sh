@@ -3,7 +3,9 @@
 # test API), the reconciler on (no tenants), the watchdog at systemd's 90 s.
 # Over a window (60 s; BENCH_SECONDS to change) prints RSS, CPU time and
 # wakeups per second (context switches of the supervisor, from /proc).
-# Goals: RSS <= 8 MB, <= 1 wakeup/s. Asserts nothing.
+# The worker (the API work) runs as a child while there is work and for a
+# health check every --poll-idle: its runs, CPU time and peak RSS are
+# printed too. Goals: RSS <= 8 MB, <= 1 wakeup/s. Asserts nothing.
 set -eu
 : "${OUTPOST:?run through make bench (OUTPOST is not set)}"
 : "${top_srcdir:?}"
@@ -36,17 +38,32 @@ while ! grep -q READY=1 "$T/notify" 2>/dev/null; do
 	sleep 0.1
 done
 sleep 3 # the first reconcile pass and the start-up settle
-pid=$(pgrep -f -n "^$OUTPOST --state $T/state.db supervise")
+# The supervising process is /usr/bin/time's child; workers are its children.
+pid=$(pgrep -P "$timer")
+# Workers come and go (a health check every --poll-idle, 30 s by default):
+# note each one and its peak RSS while the window lasts.
+(
+	while :; do
+		kids=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null) || break
+		for w in $kids; do
+			hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$w/status" 2>/dev/null) || continue
+			grep -q -- --worker-fd "/proc/$w/cmdline" 2>/dev/null && echo "$w ${hwm:-0}" >>"$T/workers"
+		done
+		sleep 0.02
+	done
+) &
+pids="$! $pids"
 
-sample() { # ctx switches, CPU ticks
+sample() { # ctx switches, CPU ticks, CPU ticks of reaped children (the workers)
 	awk '/^voluntary_ctxt_switches|^nonvoluntary_ctxt_switches/ { n += $2 } END { printf "%d ", n }' "/proc/$pid/status"
-	awk '{ print $14 + $15 }' "/proc/$pid/stat"
+	awk '{ print $14 + $15, $16 + $17 }' "/proc/$pid/stat"
 }
-read -r cs0 cpu0 <<EOS
+read -r cs0 cpu0 ccpu0 <<EOS
 $(sample)
 EOS
+: >"$T/workers"
 sleep "$window"
-read -r cs1 cpu1 <<EOS
+read -r cs1 cpu1 ccpu1 <<EOS
 $(sample)
 EOS
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
@@ -63,6 +80,9 @@ printf '  RSS now             %6s KiB   (goal <= 8192)\n' "$rss"
 printf '  RSS peak (VmHWM)    %6s KiB   (/usr/bin/time %%M: %s KiB, which counts the fake k3s and API server too)\n' "$hwm" "$peak"
 printf '  private / PSS       %6s / %s KiB (the rest of RSS is shared library pages)\n' "$private" "$pss"
 printf '  CPU time            %6s ms\n' "$(((cpu1 - cpu0) * 1000 / tck))"
+printf '  worker runs         %6s       their CPU time %s ms, peak RSS of the largest %s KiB\n' \
+	"$(awk '{ print $1 }' "$T/workers" | sort -u | wc -l)" "$(((ccpu1 - ccpu0) * 1000 / tck))" \
+	"$(awk '$2 > m { m = $2 } END { print m + 0 }' "$T/workers")"
 awk -v c="$((cs1 - cs0))" -v w="$window" 'BEGIN { printf "  wakeups             %6d       = %.2f per second (goal <= 1)\n", c, c / w }'
 printf '  watchdog messages   %6s       k3s restarts: %s\n' "$(grep -c WATCHDOG=1 "$T/notify" || :)" \
 	"$(($(grep -c '^start' "$T/k3s.log") - 1))"

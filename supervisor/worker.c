@@ -1,0 +1,424 @@
+#include "worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-event.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "platform.h"
+#include "supervise-config.h"
+#include "reconcile.h"
+#include "state.h"
+#include "util.h"
+#include "worker-msg.h"
+
+struct worker {
+	sd_event *ev;
+	struct supervise_config cfg;
+	supervise_reload_fn reload;
+	void *reload_ctx;
+	const struct probe *probe;
+	struct platform *plat;
+	struct reconcile *rec; /* created when the API becomes ready */
+	int fd;                /* the report pipe to the supervising process */
+	uint64_t full_in;      /* from --full-in: when the first full pass is due */
+	bool api_ready, stopping;
+	long tenants;
+	time_t api_since;
+	char last_view[WORKER_MSG_MAX];
+	uint64_t last_alive;
+
+	struct state *st;               /* NULL when the state file could not be opened */
+	struct component_status *rows;  /* last written: api, then each component */
+	struct component_status *next;  /* the same, being built */
+
+	sd_event_source *poll_timer, *rec_timer;
+	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
+};
+
+/* A line to the supervising process. It reads its end as long as we run; if
+ * it is gone, so is our purpose: stop. */
+static void tell(struct worker *w, const char *line, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(w->fd, line, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_err("report to the supervisor: %s; stopping", n < 0 ? strerror(errno) : "closed");
+			sd_event_exit(w->ev, 1);
+			return;
+		}
+		line += n;
+		len -= (size_t)n;
+	}
+	w->last_alive = evloop_now();
+}
+
+static size_t build_rows(const struct worker *w, struct component_status *rows)
+{
+	static const char *const pc_phase[PC_STATE_COUNT] = {
+		[PC_PENDING] = "Pending", [PC_INSTALLING] = "Installing",
+		[PC_STARTING] = "Starting", [PC_READY] = "Ready", [PC_FAILED] = "Failed",
+	};
+	size_t n = 1;
+
+	state_component_fill(&rows[0], "api", w->api_ready ? "Ready" : "Waiting",
+		w->api_ready ? "" : "waiting for /readyz");
+	rows[0].started_at = w->api_ready ? w->api_since : 0;
+	for (size_t i = 0; w->plat && i < w->plat->n; i++, n++) {
+		const struct platform_component *c = &w->plat->c[i];
+		state_component_fill(&rows[n], c->name, pc_phase[c->state], c->reason);
+	}
+	return n;
+}
+
+/* After every poll, and between the requests of a long pass: a sign of life
+ * at most every few seconds, so the supervisor tells a busy or waiting
+ * worker from a hung one. */
+static void alive(void *data)
+{
+	struct worker *w = data;
+
+	if (evloop_now() - w->last_alive >= 5 * USEC_PER_SEC)
+		tell(w, "alive\n", 6);
+}
+
+/* Rows and the supervisor's view follow every poll and pass. */
+static void report(struct worker *w)
+{
+	struct worker_view v = { .api = w->api_ready, .tenants = w->tenants };
+	char line[WORKER_MSG_MAX];
+	struct err e = { 0 };
+	size_t n;
+
+	if (w->st) {
+		n = build_rows(w, w->next);
+		if (state_component_sync(w->st, w->rows, w->next, n, &e) < 0)
+			log_warn("status rows: %s", e.msg);
+	}
+	if (w->plat) {
+		v.plat_n = w->plat->n;
+		v.plat_ready = platform_ready_count(w->plat);
+		for (size_t k = 0; k < w->plat->n && !v.failed[0]; k++) {
+			const struct platform_component *c = &w->plat->c[w->plat->order[k]];
+			if (c->state == PC_FAILED) {
+				snprintf(v.failed, sizeof(v.failed), "%s", c->name);
+				snprintf(v.reason, sizeof(v.reason), "%s", c->reason);
+			}
+		}
+	}
+	n = worker_msg_view(line, &v);
+	if (strcmp(line, w->last_view)) {
+		memcpy(w->last_view, line, n + 1);
+		tell(w, line, n);
+	} else {
+		alive(w);
+	}
+}
+
+/* Tells the reconciler which platform services are ready, so tenants' parts
+ * that need one wait for it; one that just became ready asks for a pass at
+ * once rather than at the next fallback poll. */
+static void share_readiness(struct worker *w)
+{
+	bool woken = false;
+
+	for (size_t i = 0; w->rec && w->plat && i < w->plat->n; i++)
+		woken |= reconcile_set_ready(w->rec, w->plat->c[i].name, w->plat->c[i].state == PC_READY);
+	if (woken && w->api_ready && !w->stopping)
+		evloop_rearm(w->rec_timer, 20 * USEC_PER_MSEC);
+}
+
+static void reconcile_start(struct worker *w)
+{
+	struct reconcile_config rc = {
+		.state_path = w->cfg.state_path, .kubeconfig_path = w->cfg.kubeconfig,
+		.datadir = w->cfg.datadir, .progress = alive, .progress_ud = w,
+		/* What is left after this is picked up by the next pass; a
+		 * SIGTERM waits for the pass, inside the unit's stop timeout. */
+		.pass_budget_ms = 30000,
+		.readiness_by_caller = w->plat != NULL,
+		.first_full_in_ms = w->full_in / USEC_PER_MSEC,
+	};
+	struct err e = { 0 };
+
+	reconcile_free(w->rec);
+	w->rec = NULL;
+	if (!w->cfg.reconcile)
+		return;
+	if (reconcile_new(&rc, &w->rec, &e) < 0) {
+		log_emit(LOG_ERR, "reconcile", NULL, "%s", e.msg);
+		return;
+	}
+	share_readiness(w);
+	evloop_rearm(w->rec_timer, 1);
+}
+
+static void set_api_ready(struct worker *w, bool ready)
+{
+	if (ready == w->api_ready)
+		return;
+	w->api_ready = ready;
+	/* Ready since the last worker saw it so, as far as anyone knows; and
+	 * the log says what changed, not what each health check found. */
+	if (ready && w->st && !strcmp(w->rows[0].phase, "Ready") && w->rows[0].started_at) {
+		w->api_since = (time_t)w->rows[0].started_at;
+	} else {
+		w->api_since = ready ? time(NULL) : 0;
+		log_emit(LOG_INFO, "api", NULL, ready ? "API is ready" : "API is not ready");
+	}
+	/* A new k3s may have written a new kubeconfig. */
+	if (ready)
+		reconcile_start(w);
+}
+
+/* Nothing to do before the next health check: say when work is due, and go.
+ * The supervising process starts a worker again then, or at once when the
+ * state file changes. */
+static bool leave_if_idle(struct worker *w)
+{
+	struct worker_idle idle = { .due_ms = WORKER_NONE, .full_ms = WORKER_NONE };
+	char line[WORKER_MSG_MAX];
+	uint64_t now, due, full;
+
+	if (!w->api_ready || (w->plat && platform_ready_count(w->plat) < w->plat->n))
+		return false;
+	if (w->cfg.reconcile) {
+		if (!w->rec)
+			return false;
+		now = reconcile_now_ms();
+		if (reconcile_wants_pass(w->rec, now))
+			return false;
+		due = reconcile_next_deadline(w->rec);
+		if (due <= now + w->cfg.poll_idle / USEC_PER_MSEC)
+			return false;
+		idle.due_ms = due - now;
+		full = reconcile_next_full(w->rec);
+		idle.full_ms = full > now ? full - now : WORKER_NONE;
+	}
+	tell(w, line, worker_msg_idle(line, &idle));
+	sd_event_exit(w->ev, 0);
+	return true;
+}
+
+/* The desired tenants, for STATUS=: a targeted pass only counts those it
+ * looked at, so the state file says how many there are (read only after a
+ * pass, which is when it can have changed). */
+static long count_tenants(struct worker *w, const struct reconcile_summary *sum)
+{
+	struct tenant_list tl = { 0 };
+	struct err e = { 0 };
+	long n;
+
+	if (!w->st || state_tenant_list(w->st, &tl, &e) < 0)
+		return sum->full ? (long)sum->tenants : w->tenants;
+	n = (long)tl.n;
+	tenant_list_free(&tl);
+	return n;
+}
+
+/* The fallback poll, or sooner when the reconciler has a retry due. */
+static uint64_t next_check(const struct worker *w)
+{
+	uint64_t due = reconcile_next_deadline(w->rec), now = reconcile_now_ms();
+	uint64_t wait = due > now ? (due - now) * USEC_PER_MSEC : 0;
+
+	return wait + 1 < w->cfg.reconcile_check ? wait + 1 : w->cfg.reconcile_check;
+}
+
+static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
+{
+	struct worker *w = data;
+	struct reconcile_summary sum;
+	struct err e = { 0 };
+
+	(void)usec;
+	if (!w->rec || w->stopping || !w->api_ready)
+		return 0; /* re-armed by reconcile_start */
+	alive(w);
+	if (reconcile_wants_pass(w->rec, reconcile_now_ms())) {
+		if (reconcile_pass(w->rec, &sum, &e) < 0) {
+			log_emit(LOG_WARNING, "reconcile", NULL, "%s", e.msg);
+		} else {
+			w->tenants = count_tenants(w, &sum);
+			if (sum.failed)
+				log_emit(LOG_WARNING, "reconcile", NULL, "%zu of %zu tenants failed; first: %s",
+					 sum.failed, sum.tenants, sum.first_failure);
+			report(w);
+		}
+	}
+	if (!leave_if_idle(w))
+		evloop_rearm(src, next_check(w));
+	return 0;
+}
+
+/* A commit to the state file (tenant add/change from the CLI): ask the
+ * reconciler soon, instead of polling often. Writes in a burst are folded
+ * into one check. */
+static void on_state_write(void *data)
+{
+	struct worker *w = data;
+
+	if (w->rec && w->api_ready && !w->stopping)
+		evloop_rearm(w->rec_timer, 20 * USEC_PER_MSEC);
+}
+
+static int on_poll(sd_event_source *src, uint64_t usec, void *data)
+{
+	struct worker *w = data;
+	struct err e = { 0 };
+	bool busy = true;
+
+	(void)usec;
+	if (w->stopping)
+		return 0;
+	if (w->probe->ops->readyz(w->probe->ctx, &e) < 0) {
+		log_emit(LOG_DEBUG, "api", NULL, "/readyz: %s", e.msg);
+		set_api_ready(w, false);
+	} else {
+		set_api_ready(w, true);
+		if (w->plat && platform_poll(w->plat, w->probe, evloop_now()))
+			share_readiness(w);
+		busy = w->plat && platform_ready_count(w->plat) < w->plat->n;
+	}
+	report(w);
+	if (!leave_if_idle(w))
+		evloop_rearm(src, busy ? w->cfg.poll_busy : w->cfg.poll_idle);
+	return 0;
+}
+
+static void reload(struct worker *w)
+{
+	struct err e = { 0 };
+
+	/* The platform file is read once per worker: the next one reads the new one. */
+	if (supervise_config_reload(w->reload, w->reload_ctx, &w->cfg, &e) < 0) {
+		log_err("reload: %s; keeping the running configuration", e.msg);
+		return;
+	}
+	if (w->plat) {
+		w->plat->timeout = w->cfg.component_timeout;
+		w->plat->retry = w->cfg.component_retry;
+	}
+}
+
+static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *data)
+{
+	struct worker *w = data;
+
+	(void)src;
+	if (si->ssi_signo == SIGHUP) {
+		reload(w);
+		return 0;
+	}
+	w->stopping = true;
+	sd_event_exit(w->ev, 0);
+	return 0;
+}
+
+/* Status rows are a report, not a duty: without the state file the worker
+ * still brings the platform up, and the failure is logged once. */
+static void open_state(struct worker *w)
+{
+	size_t n = 1 + (w->plat ? w->plat->n : 0);
+	struct err e = { 0 };
+
+	if (!(w->rows = calloc(n, sizeof(*w->rows))) || !(w->next = calloc(n, sizeof(*w->next))) ||
+	    state_open(w->cfg.state_path, STATE_OPEN_CREATE, &w->st, &e) < 0) {
+		log_err("status rows disabled: %s", e.msg[0] ? e.msg : "out of memory");
+		w->st = NULL;
+		return;
+	}
+	/* Take the rows over from the last worker: rewrite only what changes,
+	 * and start from the components it saw ready. */
+	build_rows(w, w->rows);
+	if (state_component_seed(w->st, w->rows, n, &e) < 0) {
+		log_warn("status rows: %s", e.msg);
+		return;
+	}
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(w->rows[i].phase, "Ready"))
+			platform_assume_ready(w->plat, w->rows[i].name, evloop_now());
+}
+
+static void watch_state(struct worker *w)
+{
+	int r = evloop_watch_file(w->ev, &w->state_watch, w->cfg.state_path, on_state_write, w);
+
+	if (r < 0)
+		log_warn("cannot watch %s (%s): tenant changes are noticed by polling only",
+			 w->cfg.state_path, strerror(-r));
+}
+
+static int setup(struct worker *w, struct err *e)
+{
+	static const int handled[] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t mask;
+	int r;
+
+	signal(SIGPIPE, SIG_IGN); /* a gone supervisor is a write error, see tell() */
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(handled); i++)
+		sigaddset(&mask, handled[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return err_errno(e, errno, "sigprocmask");
+	if ((r = sd_event_new(&w->ev)) < 0)
+		return err_errno(e, -r, "sd_event_new");
+	for (size_t i = 0; i < ARRAY_SIZE(handled); i++)
+		if ((r = sd_event_add_signal(w->ev, NULL, handled[i], on_signal, w)) < 0)
+			return err_errno(e, -r, "signal %d", handled[i]);
+	if ((r = sd_event_add_time_relative(w->ev, &w->poll_timer, CLOCK_MONOTONIC, 0, 0, on_poll,
+					   w)) < 0 ||
+	    (r = sd_event_add_time_relative(w->ev, &w->rec_timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
+					   0, on_reconcile, w)) < 0)
+		return err_errno(e, -r, "sd_event_add_time");
+	sd_event_source_set_enabled(w->poll_timer, SD_EVENT_ONESHOT);
+	sd_event_source_set_enabled(w->rec_timer, SD_EVENT_OFF);
+	return 0;
+}
+
+int worker_run(struct supervise_config *cfg, const struct probe *probe, supervise_reload_fn reload_fn,
+	       void *reload_ctx, int fd, uint64_t full_in, struct err *e)
+{
+	struct worker w = { .cfg = *cfg, .probe = probe, .reload = reload_fn,
+			    .reload_ctx = reload_ctx, .fd = fd, .full_in = full_in, .tenants = -1 };
+	int rc = -1, r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (w.cfg.platform_file && platform_load(w.cfg.platform_file, &w.plat, e) < 0)
+		goto out;
+	if (w.plat) {
+		w.plat->timeout = w.cfg.component_timeout;
+		w.plat->retry = w.cfg.component_retry;
+	}
+	if (setup(&w, e) < 0)
+		goto out;
+	open_state(&w);
+	watch_state(&w);
+	if ((r = sd_event_loop(w.ev)) < 0) {
+		err_errno(e, -r, "event loop");
+		goto out;
+	}
+	rc = r == 0 ? 0 : err_set(e, EXIT_RUNTIME, "the supervisor is gone");
+out:
+	sd_event_source_unref(w.poll_timer);
+	sd_event_source_unref(w.rec_timer);
+	sd_event_source_unref(w.state_watch);
+	reconcile_free(w.rec);
+	sd_event_unref(w.ev);
+	platform_free(w.plat);
+	free(w.rows);
+	free(w.next);
+	state_close(w.st);
+	supervise_config_free(&w.cfg);
+	return rc;
+}

@@ -1,0 +1,100 @@
+#!/bin/sh
+# The supervising process and its worker. `outpost supervise` becomes the
+# small outpost-supervise program (same pid), which maps none of libcurl,
+# OpenSSL, libarchive and libyaml; the API work runs in a worker child that
+# exits once idle. A tenant added while no worker runs starts one at once
+# (the state file is watched); a crashed worker is restarted with back-off
+# and k3s is not touched; a hung one is killed; health checks recur.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/supervise-lib.sh"
+skip_unless sqlite3
+skip_unless kubectl
+
+mkdir -p "$T/api"
+cat >"$FAKE_K3S_CONTROL" <<CTL
+api=$T/api
+controllers={"jobs": true, "delay": 0.1}
+CTL
+echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
+OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
+
+workers() { pgrep -P "$OUTPOST_PID" -f -- --worker-fd; }
+no_worker() { [ -z "$(workers)" ]; }
+has_worker() { [ -n "$(workers)" ]; }
+status_of() { sqlite3 "$T/state.db" "select phase from tenant_status where name = '$1'"; }
+is_ready() { [ "$(status_of "$1")" = Ready ]; }
+faults() { "$PYTHON3" "$top_srcdir/tests/kubeapi/ctl.py" --dir "$T/api" faults "$1" >/dev/null; }
+
+# 1. A health check only every minute: what happens sooner has another cause.
+start_listener "$T/notify.sock"
+start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200 --poll-idle 60000 \
+	--reconcile-check 60000 --worker-timeout 120000 --backoff-base 200
+wait_for 60 "READY=1" -- grep -q READY=1 "$T/notify"
+# Where the tenants' provisioning Jobs go (the platform is not run here).
+expect_exit 0 "kubectl creates the platform namespace" -- \
+	kubectl --kubeconfig "$T/api/kubeconfig" create namespace outpost-platform
+case $(readlink "/proc/$OUTPOST_PID/exe") in
+*/outpost-supervise) ok "outpost supervise became outpost-supervise, same pid" ;;
+*) not_ok "the supervising process runs $(readlink "/proc/$OUTPOST_PID/exe")" ;;
+esac
+heavy=$(grep -o -E '/[^ ]*(libcurl|libcrypto|libssl|libarchive|libyaml|libgnutls)[^ ]*' \
+	"/proc/$OUTPOST_PID/maps" | sort -u | tr '\n' ' ')
+[ -z "$heavy" ] && ok "the supervising process maps no libcurl, OpenSSL, libarchive or libyaml" ||
+	not_ok "the supervising process maps $heavy"
+wait_for 30 "the worker exits once idle" -- no_worker
+[ "$(pgrep -P "$OUTPOST_PID" | wc -l)" -eq 1 ] && ok "k3s is the only child" || not_ok "children: $(pgrep -P "$OUTPOST_PID" | tr '\n' ' ')"
+expect_grep "STATUS=reconciling 0 tenants" "$T/notify" "STATUS= keeps the worker's last word"
+k3s_pid=$(sqlite3 "$T/state.db" "select pid from component_status where name = 'k3s'")
+
+# 2. A tenant added while no worker runs: a worker starts and reconciles it.
+expect_exit 0 "a tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add acme --host acme.example.test
+wait_for 20 "acme becomes Ready (the state file is watched)" -- is_ready acme
+wait_for 20 "STATUS= counts it" -- grep -q "STATUS=reconciling 1 tenants" "$T/notify"
+wait_for 30 "the worker exits again" -- no_worker
+
+# 3. A worker that crashes mid-pass: restarted with back-off; k3s is the same process.
+faults '{"latency_ms": 1500}'
+expect_exit 0 "a second tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add beta --host beta.example.test
+wait_for 20 "a worker runs for it" -- has_worker
+sleep 0.5
+victim=$(workers)
+kill -SEGV "$victim"
+wait_for 20 "the crash is logged" -- grep -q "\[worker\] exited with status 139" "$T/outpost.log"
+faults '{}'
+wait_for 20 "a new worker takes over" -- sh -c "pgrep -P $OUTPOST_PID -f -- --worker-fd | grep -v -x $victim"
+wait_for 30 "beta becomes Ready" -- is_ready beta
+[ "$(sqlite3 "$T/state.db" "select pid from component_status where name = 'k3s'")" = "$k3s_pid" ] &&
+	ok "k3s was not restarted" || not_ok "k3s's pid changed"
+expect_grep "STATUS=reconciling 2 tenants" "$T/notify" "STATUS= counts both"
+stop_outpost
+[ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
+
+# 4. Health checks every 500 ms: workers come and go; a hung one is killed.
+: >"$T/notify"
+start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200 --poll-idle 500 \
+	--reconcile-check 500 --worker-timeout 2000
+wait_for 60 "READY=1 again" -- grep -q READY=1 "$T/notify"
+seen=""
+end=$(($(date +%s) + 20))
+while [ "$(echo "$seen" | wc -w)" -lt 3 ] && [ "$(date +%s)" -lt "$end" ]; do
+	for w in $(workers); do case " $seen " in *" $w "*) ;; *) seen="$seen $w" ;; esac; done
+	sleep 0.05
+done
+[ "$(echo "$seen" | wc -w)" -ge 3 ] && ok "health checks start a new worker each time" || not_ok "workers seen:$seen"
+hung=""
+end=$(($(date +%s) + 20))
+while [ -z "$hung" ] && [ "$(date +%s)" -lt "$end" ]; do hung=$(workers); done
+kill -STOP "$hung"
+wait_for 20 "the hung worker is killed" -- grep -q "\[worker\] pid $hung silent for" "$T/outpost.log"
+wait_for 20 "and reaped" -- sh -c "! kill -0 $hung 2>/dev/null"
+wait_for 20 "a new worker runs after it" -- sh -c "pgrep -P $OUTPOST_PID -f -- --worker-fd | grep -v -x $hung"
+stop_outpost
+[ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
+
+# 5. The supervising program is not for direct use.
+expect_exit 2 "outpost-supervise alone is refused" -- "$top_builddir/outpost-supervise" supervise
+expect_grep "outpost-supervise is started by 'outpost supervise'" "$T/err" "and says so"
+expect_exit 2 "a worker timeout not longer than the idle poll is refused" -- \
+	"$OUTPOST" --state "$T/state.db" supervise --poll-idle 1000 --worker-timeout 1000 --config "$T/supervise.json"
+expect_grep "worker-timeout must be longer than --poll-idle" "$T/err" "and named"
+finish
