@@ -314,6 +314,8 @@ int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 			enum diff_op op = !strcmp(d->kind, "Job") ? DIFF_REPLACE : DIFF_APPLY;
 			if (add_action(&b, op, d->tenant, op == DIFF_REPLACE ? o : d, rep) < 0)
 				goto out;
+			if (op == DIFF_APPLY)
+				b.r->actions[b.r->nactions - 1].observed = o;
 			continue;
 		}
 		if (o->failure) {
