@@ -34,10 +34,10 @@ static void usage(FILE *out)
 static void print_summary(const struct reconcile_summary *s)
 {
 	printf("reconcile: %s tenants=%zu ready=%zu provisioning=%zu pending=%zu failed=%zu "
-	       "deleting=%zu removed=%zu created=%zu applied=%zu repaired=%zu deleted=%zu errors=%zu "
+	       "deleting=%zu removed=%zu created=%zu applied=%zu repaired=%zu moved=%zu deleted=%zu errors=%zu "
 	       "requests=%lu writes=%lu retries=%lu status_writes=%zu ms=%llu%s\n",
 	       s->full ? "full" : "targeted", s->tenants, s->ready, s->provisioning, s->pending, s->failed, s->deleting,
-	       s->removed, s->created, s->applied, s->repaired, s->deleted, s->action_errors, s->requests,
+	       s->removed, s->created, s->applied, s->repaired, s->moved, s->deleted, s->action_errors, s->requests,
 	       s->writes, s->retries, s->status_writes, (unsigned long long)s->elapsed_ms,
 	       s->incomplete ? " incomplete" : "");
 }

@@ -314,11 +314,14 @@ int diff_compute(const struct diff_tenant *tenants, size_t ntenants,
 			enum diff_op op = !strcmp(d->kind, "Job") ? DIFF_REPLACE : DIFF_APPLY;
 			if (add_action(&b, op, d->tenant, op == DIFF_REPLACE ? o : d, rep) < 0)
 				goto out;
+			if (op == DIFF_APPLY)
+				b.r->actions[b.r->nactions - 1].observed = o;
 			continue;
 		}
 		if (o->drifted && strcmp(d->kind, "Job")) {
 			if (add_action(&b, DIFF_REPAIR, d->tenant, d, rep) < 0)
 				goto out;
+			b.r->actions[b.r->nactions - 1].observed = o;
 			rep->nactions--; /* no change of the tenant: it may stay Ready */
 		}
 		if (o->failure) {

@@ -65,6 +65,7 @@ struct diff_action {
 	enum diff_op op;
 	const char *tenant;
 	const struct diff_object *obj; /* desired for CREATE/APPLY, observed otherwise; NULL for DEPROVISION */
+	const struct diff_object *observed; /* APPLY, REPAIR: the observed object it is applied over */
 	unsigned services;     /* DEPROVISION: the services (1u << svc) whose Jobs to create */
 };
 

@@ -27,7 +27,17 @@ const size_t kube_nresources = sizeof(kube_resources) / sizeof(kube_resources[0]
 
 static const char *const verb_names[KUBE_NVERBS] = {
 	[KUBE_GET] = "get", [KUBE_CREATE] = "create", [KUBE_APPLY] = "apply",
-	[KUBE_DELETE] = "delete", [KUBE_LIST] = "list",
+	[KUBE_PATCH] = "patch", [KUBE_DELETE] = "delete", [KUBE_LIST] = "list",
+};
+
+/* Every write names its field manager. Applies force: Outpost is the one
+ * owner of what it renders. A delete goes in the background: the object
+ * now, its dependents after. */
+static const char *const verb_queries[KUBE_NVERBS] = {
+	[KUBE_CREATE] = "fieldManager=" KUBE_FIELD_MANAGER,
+	[KUBE_APPLY] = "fieldManager=" KUBE_FIELD_MANAGER "&force=true",
+	[KUBE_PATCH] = "fieldManager=" KUBE_FIELD_MANAGER,
+	[KUBE_DELETE] = "propagationPolicy=Background",
 };
 
 const char *kube_verb_name(enum kube_verb v)
@@ -71,7 +81,7 @@ struct slot {
 struct kube {
 	char *server;
 	struct curl_blob ca, cert, key;
-	struct curl_slist *hdr_json, *hdr_apply; /* (token,) Accept, Content-Type */
+	struct curl_slist *hdr_json, *hdr_apply, *hdr_patch; /* (token,) Accept, Content-Type */
 	struct kube_options opt;
 	CURLM *multi;
 	struct slot *slots;
@@ -230,13 +240,15 @@ int kube_new(const struct kubeconfig *kc, const struct kube_options *opt, struct
 	token_ok = !kc->token || auth;
 	k->hdr_json = headers(auth, "Content-Type: application/json");
 	k->hdr_apply = headers(auth, "Content-Type: application/apply-patch+yaml");
+	k->hdr_patch = headers(auth, "Content-Type: application/json-patch+json");
 	if (auth) {
 		OPENSSL_cleanse(auth, strlen(auth));
 		free(auth);
 	}
 	k->multi = curl_multi_init();
 	k->slots = calloc(k->opt.max_inflight, sizeof(*k->slots));
-	if (!k->server || !k->multi || !k->slots || !k->hdr_json || !k->hdr_apply || !token_ok) {
+	if (!k->server || !k->multi || !k->slots || !k->hdr_json || !k->hdr_apply || !k->hdr_patch ||
+	    !token_ok) {
 		kube_free(k);
 		return err_errno(e, ENOMEM, "kube");
 	}
@@ -282,6 +294,7 @@ void kube_free(struct kube *k)
 		curl_multi_cleanup(k->multi);
 	curl_slist_free_all(k->hdr_json);
 	curl_slist_free_all(k->hdr_apply);
+	curl_slist_free_all(k->hdr_patch);
 	free(k->server);
 	free(k);
 }
@@ -343,25 +356,8 @@ static void enqueue(struct kube *k, struct xfer *x)
 
 int kube_submit(struct kube *k, const struct kube_request *req, struct err *e)
 {
-	const char *query = NULL;
-	struct xfer *x;
+	struct xfer *x = xfer_new(k, req, verb_queries[req->verb]);
 
-	switch (req->verb) {
-	case KUBE_CREATE:
-		query = "fieldManager=outpost";
-		break;
-	case KUBE_APPLY:
-		/* Controllers force: Outpost is the one owner of what it renders. */
-		query = "fieldManager=outpost&force=true";
-		break;
-	case KUBE_DELETE:
-		/* Background: the object goes now, its dependents after. */
-		query = "propagationPolicy=Background";
-		break;
-	default:
-		break;
-	}
-	x = xfer_new(k, req, query);
 	if (!x)
 		return err_errno(e, ENOMEM, "kube: %s %s", kube_verb_name(req->verb), req->res->kind);
 	enqueue(k, x);
@@ -384,10 +380,12 @@ static void start(struct kube *k, struct slot *s, struct xfer *x)
 	switch (x->req.verb) {
 	case KUBE_CREATE:
 	case KUBE_APPLY:
+	case KUBE_PATCH:
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, x->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)x->body_len);
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, x->req.verb == KUBE_APPLY ? "PATCH" : NULL);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->req.verb == KUBE_APPLY ? k->hdr_apply : k->hdr_json);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, x->req.verb == KUBE_CREATE ? NULL : "PATCH");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->req.verb == KUBE_APPLY ? k->hdr_apply :
+				 x->req.verb == KUBE_PATCH ? k->hdr_patch : k->hdr_json);
 		break;
 	default:
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -629,12 +627,7 @@ int kube_get_path(struct kube *k, const char *path, struct err *e)
 
 int kube_call(struct kube *k, const struct kube_request *req, json_t **body, struct err *e)
 {
-	static const char *const queries[KUBE_NVERBS] = {
-		[KUBE_CREATE] = "fieldManager=outpost",
-		[KUBE_APPLY] = "fieldManager=outpost&force=true",
-		[KUBE_DELETE] = "propagationPolicy=Background",
-	};
-	return call(k, req, queries[req->verb], body, NULL, e);
+	return call(k, req, verb_queries[req->verb], body, NULL, e);
 }
 
 int kube_list(struct kube *k, const struct kube_resource *res, const char *selector,

@@ -1,5 +1,5 @@
 /* Kubernetes REST client on libcurl, for what Outpost needs: get, list by label
- * (paginated), create, server-side apply and delete.
+ * (paginated), create, server-side apply, JSON patch and delete.
  *
  * TLS is always verified (peer and host name) against the kubeconfig's CA; the
  * client certificate, key and CA are handed to libcurl from memory. Requests
@@ -20,6 +20,9 @@
 
 #include "err.h"
 #include "kubeconfig.h"
+
+/* The field manager of every write (managedFields entries "outpost"). */
+#define KUBE_FIELD_MANAGER "outpost"
 
 /* One kind Outpost handles: where its objects live in the REST API. */
 struct kube_resource {
@@ -45,7 +48,7 @@ struct kube_options {
 	unsigned backoff_ms;    /* first back-off step (default 100), doubled per attempt */
 };
 
-enum kube_verb { KUBE_GET, KUBE_CREATE, KUBE_APPLY, KUBE_DELETE, KUBE_LIST, KUBE_NVERBS };
+enum kube_verb { KUBE_GET, KUBE_CREATE, KUBE_APPLY, KUBE_PATCH, KUBE_DELETE, KUBE_LIST, KUBE_NVERBS };
 
 struct kube_stats {
 	unsigned long requests[KUBE_NVERBS]; /* HTTP attempts sent, retries included */
@@ -67,11 +70,11 @@ typedef void (*kube_done_fn)(const struct kube_request *req, const struct kube_r
 
 /* A request queued with kube_submit. The client copies what it needs. */
 struct kube_request {
-	enum kube_verb verb;            /* GET, CREATE, APPLY or DELETE */
+	enum kube_verb verb;            /* GET, CREATE, APPLY, PATCH or DELETE */
 	const struct kube_resource *res;
 	const char *ns;                 /* NULL for cluster-scoped kinds */
 	const char *name;
-	const char *body;               /* CREATE/APPLY: the object as JSON */
+	const char *body;               /* CREATE/APPLY: the object as JSON; PATCH: a JSON patch */
 	kube_done_fn done;
 	void *ud;
 };

@@ -13,6 +13,7 @@
 #include "kube.h"
 #include "kubeconfig.h"
 #include "log.h"
+#include "ownership.h"
 #include "state.h"
 #include "util.h"
 
@@ -256,10 +257,15 @@ struct observed {
 	 * and server-owned metadata) until its rendering is compared with it.
 	 * Text, not a json_t: a parsed tree costs several times the memory. */
 	char *body;
+	/* Our POST's managedFields entry is there (ownership.h): where our
+	 * entries are, and the resourceVersion the move tests; else rv is NULL. */
+	struct ownership at;
+	char *rv;
 };
 
 /* What happened to one request of the execution. */
-enum outcome { OUT_PENDING, OUT_OK, OUT_FAILED, OUT_EXISTS };
+enum outcome { OUT_PENDING, OUT_OK, OUT_FAILED, OUT_EXISTS,
+	       OUT_HELD /* not applied: the object changed since it was listed */ };
 
 struct pass {
 	struct reconcile *r;
@@ -276,6 +282,7 @@ struct pass {
 	size_t nstrings, capstrings;
 	struct observed *observed;
 	size_t nobserved, capobserved;
+	const struct diff_object *obs; /* what the diff was given: observed[i].o, in order */
 	struct observed **creds;  /* the credentials Secrets, by tenant */
 	size_t ncreds;
 	struct observed **by_key; /* full passes: the observed with a body, by diff_object_cmp */
@@ -375,6 +382,7 @@ static void observed_clear(struct observed *o)
 	free(o->tenant);
 	free(o->failure);
 	free(o->body);
+	free(o->rv);
 	for (int i = 0; i < RENDER_NSERVICES; i++) {
 		if (o->passwords[i]) {
 			OPENSSL_cleanse(o->passwords[i], strlen(o->passwords[i]));
@@ -388,7 +396,7 @@ static int on_item(json_t *item, void *ud)
 {
 	struct pass *p = ud;
 	json_t *md = json_object_get(item, "metadata");
-	const char *managed = label(item, RENDER_LABEL_MANAGED_BY), *hash, *phase;
+	const char *managed = label(item, RENDER_LABEL_MANAGED_BY), *hash, *phase, *rv;
 	struct observed *o;
 
 	if (!item) {
@@ -445,6 +453,12 @@ static int on_item(json_t *item, void *ud)
 	}
 	o->o.failure = o->failure;
 	o->o.needs = render_needs(o->o.kind, o->o.role, o->name);
+	o->at = o->o.managed ? ownership_find(md, KUBE_FIELD_MANAGER) : (struct ownership){ -1, -1 };
+	rv = o->at.update >= 0 ? json_string_value(json_object_get(md, "resourceVersion")) : NULL;
+	if (!o->name || (json_object_get(md, "namespace") && !o->ns) || (rv && !(o->rv = strdup(rv)))) {
+		observed_clear(o);
+		return -1;
+	}
 	/* Jobs are immutable and replaced on a hash change: no drift repair. */
 	if (!p->targeted && o->o.managed && o->tenant && strcmp(o->o.kind, "Job")) {
 		/* What a rendering never sets, dropped to keep 10,000 bodies small. */
@@ -462,10 +476,6 @@ static int on_item(json_t *item, void *ud)
 			observed_clear(o);
 			return -1;
 		}
-	}
-	if (!o->name || (json_object_get(md, "namespace") && !o->ns)) {
-		observed_clear(o);
-		return -1;
 	}
 	p->nobserved++;
 	return 0;
@@ -802,6 +812,7 @@ struct exec_ctx {
 	const char *kind, *ns, *name, *tenant;
 	bool deprovision;       /* a teardown Job: rendered by render_deprovision */
 	enum outcome outcome;
+	const struct observed *over; /* APPLY over an object with our POST's entry: move it first */
 	bool repair;            /* an apply that puts drifted fields back */
 };
 
@@ -813,10 +824,43 @@ static void set_error(struct pass *p, size_t report, const char *msg)
 		p->error[report] = strdup(msg);
 }
 
+static void fail_ctx(struct exec_ctx *c, const char *msg)
+{
+	c->outcome = OUT_FAILED;
+	c->p->sum->action_errors++;
+	set_error(c->p, c->report, msg);
+}
+
+static void fail_result(struct exec_ctx *c, const struct kube_request *req, const struct kube_result *res)
+{
+	struct err e = { 0 };
+
+	kube_result_err(req, res, &e);
+	fail_ctx(c, e.msg);
+}
+
+/* The answer to an ownership move. 409 or 422 (its resourceVersion test
+ * failed): the object changed since it was listed, so it is not applied over
+ * now; the next pass lists it again and moves what it then finds. */
+static void on_moved(const struct kube_request *req, const struct kube_result *res, void *ud)
+{
+	struct exec_ctx *c = ud;
+
+	if (res->http >= 200 && res->http <= 299) {
+		c->p->sum->moved++;
+	} else if (res->http == 409 || res->http == 422) {
+		c->outcome = OUT_HELD;
+		c->p->again = true;
+		log_emit(LOG_INFO, COMPONENT, c->tenant, "%s %s%s%s changed since it was listed: applied on the next pass",
+			 c->kind, c->ns ? c->ns : "", c->ns ? "/" : "", c->name);
+	} else {
+		fail_result(c, req, res);
+	}
+}
+
 static void on_done(const struct kube_request *req, const struct kube_result *res, void *ud)
 {
 	struct exec_ctx *c = ud;
-	struct err e = { 0 };
 	bool ok = res->http >= 200 && res->http <= 299;
 
 	/* A delete that finds nothing has nothing left to do (a retried delete
@@ -839,10 +883,7 @@ static void on_done(const struct kube_request *req, const struct kube_result *re
 		c->outcome = OUT_EXISTS;
 		return;
 	}
-	c->outcome = OUT_FAILED;
-	c->p->sum->action_errors++;
-	kube_result_err(req, res, &e);
-	set_error(c->p, c->report, e.msg);
+	fail_result(c, req, res);
 }
 
 /* The rendered object (kind, ns, name) of tenant `tenant`, serialised. */
@@ -897,6 +938,66 @@ static int submit(struct pass *p, struct exec_ctx *c, json_t **cache, size_t *ca
 	return rc;
 }
 
+static int submit_move(struct pass *p, struct exec_ctx *c, const char *patch, struct err *e)
+{
+	struct kube_request req = {
+		.verb = KUBE_PATCH, .res = kube_resource_find(c->kind), .ns = c->ns, .name = c->name,
+		.body = patch, .done = on_moved, .ud = c,
+	};
+
+	return kube_submit(p->r->kube, &req, e);
+}
+
+/* The object as the server has it now, or NULL with the ctx failed. */
+static json_t *read_object(struct pass *p, struct exec_ctx *c)
+{
+	struct kube_request get = { .verb = KUBE_GET, .res = kube_resource_find(c->kind), .ns = c->ns,
+				    .name = c->name };
+	struct err e = { 0 };
+	json_t *obj = NULL;
+
+	if (kube_call(p->r->kube, &get, &obj, &e) < 0)
+		fail_ctx(c, e.msg);
+	return obj;
+}
+
+/* Queues the move `obj` (as read) calls for, if any. */
+static int move_read(struct pass *p, struct exec_ctx *c, const json_t *obj, struct err *e)
+{
+	char *patch = NULL;
+	int rc = ownership_patch(json_object_get(obj, "metadata"), KUBE_FIELD_MANAGER, &patch);
+
+	if (rc < 0)
+		return err_errno(e, ENOMEM, "reconcile");
+	rc = rc ? submit_move(p, c, patch, e) : 0;
+	free(patch);
+	return rc;
+}
+
+/* Queues the ownership move before an apply over an object Outpost created
+ * (ownership.h), built from what the list kept. With both our entries there
+ * the Apply entry needs the union of their fields, so the object is read
+ * first: rare (a lost creation answer, or an older Outpost's apply). */
+static int move_ownership(struct pass *p, struct exec_ctx *c, struct err *e)
+{
+	char *patch;
+	json_t *obj;
+	int rc;
+
+	if (c->over->at.apply >= 0) {
+		if (!(obj = read_object(p, c)))
+			return 0;
+		rc = move_read(p, c, obj, e);
+		json_decref(obj);
+		return rc;
+	}
+	if (!(patch = ownership_rename_patch(c->over->rv, (size_t)c->over->at.update)))
+		return err_errno(e, ENOMEM, "reconcile");
+	rc = submit_move(p, c, patch, e);
+	free(patch);
+	return rc;
+}
+
 static size_t report_of(const struct pass *p, const char *tenant)
 {
 	for (size_t i = p->tenants.n; i < p->diff.nreports; i++)
@@ -948,7 +1049,7 @@ static int plan_contexts(struct pass *p, struct exec_ctx **out, size_t *n)
 				v[k++] = (struct exec_ctx){ p, report, KUBE_CREATE, "Job",
 					keep(p, json_string_value(json_object_get(md, "namespace"))),
 					keep(p, name), a->tenant, true,
-					OUT_PENDING, false };
+					OUT_PENDING, NULL, false };
 			}
 			json_decref(jobs);
 			continue;
@@ -958,6 +1059,8 @@ static int plan_contexts(struct pass *p, struct exec_ctx **out, size_t *n)
 			a->op == DIFF_CREATE ? KUBE_CREATE :
 			a->op == DIFF_APPLY || a->op == DIFF_REPAIR ? KUBE_APPLY : KUBE_DELETE,
 			a->obj->kind, a->obj->ns, a->obj->name, a->tenant, false, OUT_PENDING,
+			a->observed && p->observed[a->observed - p->obs].rv ? &p->observed[a->observed - p->obs]
+									    : NULL,
 			a->op == DIFF_REPAIR,
 		};
 		if (a->op == DIFF_REPLACE)
@@ -981,41 +1084,38 @@ static bool namespace_write(const struct exec_ctx *c)
 
 /* An object that already existed when we created it: if it carries both our
  * labels for this tenant it is ours (the creation's answer was lost), so it is
- * applied; anything else is left alone and the tenant is Failed. */
+ * applied, after the ownership move its POST calls for; anything else is left
+ * alone and the tenant is Failed. */
 static void settle_existing(struct pass *p, struct exec_ctx *c, json_t **cache, size_t *cache_for)
 {
-	struct kube_request get = { .verb = KUBE_GET, .res = kube_resource_find(c->kind), .ns = c->ns,
-				    .name = c->name };
 	const char *managed, *tenant;
 	char what[320], msg[512];
 	struct err e = { 0 };
-	json_t *obj = NULL;
+	json_t *obj = read_object(p, c);
+	int rc;
 
-	if (kube_call(p->r->kube, &get, &obj, &e) < 0) {
-		c->outcome = OUT_FAILED;
-		p->sum->action_errors++;
-		set_error(p, c->report, e.msg);
+	if (!obj)
 		return;
-	}
 	managed = label(obj, RENDER_LABEL_MANAGED_BY);
 	tenant = label(obj, RENDER_LABEL_TENANT);
-	if (managed && tenant && !strcmp(managed, RENDER_MANAGED_BY) && !strcmp(tenant, c->tenant)) {
+	if (!managed || !tenant || strcmp(managed, RENDER_MANAGED_BY) || strcmp(tenant, c->tenant)) {
 		json_decref(obj);
-		c->verb = KUBE_APPLY;
-		c->outcome = OUT_PENDING;
-		if (submit(p, c, cache, cache_for, &e) < 0 || kube_run(p->r->kube, &e) < 0) {
-			c->outcome = OUT_FAILED;
-			p->sum->action_errors++;
-			set_error(p, c->report, e.msg);
-		}
+		snprintf(what, sizeof(what), "%s %s%s%s", c->kind, c->ns ? c->ns : "", c->ns ? "/" : "", c->name);
+		snprintf(msg, sizeof(msg), "%s exists and is not this tenant's (ownership labels differ): left alone",
+			 what);
+		fail_ctx(c, msg);
 		return;
 	}
+	c->outcome = OUT_PENDING;
+	rc = move_read(p, c, obj, &e) < 0 || kube_run(p->r->kube, &e) < 0 ? -1 : 0;
 	json_decref(obj);
-	c->outcome = OUT_FAILED;
-	p->sum->action_errors++;
-	snprintf(what, sizeof(what), "%s %s%s%s", c->kind, c->ns ? c->ns : "", c->ns ? "/" : "", c->name);
-	snprintf(msg, sizeof(msg), "%s exists and is not this tenant's (ownership labels differ): left alone", what);
-	set_error(p, c->report, msg);
+	if (rc < 0)
+		fail_ctx(c, e.msg);
+	if (c->outcome != OUT_PENDING)
+		return;
+	c->verb = KUBE_APPLY;
+	if (submit(p, c, cache, cache_for, &e) < 0 || kube_run(p->r->kube, &e) < 0)
+		fail_ctx(c, e.msg);
 }
 
 /* Keeps "<tenant>\0Kind ns/name" of a repaired object for its event. */
@@ -1046,19 +1146,22 @@ static int execute(struct pass *p, struct err *e)
 
 	if (plan_contexts(p, &ctx, &n) < 0)
 		return err_errno(e, ENOMEM, "reconcile");
-	/* Namespaces first: everything else of a tenant lives in its namespace. */
-	for (int phase = 0; phase < 2; phase++) {
+	/* The ownership moves first (an apply must not land before its move),
+	 * then namespaces (everything else of a tenant lives in its namespace),
+	 * then the rest. */
+	for (int phase = 0; phase < 3; phase++) {
 		for (size_t i = 0; i < n; i++) {
 			struct exec_ctx *c = &ctx[i];
-			if (namespace_write(c) != (phase == 0))
+			if (phase == 0 ? !c->over
+				       : c->outcome != OUT_PENDING || namespace_write(c) != (phase == 1))
 				continue;
-			if (phase == 1 && c->verb != KUBE_DELETE && p->error[c->report])
+			if (phase == 2 && c->verb != KUBE_DELETE && p->error[c->report])
 				continue; /* its namespace failed: nothing would land */
 			if (reconcile_now_ms() - p->start_ms > p->r->cfg.pass_budget_ms) {
 				p->sum->incomplete = true;
 				break;
 			}
-			if (submit(p, c, &cache, &cache_for, e) < 0)
+			if ((phase == 0 ? move_ownership(p, c, e) : submit(p, c, &cache, &cache_for, e)) < 0)
 				goto out;
 			if (++queued == CHUNK) {
 				if (kube_run(p->r->kube, e) < 0)
@@ -1349,6 +1452,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 		}
 		for (size_t i = 0; i < p.nobserved; i++)
 			obs[i] = p.observed[i].o;
+		p.obs = obs;
 		rc = diff_compute(p.dt, p.tenants.n, p.desired, p.ndesired, obs, p.nobserved, r->ready,
 				  &p.diff);
 		if (rc == 0) {
@@ -1367,7 +1471,7 @@ out:
 		after = *kube_stats(r->kube);
 		for (int v = 0; v < KUBE_NVERBS; v++) {
 			sum->requests += after.requests[v] - before.requests[v];
-			if (v == KUBE_CREATE || v == KUBE_APPLY || v == KUBE_DELETE)
+			if (v == KUBE_CREATE || v == KUBE_APPLY || v == KUBE_PATCH || v == KUBE_DELETE)
 				sum->writes += after.requests[v] - before.requests[v];
 		}
 		sum->retries = after.retries - before.retries;

@@ -89,9 +89,10 @@ struct reconcile_summary {
 	size_t removed;                /* status rows dropped: teardown finished */
 	size_t created, applied, deleted, action_errors;
 	size_t repaired;               /* of the applied: drift repairs (full passes) */
+	size_t moved;                  /* field ownership moved from our POST's entry to our Apply entry */
 	size_t status_writes;          /* status rows and events written */
 	unsigned long requests;        /* HTTP requests this pass (retries included) */
-	unsigned long writes;          /* of which create/apply/delete */
+	unsigned long writes;          /* of which create/apply/patch/delete */
 	unsigned long retries;
 	uint64_t elapsed_ms;
 	bool incomplete;               /* the pass budget ran out */

@@ -35,6 +35,7 @@ struct worker {
 	time_t api_since;
 	char last_view[WORKER_MSG_MAX];
 	uint64_t last_alive;
+	struct err failure;    /* why the loop was left with 2 */
 
 	struct state *st;               /* NULL when the state file could not be opened */
 	struct component_status *rows;  /* last written: api, then each component */
@@ -149,14 +150,15 @@ static void reconcile_start(struct worker *w)
 		.readiness_by_caller = w->plat != NULL,
 		.first_full_in_ms = w->full_in / USEC_PER_MSEC,
 	};
-	struct err e = { 0 };
 
 	reconcile_free(w->rec);
 	w->rec = NULL;
 	if (!w->cfg.reconcile)
 		return;
-	if (reconcile_new(&rc, &w->rec, &e) < 0) {
-		log_emit(LOG_ERR, "reconcile", NULL, "%s", e.msg);
+	if (reconcile_new(&rc, &w->rec, &w->failure) < 0) {
+		/* A fresh worker tries again, after the supervisor's back-off. */
+		err_prefix(&w->failure, "reconciler");
+		sd_event_exit(w->ev, 2);
 		return;
 	}
 	share_readiness(w);
@@ -408,7 +410,9 @@ int worker_run(struct supervise_config *cfg, const struct probe *probe, supervis
 		err_errno(e, -r, "event loop");
 		goto out;
 	}
-	rc = r == 0 ? 0 : err_set(e, EXIT_RUNTIME, "the supervisor is gone");
+	if (r == 2)
+		*e = w.failure;
+	rc = r == 0 ? 0 : r == 2 ? -1 : err_set(e, EXIT_RUNTIME, "the supervisor is gone");
 out:
 	sd_event_source_unref(w.poll_timer);
 	sd_event_source_unref(w.rec_timer);

@@ -353,8 +353,13 @@ START_TEST(tenants_are_independent)
 	}
 	ck_assert_int_eq(diff_compute(tenants, N, desired, N, observed, N, RENDER_NEED_ALL, &r), 0);
 	ck_assert_uint_eq(r.nactions, N / 2);
-	for (size_t i = 0; i < r.nactions; i++)
+	for (size_t i = 0; i < r.nactions; i++) {
 		ck_assert_int_eq(r.actions[i].op, DIFF_APPLY);
+		/* The observed object it is applied over (reconcile.c moves its
+		 * field ownership first): the same name, the old hash. */
+		ck_assert_ptr_eq(r.actions[i].observed, &observed[r.actions[i].obj - desired]);
+		ck_assert_str_eq(r.actions[i].observed->hash, "old");
+	}
 	ck_assert_int_eq(r.reports[7].status, DIFF_FAILED);
 	ck_assert_int_eq(r.reports[8].status, DIFF_READY);
 	ck_assert_int_eq(r.reports[9].status, DIFF_PROVISIONING);

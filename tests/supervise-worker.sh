@@ -92,7 +92,21 @@ wait_for 20 "a new worker runs after it" -- sh -c "pgrep -P $OUTPOST_PID -f -- -
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
 
-# 5. The supervising program is not for direct use.
+# 5. A reconciler that cannot start (a state file from a newer Outpost): the
+# worker exits with the reason, and is tried again after the back-off; k3s
+# runs on.
+sqlite3 "$T/newer.db" "PRAGMA user_version = 99; CREATE TABLE t (x);"
+"$OUTPOST" --state "$T/newer.db" supervise --k3s "$FAKE_K3S" --config "$T/supervise.json" \
+	--images-dir "$T/images" --platform none --ready api --kubeconfig "$T/api/kubeconfig" \
+	--backoff-base 200 2>"$T/newer.log" &
+OUTPOST_PID=$!
+on_exit "kill -9 $OUTPOST_PID 2>/dev/null || :"
+wait_for 60 "the worker says why it stops" -- grep -q "outpost: reconciler: .*newer" "$T/newer.log"
+wait_for 20 "and is started again" -- at_least 2 "\[worker\] exited with status 1" "$T/newer.log"
+stop_outpost
+[ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
+
+# 6. The supervising program is not for direct use.
 expect_exit 2 "outpost-supervise alone is refused" -- "$top_builddir/outpost-supervise" supervise
 expect_grep "outpost-supervise is started by 'outpost supervise'" "$T/err" "and says so"
 expect_exit 2 "a worker timeout not longer than the idle poll is refused" -- \

@@ -21,7 +21,14 @@ From those sets it does what the real server does:
     no new resourceVersion, no new managedFields timestamp.
 Non-apply writes (create, update, merge/strategic/JSON patch) record an
 `Update` entry owning the fields they changed and take those fields from the
-other managers, as the real server does.  `fieldsV1` is written in the real
+other managers, as the real server does.  An entry is one (manager,
+operation, subresource): a manager that created an object with POST and
+applies it later has two entries, and a field its apply drops stays while its
+`Update` entry still owns it.  A non-apply write to the main resource may
+rewrite managedFields: the list it carries replaces the stored one (`[{}]`
+clears it; an empty or undecodable list keeps the stored one, so clients
+unaware of managedFields never strip them), and the fields the same request
+changes then go to its manager.  `fieldsV1` is written in the real
 `f:<name>` form, but without `.` markers and `k:`/`v:` list item keys.
 """
 import json
@@ -268,25 +275,54 @@ def diff_paths(old, new, res):
     return out
 
 
-def managers(obj):
-    """[(manager, operation, set)] from an object's managedFields."""
-    out = []
-    for e in obj.get("metadata", {}).get("managedFields") or []:
-        out.append([e.get("manager", ""), e.get("operation", "Update"),
-                    from_fields_v1(e.get("fieldsV1")), e])
-    return out
+def managers(entries):
+    """[manager, operation, set, entry, subresource] from managedFields."""
+    return [[e.get("manager", ""), e.get("operation", "Update"),
+             from_fields_v1(e.get("fieldsV1")), e, e.get("subresource", "")]
+            for e in entries or []]
+
+
+def _stored(obj):
+    return obj.get("metadata", {}).get("managedFields") or []
+
+
+def _decodable(entries):
+    return isinstance(entries, list) and entries and all(
+        isinstance(e, dict) and e.get("operation") in ("Apply", "Update")
+        and e.get("fieldsType") == "FieldsV1"
+        and isinstance(e.get("fieldsV1"), dict) for e in entries)
+
+
+def base_fields(sent, old, subresource=None):
+    """The managedFields a non-apply write starts from: those the request
+    carries, if it rewrites them, else the stored ones."""
+    if subresource:
+        return _stored(old)  # a subresource write cannot rewrite them
+    if sent == [{}]:
+        return []
+    return ordered(sent) if _decodable(sent) else _stored(old)
+
+
+def ordered(entries):
+    """managedFields in the real server's order: Apply entries before Update
+    ones, then by time, manager, apiVersion and subresource."""
+    return sorted(entries, key=lambda e: (
+        e.get("operation", ""), e.get("time", ""), e.get("manager", ""),
+        e.get("apiVersion", ""), e.get("subresource", "")))
 
 
 def _entries(mgrs, api_version, now, touched):
     out = []
-    for name, op, paths, old in mgrs:
+    for name, op, paths, old, sub in mgrs:
         if not paths:
             continue
-        if (name, op) in touched or old is None:
+        if (name, op, sub) in touched or old is None:
             entry = {"manager": name, "operation": op,
                      "apiVersion": api_version, "time": now,
                      "fieldsType": "FieldsV1",
                      "fieldsV1": to_fields_v1(paths)}
+            if sub:
+                entry["subresource"] = sub
         elif paths != from_fields_v1(old.get("fieldsV1")):
             # Another manager took some of its fields: same time, fewer
             # fields.
@@ -294,30 +330,34 @@ def _entries(mgrs, api_version, now, touched):
         else:
             entry = old
         out.append(entry)
-    return out
+    return ordered(out)
 
 
-def record_update(old, new, res, manager, now, sent=None):
-    """managedFields after a non-apply write by `manager`; for a create
-    (old is None) the manager owns what it sent."""
+def record_update(old, new, res, manager, now, sent=None, base=None,
+                  subresource=""):
+    """managedFields after a non-apply write by `manager`, starting from
+    `base` (base_fields; default: the stored ones); for a create (old is
+    None) the manager owns what it sent."""
     if old is None:
         changed = field_set(sent if sent is not None else new, res)
-        mgrs = []
+        base = []
     else:
         changed = diff_paths(old, new, res)
-        mgrs = managers(old)
+        if base is None:
+            base = _stored(old)
     present = field_set(new, res)
     if not changed:
-        return (old or {}).get("metadata", {}).get("managedFields") or []
+        return ordered(base)
+    mgrs = managers(base)
     for m in mgrs:
         m[2] = {q for q in m[2] if not any(_overlap(q, p) for p in changed)}
-    mine = next((m for m in mgrs if m[0] == manager and m[1] == "Update"),
-                None)
+    key = (manager, "Update", subresource or "")
+    mine = next((m for m in mgrs if (m[0], m[1], m[4]) == key), None)
     if mine is None:
-        mine = [manager, "Update", set(), None]
+        mine = [manager, "Update", set(), None, subresource or ""]
         mgrs.append(mine)
     mine[2] |= changed & present
-    return _entries(mgrs, new["apiVersion"], now, {(manager, "Update")})
+    return _entries(mgrs, new["apiVersion"], now, {key})
 
 
 def apply(old, applied, res, manager, force, now):
@@ -327,29 +367,29 @@ def apply(old, applied, res, manager, force, now):
     unchanged).  Raises 409 on conflicts without force.  The caller
     normalizes the object and decides whether anything changed."""
     new_set = field_set(applied, res)
-    mgrs = managers(old)
-    conflicts = []
-    for m in mgrs:
-        if m[0] == manager and m[1] == "Apply":
+    mgrs = managers(_stored(old))
+    conflicts = []  # (entry index, path)
+    for i, m in enumerate(mgrs):
+        if (m[0], m[1], m[4]) == (manager, "Apply", ""):
             continue
         for q in m[2]:
             for p in new_set:
                 longer = p if len(p) >= len(q) else q
                 if _overlap(p, q) and \
                         _get(old, longer) != _get(applied, longer):
-                    conflicts.append((m[0], q))
+                    conflicts.append((i, q))
                     break
     if conflicts and not force:
-        raise conflict_error(res, old["metadata"]["name"], conflicts,
+        raise conflict_error(res, old["metadata"]["name"],
+                             [(mgrs[i][0], q) for i, q in conflicts],
                              old["apiVersion"])
-    for m in mgrs:
-        taken = {q for mgr, q in conflicts if mgr == m[0]}
-        m[2] -= taken
-    mine = next((m for m in mgrs if m[0] == manager and m[1] == "Apply"),
-                None)
+    for i, q in conflicts:
+        mgrs[i][2].discard(q)
+    mine = next((m for m in mgrs if (m[0], m[1], m[4]) == (manager, "Apply",
+                                                             "")), None)
     before = set() if mine is None else set(mine[2])
     if mine is None:
-        mine = [manager, "Apply", set(), None]
+        mine = [manager, "Apply", set(), None, ""]
         mgrs.append(mine)
     mine[2] = new_set
 
@@ -374,9 +414,9 @@ def apply(old, applied, res, manager, force, now):
     ownership_same = sorted((m[0], m[1], tuple(sorted(m[2])))
                             for m in mgrs if m[2]) == \
         sorted((m[0], m[1], tuple(sorted(m[2])))
-               for m in managers(old) if m[2])
+               for m in managers(_stored(old)) if m[2])
     entries = _entries(mgrs, applied.get("apiVersion", old["apiVersion"]),
-                       now, {(manager, "Apply")})
+                       now, {(manager, "Apply", "")})
     return result, entries, ownership_same
 
 

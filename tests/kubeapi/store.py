@@ -449,6 +449,9 @@ class Store:
                dry_run=False):
         """Common tail of update and patch: normalize, validate, record the
         manager, and store unless nothing changed."""
+        base = patchlib.base_fields(
+            (new.get("metadata") or {}).get("managedFields"), old,
+            subresource)
         if subresource == "status":
             status = new.get("status")
             new = clone(old)
@@ -456,17 +459,17 @@ class Store:
                 new.pop("status", None)
             else:
                 new["status"] = clone(status)
+            new["metadata"].pop("managedFields", None)
         else:
             new = self._normalize(res, ns, new, old)
         new["metadata"]["name"] = old["metadata"]["name"]
         self._validate(res, new, old)
         if manager:
-            new["metadata"]["managedFields"] = patchlib.record_update(
-                old, new, res, manager, now_rfc3339())
-        else:
-            mf = old["metadata"].get("managedFields")
-            if mf:
-                new["metadata"]["managedFields"] = mf
+            base = patchlib.record_update(old, new, res, manager,
+                                          now_rfc3339(), base=base,
+                                          subresource=subresource)
+        if base:
+            new["metadata"]["managedFields"] = base
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         if new == old or dry_run:
             return new
@@ -557,7 +560,7 @@ class Store:
             new = clone(old)
             new.setdefault("spec", {})["replicas"] = replicas
             return self.scale_of(self._write(res, ns, old, new, manager,
-                                             dry_run=dry_run))
+                                             "scale", dry_run))
 
     def apply(self, res, ns, name, body, manager, force, dry_run=False):
         """Server-side apply; returns (object, created)."""
@@ -566,6 +569,9 @@ class Store:
             if body.get("apiVersion") is None or body.get("kind") is None:
                 raise apierrors.bad_request(
                     "apply patches must specify apiVersion and kind")
+            if "managedFields" in (body.get("metadata") or {}):
+                raise apierrors.bad_request(
+                    "metadata.managedFields must be nil")
             body = clone(body)
             body.setdefault("metadata", {})["name"] = name
             meta = body["metadata"]

@@ -558,6 +558,115 @@ class Apply(ServerTest):
                                "application/apply-patch+yaml")
         self.assertStatus(out, 400, "BadRequest")
 
+    def owners(self, obj):
+        return [(e["manager"], e["operation"], e.get("subresource", ""))
+                for e in obj["metadata"].get("managedFields") or []]
+
+    def test_created_then_applied_keeps_two_entries(self):
+        """A manager's POST and its applies are two entries, (outpost,
+        Update) and (outpost, Apply): a field a later apply drops stays
+        while the Update entry owns it, as on a real API server."""
+        self.ns("cu")
+        base = "/api/v1/namespaces/cu/configmaps"
+        full = cm("a", {"l": "1", "old": "x"}, {"k": "v", "drop": "d"})
+        less = cm("a", {"l": "1"}, {"k": "v"})
+        code, made = self.c.req("POST", base + "?fieldManager=outpost", full)
+        self.assertEqual(code, 201)
+        self.assertEqual(self.owners(made), [("outpost", "Update", "")])
+        code, out = self.apply(base + "/a", full)
+        # In the real server's order: Apply entries first.
+        self.assertEqual(self.owners(out), [("outpost", "Apply", ""),
+                                            ("outpost", "Update", "")])
+        code, out = self.apply(base + "/a", less)
+        self.assertEqual(out["data"], {"k": "v", "drop": "d"})
+        self.assertEqual(out["metadata"]["labels"], {"l": "1", "old": "x"})
+        # A PUT or patch that carries no managedFields keeps them.
+        code, put = self.c.req("PUT", base + "/a?fieldManager=editor",
+                               {**out, "metadata": {
+                                   k: v for k, v in out["metadata"].items()
+                                   if k != "managedFields"}})
+        self.assertEqual((code, self.owners(put)), (200, self.owners(out)))
+        code, kept = self.c.req("PATCH", base + "/a?fieldManager=editor",
+                                {"metadata": {"managedFields": []}},
+                                "application/merge-patch+json")
+        self.assertEqual(self.owners(kept), self.owners(out))
+
+    def test_managed_fields_rewritten(self):
+        """The csaupgrade-style move of an Update entry's fields into the
+        Apply entry, with a resourceVersion test; then an apply that drops
+        a field removes it.  [{}] clears managedFields."""
+        self.ns("mv")
+        path = "/api/v1/namespaces/mv/configmaps/a"
+        full = cm("a", {"l": "1", "old": "x"}, {"k": "v", "drop": "d"})
+        self.c.req("POST", "/api/v1/namespaces/mv/configmaps"
+                   "?fieldManager=outpost", full)
+        code, cur = self.apply(path, full)
+        rv = cur["metadata"]["resourceVersion"]
+        applied, created = cur["metadata"]["managedFields"]
+        self.assertEqual((applied["operation"], created["operation"]),
+                         ("Apply", "Update"))
+        moved = [dict(applied, fieldsV1=created["fieldsV1"])]
+        stale = [{"op": "test", "path": "/metadata/resourceVersion",
+                  "value": "1"},
+                 {"op": "replace", "path": "/metadata/managedFields",
+                  "value": moved}]
+        code, out = self.c.req("PATCH", path + "?fieldManager=outpost",
+                               stale, "application/json-patch+json")
+        self.assertEqual((code, out["reason"]), (422, "Invalid"))
+        code, out = self.c.req("PATCH", path + "?fieldManager=outpost",
+                               {"metadata": {"resourceVersion": "1",
+                                             "managedFields": moved}},
+                               "application/merge-patch+json")
+        self.assertStatus(out, 409, "Conflict", "a", "configmaps")
+        code, out = self.c.req("PATCH", path + "?fieldManager=outpost",
+                               [dict(stale[0], value=rv), stale[1]],
+                               "application/json-patch+json")
+        self.assertEqual(code, 200, out)
+        self.assertEqual(self.owners(out), [("outpost", "Apply", "")])
+        self.assertEqual(out["metadata"]["managedFields"], moved)
+        self.assertGreater(int(out["metadata"]["resourceVersion"]), int(rv))
+        code, out = self.apply(path, cm("a", {"l": "1"}, {"k": "v"}))
+        self.assertEqual((out["data"], out["metadata"]["labels"]),
+                         ({"k": "v"}, {"l": "1"}))
+        # A rewrite together with a change: the change is the writer's.
+        code, out = self.c.req("PATCH", path + "?fieldManager=editor",
+                               {"metadata": {"managedFields": [{}]},
+                                "data": {"e": "1"}},
+                               "application/merge-patch+json")
+        self.assertEqual(self.owners(out), [("editor", "Update", "")])
+        self.assertEqual(out["metadata"]["managedFields"][0]["fieldsV1"],
+                         {"f:data": {"f:e": {}}})
+        code, out = self.c.req("PATCH", path + "?fieldManager=editor",
+                               [{"op": "replace",
+                                 "path": "/metadata/managedFields",
+                                 "value": [{}]}],
+                               "application/json-patch+json")
+        self.assertNotIn("managedFields", out["metadata"])
+        # An apply may not carry them.
+        code, out = self.apply(path, {**cm("a"), "metadata": {
+            "name": "a", "managedFields": moved}})
+        self.assertStatus(out, 400, "BadRequest")
+        self.assertIn("managedFields must be nil", out["message"])
+
+    def test_subresource_entries(self):
+        """A write through /scale is its own entry (subresource scale) and
+        cannot rewrite managedFields."""
+        self.ns("sr")
+        base = "/apis/apps/v1/namespaces/sr/statefulsets"
+        self.c.req("POST", base + "?fieldManager=outpost", {
+            "metadata": {"name": "s"}, "spec": {
+                "replicas": 2, "selector": {"matchLabels": {"app": "s"}}}})
+        code, sc = self.c.req("PATCH", base + "/s/scale?fieldManager=outpost",
+                              {"metadata": {"managedFields": [{}]},
+                               "spec": {"replicas": 0}},
+                              "application/merge-patch+json")
+        self.assertEqual(code, 200, sc)
+        _, obj = self.c.req("GET", base + "/s")
+        self.assertEqual(self.owners(obj), [("outpost", "Update", ""),
+                                            ("outpost", "Update", "scale")])
+        self.assertEqual(obj["metadata"]["managedFields"][1]["fieldsV1"],
+                         {"f:spec": {"f:replicas": {}}})
+
     def test_apply_in_terminating_namespace_and_deletion(self):
         self.c.admin("settings", {"ns_delete_delay": 1.0})
         try:

@@ -3,6 +3,7 @@
 # helm-controller stand-ins), gives the tests a state file, a big hardware
 # profile (admission accepts many tenants) and the platform namespace, and
 # helpers to run passes and compare the cluster with what should be there.
+# After rec_setup, $K is the kubectl command line for the test server.
 # shellcheck shell=sh disable=SC2034,SC2154  # top_srcdir comes from lib.sh; rec_rc is for the tests
 
 . "$top_srcdir/tests/kubeapi/start.sh"
@@ -14,6 +15,7 @@ rec_setup() {
 	echo '{"cpu_millicores": 4096000, "memory_mib": 16777216, "disk_gib": 1000000}' >"$OUTPOST_PROFILE"
 	kubeapi_start "$T/api" --controllers '{"jobs": true, "helm": true, "delay": 0.05}' \
 		--ns-delete-delay 0.2 "$@"
+	K="kubectl --kubeconfig $KUBEAPI_KUBECONFIG"
 	# The platform's bring-up makes this namespace; here the test does.
 	echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"outpost-platform"}}' |
 		kubectl --kubeconfig "$KUBEAPI_KUBECONFIG" apply --server-side -f - >/dev/null
