@@ -341,3 +341,16 @@ int state_data_version(struct state *st, int64_t *out, struct err *e)
 {
 	return get_int(st, "PRAGMA data_version", out, e);
 }
+
+int state_desired_unobserved(struct state *st, bool *out, struct err *e)
+{
+	int64_t v;
+
+	if (get_int(st, "SELECT EXISTS (SELECT 1 FROM tenants t LEFT JOIN tenant_status s "
+			"ON s.name = t.name WHERE s.name IS NULL OR s.observed_generation < t.generation) "
+			"OR EXISTS (SELECT 1 FROM tenant_status s WHERE s.phase != 'Deleting' "
+			"AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.name = s.name))", &v, e) < 0)
+		return -1;
+	*out = v != 0;
+	return 0;
+}

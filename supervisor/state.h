@@ -56,6 +56,11 @@ void state_rollback(struct state *st); /* no-op outside a transaction */
 
 /* PRAGMA data_version: changes when another connection commits. */
 int state_data_version(struct state *st, int64_t *out, struct err *e);
+/* Whether the desired state holds what no reconcile pass has looked at yet:
+ * a tenant without a status row or with a generation newer than observed,
+ * or the row of a removed tenant not yet Deleting. By content, so unlike
+ * data_version it cannot be missed by a process that looks late. */
+int state_desired_unobserved(struct state *st, bool *out, struct err *e);
 
 /* ---- plans ---- */
 int state_plan_get(struct state *st, const char *name, struct plan *out, struct err *e);

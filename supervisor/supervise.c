@@ -43,6 +43,7 @@ struct worker_child {
 	bool idle;            /* it said it was idle: its exit is the normal end */
 	bool kick;            /* the state file changed after that: start another at once */
 	uint64_t term_at;     /* when we sent SIGTERM (monotonic usec), 0 when not */
+	bool rerun;           /* started again at once for what its predecessor left unobserved */
 	struct worker_idle when; /* from its idle line */
 	unsigned failures;    /* consecutive abnormal exits */
 	uint64_t last_heard;  /* monotonic usec */
@@ -370,7 +371,7 @@ static int worker_spawn(struct supervisor *s)
 	}
 	s->w = (struct worker_child){ .pid = pid, .fd = pfd[0], .io = s->w.io,
 				      .failures = s->w.failures, .last_heard = now,
-				      .full_at = s->w.full_at };
+				      .full_at = s->w.full_at, .rerun = s->w.rerun };
 	evloop_rearm(s->wk_timer, worker_check(s));
 	log_debug("worker started (pid %d)", (int)pid);
 	return 0;
@@ -387,6 +388,22 @@ static void worker_kick(struct supervisor *s, uint64_t delay)
 		return;
 	}
 	evloop_rearm(s->wk_timer, delay);
+}
+
+/* A commit that landed after the worker last looked and before we read its
+ * idle line was neither its news nor ours: ask the state file what no pass
+ * has seen. Once: what a fresh worker leaves unobserved waits for the next
+ * health check rather than start a loop. */
+static bool again_at_once(struct supervisor *s)
+{
+	bool unobserved = false;
+	struct err e = { 0 };
+
+	if (s->cfg.reconcile && s->st && !s->w.rerun &&
+	    state_desired_unobserved(s->st, &unobserved, &e) < 0)
+		log_warn("%s", e.msg);
+	s->w.rerun = unobserved;
+	return unobserved;
 }
 
 static void worker_exited(struct supervisor *s, int status)
@@ -413,7 +430,7 @@ static void worker_exited(struct supervisor *s, int status)
 		delay = s->cfg.poll_idle;
 		if (s->w.when.due_ms != WORKER_NONE && s->w.when.due_ms * USEC_PER_MSEC < delay)
 			delay = s->w.when.due_ms * USEC_PER_MSEC;
-		if (s->w.kick)
+		if (s->w.kick || again_at_once(s))
 			delay = 20 * USEC_PER_MSEC;
 		log_debug("worker idle; next in %" PRIu64 " ms", delay / USEC_PER_MSEC);
 	} else {

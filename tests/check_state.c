@@ -331,6 +331,45 @@ START_TEST(component_rows_sync_and_seed)
 }
 END_TEST
 
+/* What no pass has looked at, by content: new and changed tenants, and the
+ * row of a removed one until the reconciler marks it Deleting. */
+START_TEST(desired_unobserved)
+{
+	struct state *st = open_new();
+	struct tenant_status ts = { .name = "acme", .phase = TENANT_PHASE_READY,
+				    .observed_generation = 1 };
+	struct err e = { 0 };
+	struct tenant t;
+	bool u = true;
+
+	ck_assert_int_eq(state_desired_unobserved(st, &u, &e), 0);
+	ck_assert(!u);
+	fill(&t, "acme", "acme.example.com", "small");
+	ck_assert_int_eq(state_tenant_insert(st, &t, &e), 0);
+	ck_assert_int_eq(state_desired_unobserved(st, &u, &e), 0);
+	ck_assert(u);
+	ck_assert_int_eq(state_status_upsert(st, &ts, &e), 0);
+	ck_assert_int_eq(state_desired_unobserved(st, &u, &e), 0);
+	ck_assert(!u);
+	ck_assert_int_eq(state_tenant_update(st, &t, &e), 0);
+	ck_assert_int_eq(state_desired_unobserved(st, &u, &e), 0);
+	ck_assert(u);
+	ts.observed_generation = t.generation;
+	ck_assert_int_eq(state_status_upsert(st, &ts, &e), 0);
+	ck_assert_int_eq(state_desired_unobserved(st, &u, &e), 0);
+	ck_assert(!u);
+	ck_assert_int_eq(state_tenant_delete(st, "acme", &e), 0);
+	ck_assert_int_eq(state_desired_unobserved(st, &u, &e), 0);
+	ck_assert(u);
+	ts.phase = TENANT_PHASE_DELETING;
+	ck_assert_int_eq(state_status_upsert(st, &ts, &e), 0);
+	ck_assert_int_eq(state_desired_unobserved(st, &u, &e), 0);
+	ck_assert(!u);
+	tenant_clear(&t);
+	state_close(st);
+}
+END_TEST
+
 START_TEST(data_version_sees_other_writers_only)
 {
 	struct state *a = open_new(), *b = open_new();
@@ -410,6 +449,7 @@ int main(void)
 	tcase_add_test(tc, check_constraints_hold);
 	tcase_add_test(tc, status_events_components);
 	tcase_add_test(tc, component_rows_sync_and_seed);
+	tcase_add_test(tc, desired_unobserved);
 	tcase_add_test(tc, data_version_sees_other_writers_only);
 	tcase_add_test(tc, migrates_from_v1);
 	suite_add_tcase(s, tc);
