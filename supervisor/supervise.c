@@ -293,6 +293,8 @@ static void worker_read(struct supervisor *s)
 		ssize_t n = read(s->w.fd, s->w.buf + s->w.len, sizeof(s->w.buf) - 1 - s->w.len);
 		char *start = s->w.buf, *nl;
 
+		if (n == 0) /* it is gone: SIGCHLD follows; until then EOF is no news */
+			sd_event_source_set_enabled(s->w.io, SD_EVENT_OFF);
 		if (n <= 0)
 			return;
 		s->w.last_heard = evloop_now();
