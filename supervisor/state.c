@@ -342,6 +342,11 @@ int state_data_version(struct state *st, int64_t *out, struct err *e)
 	return get_int(st, "PRAGMA data_version", out, e);
 }
 
+int state_tenant_count(struct state *st, int64_t *out, struct err *e)
+{
+	return get_int(st, "SELECT count(*) FROM tenants", out, e);
+}
+
 int state_desired_unobserved(struct state *st, bool *out, struct err *e)
 {
 	int64_t v;

@@ -75,6 +75,8 @@ int state_tenant_get(struct state *st, const char *name, struct tenant *out, str
  * `invalid` naming the field instead of failing the load (the daemon marks that
  * tenant Failed and carries on). */
 int state_tenant_list(struct state *st, struct tenant_list *out, struct err *e);
+/* How many desired tenants there are, without reading them. */
+int state_tenant_count(struct state *st, int64_t *out, struct err *e);
 /* Inserts a new tenant: generation 1, created_at = updated_at = now (written back
  * into `t`). The caller validates first; a duplicate name or host is refused
  * (EXIT_REFUSED) as a second line of defence. */

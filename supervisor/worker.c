@@ -217,15 +217,12 @@ static bool leave_if_idle(struct worker *w)
  * pass, which is when it can have changed). */
 static long count_tenants(struct worker *w, const struct reconcile_summary *sum)
 {
-	struct tenant_list tl = { 0 };
 	struct err e = { 0 };
-	long n;
+	int64_t n;
 
-	if (!w->st || state_tenant_list(w->st, &tl, &e) < 0)
+	if (!w->st || state_tenant_count(w->st, &n, &e) < 0)
 		return sum->full ? (long)sum->tenants : w->tenants;
-	n = (long)tl.n;
-	tenant_list_free(&tl);
-	return n;
+	return (long)n;
 }
 
 /* The fallback poll, or sooner when the reconciler has a retry due. */
