@@ -40,7 +40,7 @@ static int run_worker(struct supervise_args *a, struct supervise_config *c, stru
 		supervise_config_free(c);
 		return -1;
 	}
-	rc = worker_run(c, a->probe, reload_config, a, a->worker_fd, a->full_in, e);
+	rc = worker_run(c, a->probe, reload_config, a, a->worker_fd, &a->handover, e);
 	probe_kube_fini(a->probe);
 	return rc;
 }

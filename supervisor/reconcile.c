@@ -81,6 +81,15 @@ int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, st
 	}
 	if (state_open(cfg->state_path, STATE_OPEN_EXISTING, &r->st, e) < 0)
 		goto fail;
+	if (cfg->first_due_in_ms) {
+		bool unobserved = true;
+		if (state_data_version(r->st, &r->data_version, e) < 0 ||
+		    state_desired_unobserved(r->st, &unobserved, e) < 0)
+			goto fail;
+		r->passed = !unobserved;
+		r->retry_at_ms = reconcile_now_ms() + cfg->first_due_in_ms;
+	}
+	r->retry_ms = cfg->retry_ms > RETRY_MAX_MS ? RETRY_MAX_MS : cfg->retry_ms;
 	if (!cfg->dry_run_out) {
 		if (kubeconfig_load(cfg->kubeconfig_path ? cfg->kubeconfig_path : KUBECONFIG_DEFAULT,
 				    &r->kc, e) < 0)
@@ -156,6 +165,11 @@ bool reconcile_wants_pass(struct reconcile *r, uint64_t now_ms)
 	if (state_data_version(r->st, &v, &e) == 0 && v != r->data_version)
 		return true;
 	return now_ms >= reconcile_next_deadline(r);
+}
+
+unsigned reconcile_retry_ms(const struct reconcile *r)
+{
+	return r->retry_ms;
 }
 
 uint64_t reconcile_next_full(const struct reconcile *r)

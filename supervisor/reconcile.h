@@ -68,6 +68,14 @@ struct reconcile_config {
 	 * pass an earlier process made, and the first full pass is due in this
 	 * many ms (passes before it are targeted). */
 	uint64_t first_full_in_ms;
+	/* A process taking over from an earlier one (the supervisor's worker):
+	 * with first_due_in_ms, no pass is due before that many ms (the earlier
+	 * one's retry or resync) unless the state file holds what no pass has
+	 * seen (state_desired_unobserved) or changes; retry_ms is the retry
+	 * delay it had reached, so the back-off goes on rather than restart.
+	 * 0: the first pass runs at once. */
+	uint64_t first_due_in_ms;
+	unsigned retry_ms;
 	/* Dry run: no cluster. The pass renders every valid tenant and writes the
 	 * objects it would apply to `dry_run_out` as one JSON List (credentials
 	 * redacted); nothing is written to the state file. */
@@ -124,6 +132,10 @@ uint64_t reconcile_next_deadline(const struct reconcile *r);
 /* When the next full pass is due (reconcile_now_ms clock); 0 when the next
  * pass is full whenever it runs. */
 uint64_t reconcile_next_full(const struct reconcile *r);
+
+/* The retry delay reached (ms; 0 when the last pass needs no retry), to hand
+ * over with reconcile_config.retry_ms. */
+unsigned reconcile_retry_ms(const struct reconcile *r);
 
 /* One pass. Returns 0 when every tenant was handled (tenants may still be
  * Failed: see summary->failed), or -1 when the pass itself could not run

@@ -51,15 +51,15 @@ const char supervise_usage[] =
 	"  --help                   this text\n"
 	"\n"
 	"The supervising process runs k3s and starts 'outpost supervise --worker-fd N'\n"
-	"for the work that talks to the Kubernetes API. --worker-fd and --full-in are\n"
-	"for that worker only, and --outpost names the outpost program to the\n"
-	"supervising process.\n";
+	"for the work that talks to the Kubernetes API. --worker-fd, --full-in, --due-in\n"
+	"and --retry-ms are for that worker only (what it takes over from the last one),\n"
+	"and --outpost names the outpost program to the supervising process.\n";
 
 enum {
 	OPT_CONFIG = 256, OPT_K3S, OPT_K3S_ARG, OPT_KUBECONFIG, OPT_READY, OPT_PLATFORM,
 	OPT_IMAGES, OPT_BASE, OPT_MAX, OPT_HEALTHY, OPT_LOOP, OPT_WINDOW, OPT_GRACE, OPT_POLL,
 	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_WORKER_TIMEOUT, OPT_REC_CHECK, OPT_HELP,
-	OPT_WORKER_FD, OPT_FULL_IN, OPT_OUTPOST,
+	OPT_WORKER_FD, OPT_FULL_IN, OPT_DUE_IN, OPT_RETRY_MS, OPT_OUTPOST,
 };
 
 static const struct option opts[] = {
@@ -85,6 +85,8 @@ static const struct option opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "worker-fd", required_argument, NULL, OPT_WORKER_FD },
 	{ "full-in", required_argument, NULL, OPT_FULL_IN },
+	{ "due-in", required_argument, NULL, OPT_DUE_IN },
+	{ "retry-ms", required_argument, NULL, OPT_RETRY_MS },
 	{ "outpost", required_argument, NULL, OPT_OUTPOST },
 	{ NULL, 0, NULL, 0 },
 };
@@ -281,10 +283,16 @@ static int set_internal(struct supervise_args *a, int opt, const char *val, stru
 		a->outpost = val;
 		return 0;
 	}
-	if (opt == OPT_FULL_IN) {
-		if (parse_ms("full-in", val, &usec, e) < 0)
+	if (opt == OPT_FULL_IN || opt == OPT_DUE_IN || opt == OPT_RETRY_MS) {
+		if (parse_ms(opt == OPT_FULL_IN ? "full-in" : opt == OPT_DUE_IN ? "due-in" : "retry-ms",
+			     val, &usec, e) < 0)
 			return -1;
-		a->full_in = usec;
+		if (opt == OPT_FULL_IN)
+			a->handover.full_in_ms = usec / USEC_PER_MSEC;
+		else if (opt == OPT_DUE_IN)
+			a->handover.due_in_ms = usec / USEC_PER_MSEC;
+		else
+			a->handover.retry_ms = usec / USEC_PER_MSEC;
 		return 0;
 	}
 	errno = 0;
@@ -327,7 +335,7 @@ int supervise_config_build(struct supervise_args *a, struct supervise_config *c,
 		if (opt == OPT_CONFIG) {
 			config = optarg;
 			explicit_config = true;
-		} else if (opt == OPT_WORKER_FD || opt == OPT_FULL_IN || opt == OPT_OUTPOST) {
+		} else if (opt >= OPT_WORKER_FD) {
 			if (set_internal(a, opt, optarg, e) < 0)
 				goto fail;
 		} else if (opt == OPT_HELP) {
@@ -349,7 +357,7 @@ int supervise_config_build(struct supervise_args *a, struct supervise_config *c,
 	optind = 0;
 	while ((opt = getopt_long(a->argc, a->argv, "", opts, NULL)) != -1) {
 		const struct option *o = opts;
-		if (opt == OPT_CONFIG || opt == OPT_WORKER_FD || opt == OPT_FULL_IN || opt == OPT_OUTPOST)
+		if (opt == OPT_CONFIG || opt >= OPT_WORKER_FD)
 			continue;
 		while (o->val != opt)
 			o++;

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "supervise.h"
+#include "worker.h"
 
 struct probe;
 
@@ -21,7 +22,7 @@ struct supervise_args {
 	/* Set by the parse: */
 	bool help;
 	int worker_fd;        /* --worker-fd: this process is the worker; -1 otherwise */
-	uint64_t full_in;     /* --full-in (usec); 0: the worker's first reconcile pass is full */
+	struct worker_handover handover; /* --full-in, --due-in, --retry-ms */
 	const char *outpost;  /* --outpost: the outpost program, for the supervising process */
 	struct probe *probe;  /* the worker's, retargeted on reload */
 };

@@ -47,7 +47,10 @@ struct worker_child {
 	struct worker_idle when; /* from its idle line */
 	unsigned failures;    /* consecutive abnormal exits */
 	uint64_t last_heard;  /* monotonic usec */
-	uint64_t full_at;     /* when the next full reconcile pass is due; 0: the next one */
+	/* What the next worker takes over (worker.h), as monotonic usec: */
+	uint64_t full_at;     /* the next full reconcile pass; 0: the next pass is full */
+	uint64_t due_at;      /* the reconciler's next retry or resync; 0: a pass at once */
+	unsigned retry_ms;    /* the retry delay reached */
 };
 
 struct supervisor {
@@ -333,7 +336,7 @@ static uint64_t worker_check(const struct supervisor *s)
  * the report descriptor and when the next full reconcile pass is due. */
 static int worker_spawn(struct supervisor *s)
 {
-	char fd_opt[] = "--worker-fd=3", full_opt[48];
+	char fd_opt[] = "--worker-fd=3", full_opt[48], due_opt[48], retry_opt[48];
 	uint64_t now = evloop_now();
 	size_t n = 0;
 	char **argv;
@@ -342,13 +345,18 @@ static int worker_spawn(struct supervisor *s)
 
 	while (s->worker_argv[n])
 		n++;
-	if (!(argv = calloc(n + 3, sizeof(*argv))))
+	if (!(argv = calloc(n + 5, sizeof(*argv))))
 		return -ENOMEM;
 	memcpy(argv, s->worker_argv, n * sizeof(*argv));
 	snprintf(full_opt, sizeof(full_opt), "--full-in=%" PRIu64,
 		 s->w.full_at > now ? (s->w.full_at - now) / USEC_PER_MSEC : 0);
+	snprintf(due_opt, sizeof(due_opt), "--due-in=%" PRIu64,
+		 s->w.due_at > now ? (s->w.due_at - now) / USEC_PER_MSEC : 0);
+	snprintf(retry_opt, sizeof(retry_opt), "--retry-ms=%u", s->w.retry_ms);
 	argv[n] = fd_opt;
 	argv[n + 1] = full_opt;
+	argv[n + 2] = due_opt;
+	argv[n + 3] = retry_opt;
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		r = -errno;
 		free(argv);
@@ -373,7 +381,8 @@ static int worker_spawn(struct supervisor *s)
 	}
 	s->w = (struct worker_child){ .pid = pid, .fd = pfd[0], .io = s->w.io,
 				      .failures = s->w.failures, .last_heard = now,
-				      .full_at = s->w.full_at, .rerun = s->w.rerun };
+				      .full_at = s->w.full_at, .due_at = s->w.due_at,
+				      .retry_ms = s->w.retry_ms, .rerun = s->w.rerun };
 	evloop_rearm(s->wk_timer, worker_check(s));
 	log_debug("worker started (pid %d)", (int)pid);
 	return 0;
@@ -429,6 +438,8 @@ static void worker_exited(struct supervisor *s, int status)
 	} else if (s->w.idle && status == 0) {
 		s->w.failures = 0;
 		s->w.full_at = s->w.when.full_ms == WORKER_NONE ? 0 : now + s->w.when.full_ms * USEC_PER_MSEC;
+		s->w.due_at = s->w.when.due_ms == WORKER_NONE ? 0 : now + s->w.when.due_ms * USEC_PER_MSEC;
+		s->w.retry_ms = (unsigned)s->w.when.retry_ms;
 		delay = s->cfg.poll_idle;
 		if (s->w.when.due_ms != WORKER_NONE && s->w.when.due_ms * USEC_PER_MSEC < delay)
 			delay = s->w.when.due_ms * USEC_PER_MSEC;
@@ -437,6 +448,7 @@ static void worker_exited(struct supervisor *s, int status)
 		log_debug("worker idle; next in %" PRIu64 " ms", delay / USEC_PER_MSEC);
 	} else {
 		s->w.failures++;
+		s->w.due_at = 0; /* what it did is unknown: the next one passes at once */
 		delay = sv_backoff_delay(&s->m.p, s->w.failures);
 		if (delay > s->cfg.poll_idle)
 			delay = s->cfg.poll_idle;

@@ -37,7 +37,8 @@ size_t worker_msg_idle(char *buf, const struct worker_idle *idle)
 
 	put_ms(due, sizeof(due), idle->due_ms);
 	put_ms(full, sizeof(full), idle->full_ms);
-	return (size_t)snprintf(buf, WORKER_MSG_MAX, "idle %s %s\n", due, full);
+	return (size_t)snprintf(buf, WORKER_MSG_MAX, "idle %s %s %" PRIu64 "\n", due, full,
+				idle->retry_ms);
 }
 
 /* The next space-separated word of *p as a number; "-" is `none`. */
@@ -75,7 +76,9 @@ enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct
 	if (!strncmp(line, "idle ", 5)) {
 		p = line + 5;
 		if (take_u64(&p, WORKER_NONE, &idle->due_ms) < 0 ||
-		    take_u64(&p, WORKER_NONE, &idle->full_ms) < 0 || *p)
+		    take_u64(&p, WORKER_NONE, &idle->full_ms) < 0 ||
+		    take_u64(&p, WORKER_NONE, &idle->retry_ms) < 0 || idle->retry_ms == WORKER_NONE ||
+		    *p)
 			return WORKER_MSG_BAD;
 		return WORKER_MSG_IDLE;
 	}

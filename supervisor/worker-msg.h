@@ -3,7 +3,7 @@
  *
  *   view <api 0|1> <platform ready> <platform total> <tenants|-1> <failed|-> <reason>
  *   alive
- *   idle <next reconcile deadline ms|-> <next full pass ms|->
+ *   idle <next reconcile deadline ms|-> <next full pass ms|-> <retry delay ms>
  *
  * `view` whenever the worker's view changes: the supervising process makes
  * STATUS= and READY=1 from it. `alive` while a long poll or pass goes on, so
@@ -28,9 +28,11 @@ struct worker_view {
 
 #define WORKER_NONE UINT64_MAX /* in an idle line: nothing is due */
 
+/* What the next worker takes over (see reconcile_config). */
 struct worker_idle {
-	uint64_t due_ms;  /* the reconciler's next retry or resync, from now; or WORKER_NONE */
-	uint64_t full_ms; /* its next full pass, from now; or WORKER_NONE (the next is full) */
+	uint64_t due_ms;   /* the reconciler's next retry or resync, from now; or WORKER_NONE */
+	uint64_t full_ms;  /* its next full pass, from now; or WORKER_NONE (the next is full) */
+	uint64_t retry_ms; /* the retry delay it reached; 0: none */
 };
 
 enum worker_msg { WORKER_MSG_BAD, WORKER_MSG_VIEW, WORKER_MSG_ALIVE, WORKER_MSG_IDLE };

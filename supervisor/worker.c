@@ -29,7 +29,7 @@ struct worker {
 	struct platform *plat;
 	struct reconcile *rec; /* created when the API becomes ready */
 	int fd;                /* the report pipe to the supervising process */
-	uint64_t full_in;      /* from --full-in: when the first full pass is due */
+	struct worker_handover h; /* from the last worker, through the supervisor */
 	bool api_ready, stopping;
 	long tenants;
 	time_t api_since;
@@ -148,7 +148,9 @@ static void reconcile_start(struct worker *w)
 		 * SIGTERM waits for the pass, inside the unit's stop timeout. */
 		.pass_budget_ms = 30000,
 		.readiness_by_caller = w->plat != NULL,
-		.first_full_in_ms = w->full_in / USEC_PER_MSEC,
+		.first_full_in_ms = w->h.full_in_ms,
+		.first_due_in_ms = w->h.due_in_ms,
+		.retry_ms = w->h.retry_ms,
 	};
 
 	reconcile_free(w->rec);
@@ -206,6 +208,7 @@ static bool leave_if_idle(struct worker *w)
 		idle.due_ms = due - now;
 		full = reconcile_next_full(w->rec);
 		idle.full_ms = full > now ? full - now : WORKER_NONE;
+		idle.retry_ms = reconcile_retry_ms(w->rec);
 	}
 	tell(w, line, worker_msg_idle(line, &idle));
 	sd_event_exit(w->ev, 0);
@@ -386,10 +389,10 @@ static int setup(struct worker *w, struct err *e)
 }
 
 int worker_run(struct supervise_config *cfg, const struct probe *probe, supervise_reload_fn reload_fn,
-	       void *reload_ctx, int fd, uint64_t full_in, struct err *e)
+	       void *reload_ctx, int fd, const struct worker_handover *h, struct err *e)
 {
 	struct worker w = { .cfg = *cfg, .probe = probe, .reload = reload_fn,
-			    .reload_ctx = reload_ctx, .fd = fd, .full_in = full_in, .tenants = -1 };
+			    .reload_ctx = reload_ctx, .fd = fd, .h = *h, .tenants = -1 };
 	int rc = -1, r;
 
 	memset(cfg, 0, sizeof(*cfg));

@@ -18,10 +18,18 @@
 #include "probe.h"
 #include "supervise.h"
 
+/* What a worker takes over from the last one's idle line, as the supervising
+ * process passes it on (--full-in, --due-in, --retry-ms): see
+ * reconcile_config's first_full_in_ms, first_due_in_ms and retry_ms. All 0
+ * for the first worker: a full pass at once. */
+struct worker_handover {
+	uint64_t full_in_ms, due_in_ms;
+	unsigned retry_ms;
+};
+
 /* Runs until idle (exit 0 after an `idle` line), SIGTERM, or the pipe `fd`
- * closing. full_in: see --full-in (usec; 0: the first reconcile pass is
- * full). Takes ownership of cfg. Returns 0, or -1 with e set. */
+ * closing. Takes ownership of cfg. Returns 0, or -1 with e set. */
 int worker_run(struct supervise_config *cfg, const struct probe *probe, supervise_reload_fn reload,
-	       void *reload_ctx, int fd, uint64_t full_in, struct err *e);
+	       void *reload_ctx, int fd, const struct worker_handover *h, struct err *e);
 
 #endif

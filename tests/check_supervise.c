@@ -272,7 +272,8 @@ END_TEST
 START_TEST(worker_idle_round_trip)
 {
 	static const struct worker_idle cases[] = {
-		{ 600000, 540000 }, { 5, WORKER_NONE }, { WORKER_NONE, WORKER_NONE }, { 0, 0 },
+		{ 600000, 540000, 0 }, { 5, WORKER_NONE, 8000 }, { WORKER_NONE, WORKER_NONE, 0 },
+		{ 0, 0, 60000 },
 	};
 	char line[WORKER_MSG_MAX];
 	struct worker_view v;
@@ -282,7 +283,8 @@ START_TEST(worker_idle_round_trip)
 		size_t n = worker_msg_idle(line, &cases[i]);
 		line[n - 1] = '\0';
 		ck_assert_int_eq(worker_msg_parse(line, &v, &got), WORKER_MSG_IDLE);
-		ck_assert(got.due_ms == cases[i].due_ms && got.full_ms == cases[i].full_ms);
+		ck_assert(got.due_ms == cases[i].due_ms && got.full_ms == cases[i].full_ms &&
+			  got.retry_ms == cases[i].retry_ms);
 	}
 	ck_assert_int_eq(worker_msg_parse("alive", &v, &got), WORKER_MSG_ALIVE);
 }
@@ -293,8 +295,8 @@ START_TEST(worker_bad_lines_are_refused)
 	static const char *const bad[] = {
 		"", "alive ", "hello", "view", "view 1 2 3", "view 2 0 0 -1 - x", "view 1 4 3 0 - x",
 		"view 1 1 x 0 - x", "view 1 0 0 -2 - x", "view 1 0 0 0 x", "view 1 0 0 0  x",
-		"view 1 0 0 99999999999999999999 - x", "idle", "idle 1", "idle 1 2 3", "idle x 2",
-		"idle -1 2", "idle 1 2x",
+		"view 1 0 0 99999999999999999999 - x", "idle", "idle 1", "idle 1 2", "idle 1 2 3 4", "idle x 2 0",
+		"idle -1 2 0", "idle 1 2x 0", "idle 1 2 -",
 	};
 	struct worker_view v;
 	struct worker_idle idle;

@@ -75,6 +75,10 @@ stop_outpost
 start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200 --poll-idle 500 \
 	--reconcile-check 500 --worker-timeout 2000
 wait_for 60 "READY=1 again" -- grep -q READY=1 "$T/notify"
+# A new k3s, a new (empty) test API: the platform namespace again.
+expect_exit 0 "kubectl creates the platform namespace again" -- \
+	kubectl --kubeconfig "$T/api/kubeconfig" create namespace outpost-platform
+wait_for 30 "acme and beta are Ready again" -- sh -c "is_ready() { [ \"\$(sqlite3 '$T/state.db' \"select phase from tenant_status where name = '\$1'\")\" = Ready ]; }; is_ready acme && is_ready beta"
 seen=""
 end=$(($(date +%s) + 20))
 while [ "$(echo "$seen" | wc -w)" -lt 3 ] && [ "$(date +%s)" -lt "$end" ]; do
@@ -89,6 +93,27 @@ kill -STOP "$hung"
 wait_for 20 "the hung worker is killed" -- grep -q "\[worker\] pid $hung silent for" "$T/outpost.log"
 wait_for 20 "and reaped" -- sh -c "! kill -0 $hung 2>/dev/null"
 wait_for 20 "a new worker runs after it" -- sh -c "pgrep -P $OUTPOST_PID -f -- --worker-fd | grep -v -x $hung"
+# A tenant the API keeps refusing: each worker takes the retry back-off over
+# from the last (2 s, 4 s, 8 s ...) rather than retry at every health check
+# (twice a second here).
+quota_creates() {
+	"$PYTHON3" "$top_srcdir/tests/kubeapi/ctl.py" --dir "$T/api" counters |
+		"$PYTHON3" -c 'import json, sys; print(json.load(sys.stdin)["create"].get("ResourceQuota", 0))'
+}
+faults '{"rules": [{"verb": "create", "kind": "ResourceQuota", "namespace": "t-gamma", "code": 403, "times": 0}]}'
+c0=$(quota_creates)
+t0=$(date +%s)
+expect_exit 0 "a tenant the API refuses is added" -- "$OUTPOST" --state "$T/state.db" tenant add gamma --host gamma.example.test
+wait_for 20 "gamma fails" -- sh -c "[ \"\$(sqlite3 '$T/state.db' \"select phase from tenant_status where name = 'gamma'\")\" = Failed ]"
+# Without the hand-over every worker would start again from no delay, and
+# none would ever pass on more than 2 s.
+wait_for 40 "a worker takes over a retry delay of 8 s or more" -- \
+	pgrep -P "$OUTPOST_PID" -f -- "--retry-ms=(8000|16000|32000|60000)"
+c1=$(quota_creates)
+[ $((c1 - c0)) -ge 2 ] && [ $((c1 - c0)) -le 8 ] &&
+	ok "$((c1 - c0)) attempts in $(($(date +%s) - t0)) s: retried, not at every health check" ||
+	not_ok "$((c1 - c0)) attempts in $(($(date +%s) - t0)) s (health checks every 0.5 s)"
+faults '{}'
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
 
