@@ -82,11 +82,9 @@ int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, st
 	if (state_open(cfg->state_path, STATE_OPEN_EXISTING, &r->st, e) < 0)
 		goto fail;
 	if (cfg->first_due_in_ms) {
-		bool unobserved = true;
-		if (state_data_version(r->st, &r->data_version, e) < 0 ||
-		    state_desired_unobserved(r->st, &unobserved, e) < 0)
+		if (state_data_version(r->st, &r->data_version, e) < 0)
 			goto fail;
-		r->passed = !unobserved;
+		r->passed = true;
 		r->retry_at_ms = reconcile_now_ms() + cfg->first_due_in_ms;
 	}
 	r->retry_ms = cfg->retry_ms > RETRY_MAX_MS ? RETRY_MAX_MS : cfg->retry_ms;

@@ -70,10 +70,10 @@ struct reconcile_config {
 	uint64_t first_full_in_ms;
 	/* A process taking over from an earlier one (the supervisor's worker):
 	 * with first_due_in_ms, no pass is due before that many ms (the earlier
-	 * one's retry or resync) unless the state file holds what no pass has
-	 * seen (state_desired_unobserved) or changes; retry_ms is the retry
-	 * delay it had reached, so the back-off goes on rather than restart.
-	 * 0: the first pass runs at once. */
+	 * one's retry or resync) unless the state file changes; retry_ms is the
+	 * retry delay it had reached, so the back-off goes on rather than
+	 * restart. 0: the first pass runs at once (a worker started for a
+	 * change to the state file). */
 	uint64_t first_due_in_ms;
 	unsigned retry_ms;
 	/* Dry run: no cluster. The pass renders every valid tenant and writes the

@@ -76,6 +76,7 @@ struct supervisor {
 	time_t started_wall;
 
 	struct worker_child w;
+	bool change;             /* the next worker is for a change to the state file: it passes at once */
 	struct worker_view view; /* the worker's last view, kept between workers */
 
 	struct state *st;                 /* NULL when the state file could not be opened */
@@ -351,7 +352,7 @@ static int worker_spawn(struct supervisor *s)
 	snprintf(full_opt, sizeof(full_opt), "--full-in=%" PRIu64,
 		 s->w.full_at > now ? (s->w.full_at - now) / USEC_PER_MSEC : 0);
 	snprintf(due_opt, sizeof(due_opt), "--due-in=%" PRIu64,
-		 s->w.due_at > now ? (s->w.due_at - now) / USEC_PER_MSEC : 0);
+		 !s->change && s->w.due_at > now ? (s->w.due_at - now) / USEC_PER_MSEC : 0);
 	snprintf(retry_opt, sizeof(retry_opt), "--retry-ms=%u", s->w.retry_ms);
 	argv[n] = fd_opt;
 	argv[n + 1] = full_opt;
@@ -383,22 +384,25 @@ static int worker_spawn(struct supervisor *s)
 				      .failures = s->w.failures, .last_heard = now,
 				      .full_at = s->w.full_at, .due_at = s->w.due_at,
 				      .retry_ms = s->w.retry_ms, .rerun = s->w.rerun };
+	s->change = false;
 	evloop_rearm(s->wk_timer, worker_check(s));
 	log_debug("worker started (pid %d)", (int)pid);
 	return 0;
 }
 
-/* A worker is wanted: now, unless one runs (it notices what we noticed). */
-static void worker_kick(struct supervisor *s, uint64_t delay)
+/* A worker is wanted now, unless one runs (it notices what we noticed);
+ * for a change to the state file, it passes at once. */
+static void worker_kick(struct supervisor *s, bool change)
 {
 	if (!s->worker_argv || s->stopping || s->m.state != SV_RUNNING)
 		return;
 	if (s->w.pid > 0) {
-		if (s->w.idle)
+		if (s->w.idle && change)
 			s->w.kick = true;
 		return;
 	}
-	evloop_rearm(s->wk_timer, delay);
+	s->change |= change;
+	evloop_rearm(s->wk_timer, 0);
 }
 
 /* A commit that landed after the worker last looked and before we read its
@@ -443,8 +447,10 @@ static void worker_exited(struct supervisor *s, int status)
 		delay = s->cfg.poll_idle;
 		if (s->w.when.due_ms != WORKER_NONE && s->w.when.due_ms * USEC_PER_MSEC < delay)
 			delay = s->w.when.due_ms * USEC_PER_MSEC;
-		if (s->w.kick || again_at_once(s))
+		if (s->w.kick || again_at_once(s)) {
+			s->change = true;
 			delay = 20 * USEC_PER_MSEC;
+		}
 		log_debug("worker idle; next in %" PRIu64 " ms", delay / USEC_PER_MSEC);
 	} else {
 		s->w.failures++;
@@ -581,7 +587,7 @@ static void apply(struct supervisor *s, const struct sv_out *o)
 			return;
 		}
 		/* The next /readyz answer is about this k3s. */
-		worker_kick(s, 0);
+		worker_kick(s, false);
 	}
 	if (s->m.state == SV_BACKOFF) {
 		s->restart_in = o->timer_usec;
@@ -647,7 +653,7 @@ static int on_state_check(sd_event_source *src, uint64_t usec, void *data)
 	if (state_data_version(s->st, &v, &e) < 0 || v == s->data_version)
 		return 0;
 	s->data_version = v;
-	worker_kick(s, 0);
+	worker_kick(s, true);
 	return 0;
 }
 
