@@ -1,23 +1,22 @@
-/* outpost install --bundle FILE [--root DIR] [--pubkey KEY] [--no-start] [--skip-preflight] [--quiet]
- * outpost rollback [--root DIR] */
+/* outpost install --bundle FILE [--root DIR] [--pubkey KEY] [--no-start] [--skip-preflight]
+ *                 [--allow-downgrade] [--quiet]
+ * outpost rollback [--root DIR] [--no-start] */
 #include "cmd.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <spawn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "capacity.h"
+#include "debpkg.h"
 #include "install.h"
 #include "log.h"
 #include "preflight.h"
+#include "run.h"
 #include "util.h"
-
-extern char **environ;
 
 static int run_preflight(struct cli *cli, const char *root, const struct manifest *m, int skip)
 {
@@ -46,19 +45,38 @@ static int run_preflight(struct cli *cli, const char *root, const struct manifes
 	return 0;
 }
 
-static int run_command(struct cli *cli, char *const argv[])
+/* The bundle's Outpost package, if the live release has one, becomes dpkg's
+ * installed outpost (rollback passes allow_downgrade: going back is the point). */
+static int sync_package(struct cli *cli, const char *root, int allow_downgrade, int *changed)
 {
-	pid_t pid;
-	int status, rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	char deb[PATH_MAX];
+	int has;
 
-	if (rc != 0)
-		return err_errno(&cli->err, rc, "run %s", argv[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return err_errno(&cli->err, errno, "wait for %s", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return err_set(&cli->err, EXIT_RUNTIME, "%s %s %s failed", argv[0], argv[1],
-			       argv[2] ? argv[2] : "");
+	*changed = 0;
+	has = install_live_package(root, deb, sizeof(deb), &cli->err);
+	if (has <= 0)
+		return has;
+	if (debpkg_sync(root, deb, allow_downgrade, changed, &cli->err) < 0)
+		return -1;
+	if (*changed)
+		printf("installed package %s from the bundle under %s\n", basename(deb), root);
+	return 0;
+}
+
+/* Last of all, so the service starts on the new k3s files and the new
+ * Outpost together: a restart, because enable --now leaves a running
+ * service on the old binary. */
+static int restart_service(struct cli *cli)
+{
+	char *reload[] = { "systemctl", "daemon-reload", NULL };
+	char *enable[] = { "systemctl", "enable", "outpost", NULL };
+	char *restart[] = { "systemctl", "restart", "outpost", NULL };
+
+	if (run_argv(reload, NULL, 0, NULL, &cli->err) < 0 ||
+	    run_argv(enable, NULL, 0, NULL, &cli->err) < 0 ||
+	    run_argv(restart, NULL, 0, NULL, &cli->err) < 0)
+		return -1;
+	printf("restarted outpost.service\n");
 	return 0;
 }
 
@@ -71,15 +89,17 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 		{ "no-start", no_argument, NULL, 'n' },
 		{ "skip-preflight", no_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "allow-downgrade", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const outcome_text[] = {
 		[INSTALL_INSTALLED] = "installed", [INSTALL_UPGRADED] = "upgraded to",
+		[INSTALL_DOWNGRADED] = "downgraded to",
 		[INSTALL_RESUMED] = "resumed and installed", [INSTALL_ALREADY] = "already installed:",
 	};
 	const char *bundle = NULL, *root = "/", *keys = NULL;
-	int c, no_start = 0, skip = 0, quiet = 0;
+	int c, no_start = 0, skip = 0, quiet = 0, allow_downgrade = 0, pkg_changed;
 	enum install_outcome outcome;
 	struct install *in;
 
@@ -104,13 +124,19 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'D':
+			allow_downgrade = 1;
+			break;
 		case 'h':
 			printf("Usage: outpost install --bundle FILE [--root DIR] [--pubkey KEY] [--no-start]\n"
-			       "                       [--skip-preflight] [--quiet]\n\n"
+			       "                       [--skip-preflight] [--allow-downgrade] [--quiet]\n\n"
 			       "Checks the machine, verifies the signed bundle and lays out k3s offline.\n"
 			       "Rerunning the same bundle does nothing; a newer one upgrades and keeps the\n"
-			       "previous release for 'outpost rollback'. --root installs under a prefix;\n"
-			       "trusted keys are <root>/etc/outpost/trusted-keys/*.pub unless --pubkey.\n");
+			       "previous release for 'outpost rollback'; an older one (or one whose Outpost\n"
+			       "package is older than dpkg's) needs --allow-downgrade. The bundle's Outpost\n"
+			       "package is installed with dpkg --root ROOT, and the service is restarted\n"
+			       "last. --root installs under a prefix; trusted keys are\n"
+			       "<root>/etc/outpost/trusted-keys/*.pub unless --pubkey.\n");
 			return 0;
 		default:
 			return cli_bad_option(cli, "install", argv, optopt);
@@ -123,7 +149,8 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 	if (install_begin(root, bundle, keys, &in, &cli->err) < 0)
 		return -1;
 	/* A rerun of the installed bundle changes nothing: no machine checks. */
-	if ((!install_is_current(in) && run_preflight(cli, root, install_manifest(in), skip) < 0) ||
+	if (install_check_order(in, allow_downgrade, &cli->err) < 0 ||
+	    (!install_is_current(in) && run_preflight(cli, root, install_manifest(in), skip) < 0) ||
 	    install_commit(in, quiet, &outcome, &cli->err) < 0) {
 		install_end(in);
 		return -1;
@@ -131,12 +158,11 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 	printf("%s bundle %s (k3s %s) under %s\n", outcome_text[outcome],
 	       install_manifest(in)->bundle_version, install_manifest(in)->k3s_version, root);
 	install_end(in);
-	if (!no_start && !strcmp(root, "/") && outcome != INSTALL_ALREADY) {
-		char *reload[] = { "systemctl", "daemon-reload", NULL };
-		char *enable[] = { "systemctl", "enable", "--now", "outpost", NULL };
-		if (run_command(cli, reload) < 0 || run_command(cli, enable) < 0)
-			return -1;
-	}
+	/* Also on a rerun: it finishes a package step an earlier run did not. */
+	if (sync_package(cli, root, allow_downgrade, &pkg_changed) < 0)
+		return -1;
+	if (!no_start && !strcmp(root, "/") && (outcome != INSTALL_ALREADY || pkg_changed))
+		return restart_service(cli);
 	return 0;
 }
 
@@ -144,23 +170,28 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },
+		{ "no-start", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *root = "/";
 	char version[65];
-	int c;
+	int c, no_start = 0, pkg_changed;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			root = optarg;
 			break;
+		case 'n':
+			no_start = 1;
+			break;
 		case 'h':
-			printf("Usage: outpost rollback [--root DIR]\n\n"
+			printf("Usage: outpost rollback [--root DIR] [--no-start]\n\n"
 			       "Makes the previously installed release the live one again (k3s binary,\n"
-			       "images, charts, manifests, config). Restart outpost afterwards.\n");
+			       "images, charts, manifests, config) and its Outpost package, if it carries\n"
+			       "one, then restarts outpost.service (not under --root or with --no-start).\n");
 			return 0;
 		default:
 			return cli_bad_option(cli, "rollback", argv, optopt);
@@ -173,5 +204,9 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	if (install_rollback(root, version, &cli->err) < 0)
 		return -1;
 	printf("rolled back to bundle %s under %s\n", version, root);
+	if (sync_package(cli, root, 1, &pkg_changed) < 0)
+		return -1;
+	if (!no_start && !strcmp(root, "/"))
+		return restart_service(cli);
 	return 0;
 }

@@ -17,6 +17,8 @@
 
 #include "bundle.h"
 #include "capacity.h"
+#include "debpkg.h"
+#include "debver.h"
 #include "k3s.h"
 #include "util.h"
 
@@ -736,6 +738,29 @@ int install_is_current(const struct install *in)
 	return same;
 }
 
+int install_check_order(const struct install *in, int allow_downgrade, struct err *e)
+{
+	const struct manifest *m = bundle_manifest(in->b);
+	const struct manifest_file *pkg = manifest_find_role(m, DEBPKG_ROLE);
+	char version[DEBVER_MAX];
+	struct record rec;
+	int rc = 0;
+
+	if (record_read(in->root, &rec, e) < 0)
+		return -1;
+	if (!allow_downgrade && rec.has_current &&
+	    !(rec.activating && rec.has_target && !strcmp(rec.target.sha, bundle_manifest_sha256(in->b))) &&
+	    debver_cmp(m->bundle_version, rec.current.version) < 0)
+		rc = err_set(e, EXIT_REFUSED,
+			     "bundle %s is older than the installed %s; pass --allow-downgrade to "
+			     "install it (or outpost rollback to the previous release)",
+			     m->bundle_version, rec.current.version);
+	json_decref(rec.files);
+	if (rc == 0 && pkg && debver_of_package_file(pkg->path, DEBPKG_NAME, version) == 0)
+		rc = debpkg_check_order(in->root, version, allow_downgrade, e);
+	return rc;
+}
+
 int install_commit(struct install *in, int quiet, enum install_outcome *outcome, struct err *e)
 {
 	const struct manifest *m = bundle_manifest(in->b);
@@ -763,7 +788,9 @@ int install_commit(struct install *in, int quiet, enum install_outcome *outcome,
 		prev = rec.previous;
 		has_prev = rec.has_previous;
 	} else {
-		*outcome = rec.has_current ? INSTALL_UPGRADED : INSTALL_INSTALLED;
+		*outcome = !rec.has_current ? INSTALL_INSTALLED
+			   : debver_cmp(ref.version, rec.current.version) < 0 ? INSTALL_DOWNGRADED
+									       : INSTALL_UPGRADED;
 		prev = rec.current;
 		has_prev = rec.has_current && strcmp(rec.current.version, ref.version);
 	}
@@ -773,6 +800,40 @@ int install_commit(struct install *in, int quiet, enum install_outcome *outcome,
 	rc = 0;
 out:
 	json_decref(rec.files);
+	return rc;
+}
+
+int install_live_package(const char *root, char *path, size_t cap, struct err *e)
+{
+	const struct manifest_file *pkg;
+	char reldir[PATH_MAX], mpath[PATH_MAX + 96], *text = NULL;
+	struct manifest m;
+	struct record rec;
+	size_t len;
+	int rc;
+
+	if (record_read(root, &rec, e) < 0)
+		return -1;
+	json_decref(rec.files);
+	if (rec.activating || !rec.has_current)
+		return 0;
+	if (rootpath(reldir, sizeof(reldir), root, INSTALL_RELEASES) < 0)
+		return err_set(e, EXIT_RUNTIME, "%s: path too long", root);
+	snprintf(mpath, sizeof(mpath), "%s/%s/%s", reldir, rec.current.version, MANIFEST_NAME);
+	if (util_read_file(mpath, MANIFEST_MAX_BYTES, &text, &len, e) < 0)
+		return -1;
+	rc = manifest_parse(text, len, &m, e);
+	free(text);
+	if (rc < 0)
+		return err_prefix(e, "release %s", rec.current.version);
+	pkg = manifest_find_role(&m, DEBPKG_ROLE);
+	rc = 0;
+	if (pkg && snprintf(path, cap, "%s/%s/%s/%s", reldir, rec.current.version, RELEASE_PAYLOAD,
+			    pkg->path) >= (int)cap)
+		rc = err_set(e, EXIT_RUNTIME, "%s: path too long", pkg->path);
+	else if (pkg)
+		rc = 1;
+	manifest_free(&m);
 	return rc;
 }
 

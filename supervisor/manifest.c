@@ -6,11 +6,12 @@
 
 #include <jansson.h>
 
+#include "debver.h"
 #include "util.h"
 
 static const char *const roles[] = {
 	"k3s-binary", "k3s-images", "images", "chart", "app-chart", "manifest",
-	"platform", "capacity", "key", "unit", "lock", "doc",
+	"platform", "capacity", "key", "unit", "lock", "doc", "outpost-package",
 };
 
 int manifest_role_ok(const char *role)
@@ -458,7 +459,8 @@ int manifest_parse(const char *buf, size_t len, struct manifest *m, struct err *
 		goto out;
 	}
 	{
-		static const char *const unique[] = { "k3s-binary", "platform", "capacity", "unit" };
+		static const char *const unique[] = { "k3s-binary", "platform", "capacity", "unit",
+						      "outpost-package" };
 		for (size_t r = 0; r < ARRAY_SIZE(unique); r++) {
 			size_t count = 0;
 			for (size_t i = 0; i < m->nfiles; i++)
@@ -468,6 +470,18 @@ int manifest_parse(const char *buf, size_t len, struct manifest *m, struct err *
 					unique[r]);
 				goto out;
 			}
+		}
+	}
+	/* The installer compares the package's version before extracting it. */
+	for (size_t i = 0; i < m->nfiles; i++) {
+		char v[DEBVER_MAX];
+		if (!strcmp(m->files[i].role, "outpost-package") &&
+		    debver_of_package_file(m->files[i].path, "outpost", v) < 0) {
+			err_set(e, EXIT_REFUSED,
+				"manifest.json: '%s' (role outpost-package) is not named "
+				"outpost_<version>_<arch>.deb",
+				m->files[i].path);
+			goto out;
 		}
 	}
 	rc = 0;
