@@ -147,5 +147,5 @@ expect_exit 3 "untrusted bundle (default keys under the root) refused" -- \
 [ -e "$T/fresh" ] && not_ok "refused install created the root" || ok "refused install wrote nothing"
 # The key the first bundle installed is the root's trust store from then on.
 expect_exit 0 "a later bundle verifies with the keys a bundle installed" -- \
-	"$OUTPOST" install --root "$R" --no-start --skip-preflight --quiet --bundle "$T/v1.bundle"
+	"$OUTPOST" install --root "$R" --no-start --skip-preflight --quiet --bundle "$T/v3.bundle"
 finish

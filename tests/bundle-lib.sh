@@ -42,6 +42,9 @@ make_bundle() {
 		printf '  { "source": "capacity.json", "path": "data/capacity.json", "role": "capacity", "sha256": "%s" },\n' "$(sha "$in/capacity.json")"
 		printf '  { "source": "%s", "path": "systemd/outpost.service", "role": "unit", "sha256": "%s" },\n' "$FIX/outpost.service" "$(sha "$FIX/outpost.service")"
 		printf '  { "source": "%s", "path": "manifests/fixture-config.yaml", "role": "manifest", "sha256": "%s" },\n' "$FIX/fixture-config.yaml" "$(sha "$FIX/fixture-config.yaml")"
+		# PKG_DEB: an Outpost Debian package the bundle carries.
+		[ -z "${PKG_DEB:-}" ] ||
+			printf '  { "source": "%s", "path": "packages/%s", "role": "outpost-package", "sha256": "%s" },\n' "$PKG_DEB" "$(basename "$PKG_DEB")" "$(sha "$PKG_DEB")"
 		printf '  { "source": "%s", "path": "keys/bundle-signing.pub", "role": "key", "sha256": "%s" }\n' "$keydir/bundle-signing.pub" "$(sha "$keydir/bundle-signing.pub")"
 		printf '] }\n'
 	} >"$in/bundle.lock"

@@ -35,7 +35,8 @@ if [ -n "${SHELLCHECK:-}" ]; then
 	expect_exit 0 "bundle test scripts pass shellcheck" -- "$SHELLCHECK" -x -e SC1091,SC2015,SC2154 \
 		"$top_srcdir/tests/bundle-lib.sh" "$top_srcdir/tests/bundle-install.sh" \
 		"$top_srcdir/tests/bundle-corpus.sh" "$top_srcdir/tests/bundle-kill.sh" \
-		"$top_srcdir/tests/bundle-scripts.sh" "$top_srcdir/tests/bench/bundle.sh"
+		"$top_srcdir/tests/bundle-scripts.sh" "$top_srcdir/tests/bench/bundle.sh" \
+		"$top_srcdir/tests/bundle-package.sh"
 else
 	echo "# shellcheck not installed: fetch not linted"
 fi
