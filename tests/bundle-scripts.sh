@@ -30,13 +30,14 @@ expect_grep "is not registry/repository:tag@sha256" "$T/err" "says what a lock l
 
 if [ -n "${SHELLCHECK:-}" ]; then
 	expect_exit 0 "bundle/fetch passes shellcheck" -- "$SHELLCHECK" -x "$top_srcdir/bundle/fetch"
+	expect_exit 0 "bundle/lab-install passes shellcheck" -- "$SHELLCHECK" -x "$top_srcdir/bundle/lab-install"
 	# SC2015: "A && ok || not_ok" is intended (ok and not_ok never fail);
 	# SC2154: top_srcdir, OUTPOST, PYTHON3 come from the test environment.
 	expect_exit 0 "bundle test scripts pass shellcheck" -- "$SHELLCHECK" -x -e SC1091,SC2015,SC2154 \
 		"$top_srcdir/tests/bundle-lib.sh" "$top_srcdir/tests/bundle-install.sh" \
 		"$top_srcdir/tests/bundle-corpus.sh" "$top_srcdir/tests/bundle-kill.sh" \
 		"$top_srcdir/tests/bundle-scripts.sh" "$top_srcdir/tests/bench/bundle.sh" \
-		"$top_srcdir/tests/bundle-package.sh"
+		"$top_srcdir/tests/bundle-package.sh" "$top_srcdir/tests/lab-install.sh"
 else
 	echo "# shellcheck not installed: fetch not linted"
 fi
