@@ -19,10 +19,13 @@ skip_unless sqlite3
 . "$top_srcdir/tests/reconcile/lib.sh"
 rec_setup
 
-# owners KIND NAME NS: "manager/operation" of each managedFields entry.
+# owners KIND NAME NS: "manager/operation" of each managedFields entry but the
+# cluster's own controllers': on a real server the quota controller writes a
+# quota's status and the token controller a ServiceAccount's secrets.
 owners() {
 	$K get "$1" "$2" -n "$3" --show-managed-fields \
-		-o 'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}'
+		-o 'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}' |
+		sed 's|kube-controller-manager/Update ||g'
 }
 labels() { $K get "$1" "$2" -n "$3" -o 'jsonpath={.metadata.labels}'; }
 own='"app.kubernetes.io/managed-by": "outpost", "outpost.dev/tenant": "beta"'
@@ -144,6 +147,7 @@ expect_grep "1536Mi" "$T/q" "then the plan is in gamma's quota"
 [ "$(owners resourcequota quota t-gamma)" = "outpost/Apply " ] && ok "and only (outpost, Apply) is left" ||
 	not_ok "and only (outpost, Apply) is left ($(owners resourcequota quota t-gamma))"
 fi
+rec_converge >/dev/null || :
 for t in acme beta gamma; do
 	[ "$(rec_status "$t")" = Ready ] && ok "$t is Ready" || not_ok "$t is Ready ($(rec_status "$t"))"
 done

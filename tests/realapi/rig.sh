@@ -189,6 +189,7 @@ realapi_start() {
 	realapi_spawn controller-manager "$REALAPI_BIN/kube-controller-manager" \
 		--kubeconfig "$REALAPI_DIR/kcm.yaml" --leader-elect=false \
 		--port 0 --secure-port 0 --use-service-account-credentials \
+		--kube-api-qps 500 --kube-api-burst 1000 \
 		--service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
 		--controllers '*,-nodeipam,-cloud-node-lifecycle,-route,-service' --profiling=false
 
