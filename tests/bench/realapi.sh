@@ -38,12 +38,16 @@ rec_reset_counters; c0=$(server_ticks); t0=$(now_ms)
 "$OUTPOST" reconcile --once --kubeconfig "$KUBEAPI_KUBECONFIG" >"$T/pass.out" 2>"$T/pass.err" || :
 t1=$(now_ms); c1=$(server_ticks)
 o_wall=$((t1 - t0)); o_req=$(rec_counter 'c["total"]'); o_cpu=$((c1 - c0))
+o_writes=$(rec_counter 'c["writes"]')
 fig "requests (audit log)" "$o_req (objects + one list per kind = $((objects + 8)))"
 fig "writes / lists" "$(rec_counter 'c["writes"]') / $(rec_counter 'sum(c["list"].values())')"
 fig "wall" "$o_wall ms"
 fig "API server + etcd CPU" "$(secs "$o_cpu") s"
 
+# Some objects wait for Jobs the real controllers run (a tenant's password
+# copy waits for its provisioning): later passes write them.
 rec_converge 100 >/dev/null || echo "  (did not converge: the no-op figures below include pending work)"
+fig "until every object is written: requests / writes" "$(rec_counter 'c["total"]') / $(rec_counter 'c["writes"]')"
 echo "2. no-op full pass over $N in-sync tenants"
 rec_reset_counters; c0=$(server_ticks); t0=$(now_ms)
 "$OUTPOST" reconcile --once --kubeconfig "$KUBEAPI_KUBECONFIG" >"$T/pass.out" 2>"$T/pass.err" || :
@@ -92,8 +96,10 @@ k_wall=$((t1 - t0)); k_cpu=$((c1 - c0))
 fig "kubectl: wall for $NK tenants" "$k_wall ms"
 fig "kubectl: requests for $NK tenants" "$k_req"
 fig "kubectl: API server + etcd CPU" "$(secs "$k_cpu") s"
+# Per object written: the first pass does not write every object (see above),
+# and the kubectl loop writes all of its tenants' objects.
 awk -v kw="$k_wall" -v kr="$k_req" -v kc="$k_cpu" -v ow="$o_wall" -v orq="$o_req" -v oc="$o_cpu" \
-	-v n="$N" -v nk="$NK" 'BEGIN {
+	-v ko="$((NK * 14))" -v oo="$o_writes" 'BEGIN {
 	printf "  %-48s %.1fx wall, %.1fx requests, %.1fx API server + etcd CPU\n",
-		"kubectl loop / outpost (per tenant)",
-		(kw / nk) / (ow / n), (kr / nk) / (orq / n), (kc / nk) / (oc / n) }'
+		"kubectl loop / outpost's first pass (per object)",
+		(kw / ko) / (ow / oo), (kr / ko) / (orq / oo), (kc / ko) / (oc / oo) }'
