@@ -49,6 +49,54 @@ const char *bundle_manifest_sha256(const struct bundle *b)
 	return b->manifest_sha;
 }
 
+/* The first frame's header (RFC 8878 3.1.1.1) says how much memory its
+ * decoder must hold: the window, or for a single-segment frame (which has no
+ * Window_Descriptor) the whole content. A bundle may ask for at most
+ * BUNDLE_MAX_WINDOW, well below libzstd's own 128 MiB limit. A dictionary
+ * is never part of a bundle. */
+static int check_zstd_frame_header(const unsigned char *buf, size_t n, const char *path,
+				   struct err *e)
+{
+	static const unsigned did_bytes[4] = { 0, 1, 2, 4 };
+	unsigned fhd, fcs_flag, single, did_len, fcs_len;
+	uint64_t window = 0;
+	size_t at;
+
+	if (n < 5)
+		return err_set(e, EXIT_REFUSED, "%s: truncated zstd frame header", path);
+	fhd = buf[4];
+	fcs_flag = fhd >> 6;
+	single = (fhd >> 5) & 1;
+	did_len = did_bytes[fhd & 3];
+	fcs_len = fcs_flag == 0 ? single : 1u << fcs_flag;
+	at = 5 + !single;
+	if (n < at + did_len + fcs_len)
+		return err_set(e, EXIT_REFUSED, "%s: truncated zstd frame header", path);
+	if (fhd & 0x08)
+		return err_set(e, EXIT_REFUSED, "%s: zstd frame header with its reserved bit set", path);
+	for (unsigned i = 0; i < did_len; i++)
+		if (buf[at + i])
+			return err_set(e, EXIT_REFUSED, "%s: zstd frame needs a dictionary; a bundle has none",
+				       path);
+	if (!single) {
+		unsigned exp = buf[5] >> 3, mant = buf[5] & 7;
+		uint64_t base = 1ull << (10 + exp);
+		window = base + base / 8 * mant;
+	} else {
+		at += did_len;
+		for (unsigned i = 0; i < fcs_len; i++)
+			window |= (uint64_t)buf[at + i] << (8 * i);
+		if (fcs_len == 2)
+			window += 256;
+	}
+	if (window > BUNDLE_MAX_WINDOW)
+		return err_set(e, EXIT_REFUSED,
+			       "%s: zstd window of %llu MiB, a bundle may use at most %d MiB%s", path,
+			       (unsigned long long)(window >> 20), BUNDLE_MAX_WINDOW >> 20,
+			       single ? " (a single-segment frame: its whole content)" : "");
+	return 0;
+}
+
 /* The first bytes say which compression this is; only zstd is a bundle. */
 static int check_magic(int fd, const char *path, struct err *e)
 {
@@ -67,21 +115,8 @@ static int check_magic(int fd, const char *path, struct err *e)
 
 	if (n < 0)
 		return err_errno(e, errno, "%s", path);
-	if (n >= 4 && buf[0] == 0x28 && buf[1] == 0xb5 && buf[2] == 0x2f && buf[3] == 0xfd) {
-		/* The first frame's window (RFC 8878 3.1.1.1.2) is what the decoder
-		 * must hold in memory; refuse one larger than a bundle may use, so
-		 * memory stays bounded well below libzstd's own 128 MiB limit. */
-		if (n >= 6 && !(buf[4] & 0x20)) {
-			unsigned exp = buf[5] >> 3, mant = buf[5] & 7;
-			uint64_t base = 1ull << (10 + exp), window = base + base / 8 * mant;
-			if (window > BUNDLE_MAX_WINDOW)
-				return err_set(e, EXIT_REFUSED,
-					       "%s: zstd window of %llu MiB, a bundle may use at most %d MiB",
-					       path, (unsigned long long)(window >> 20),
-					       BUNDLE_MAX_WINDOW >> 20);
-		}
-		return 0;
-	}
+	if (n >= 4 && buf[0] == 0x28 && buf[1] == 0xb5 && buf[2] == 0x2f && buf[3] == 0xfd)
+		return check_zstd_frame_header(buf, (size_t)n, path, e);
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		if ((size_t)n >= kinds[i].len && !memcmp(buf, kinds[i].magic, kinds[i].len))
 			return err_set(e, EXIT_REFUSED, "%s: compressed with %s; a bundle must be zstd",
@@ -547,6 +582,14 @@ int bundle_extract(struct bundle *b, int dirfd, int quiet, struct err *e)
 		}
 	}
 	progress_end(&pg, (uint64_t)archive_filter_bytes(b->a, -1), 1);
+	/* libarchive also ends an archive that simply stops after a member, or
+	 * after one zero block; the format requires the two-block marker.
+	 * The last header read began at the end of the last member, so the
+	 * reader must have consumed two blocks since (bytes after them it
+	 * leaves alone, as the format allows). */
+	if (archive_filter_bytes(b->a, 0) - archive_read_header_position(b->a) < 2 * 512)
+		return err_set(e, EXIT_REFUSED, "after %s: no end-of-archive marker (two zero blocks)",
+			       b->entry);
 	for (size_t i = 0; i < b->m.nfiles; i++)
 		if (!b->m.files[i].seen)
 			return err_set(e, EXIT_REFUSED, "%s: missing from the archive", b->m.files[i].path);

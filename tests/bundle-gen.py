@@ -91,6 +91,31 @@ def tar_bytes(members, fmt=tarfile.PAX_FORMAT):
     return buf.getvalue()
 
 
+def without_marker(tb, zero_blocks=0):
+    """The archive cut right after its last member's padded data, plus
+    zero_blocks zero blocks: no complete end-of-archive marker. (tarfile pads
+    the archive with zeros to a 10 KiB record, marker included.)"""
+    end = len(tb.rstrip(b"\0"))
+    end += (-end) % 512
+    return tb[:end] + b"\0" * (512 * zero_blocks)
+
+
+def zstd_single_segment(data):
+    """One single-segment zstd frame (no Window_Descriptor: the decoder must
+    hold the whole Frame_Content_Size) of raw blocks, built by hand as RFC
+    8878 lays it out."""
+    out = bytearray(b"\x28\xb5\x2f\xfd")
+    out.append(0xA0)  # FCS field of 4 bytes, Single_Segment_flag, no checksum
+    out += len(data).to_bytes(4, "little")
+    step = 128 * 1024
+    for i in range(0, max(len(data), 1), step):
+        chunk = data[i:i + step]
+        last = i + step >= len(data)
+        out += ((len(chunk) << 3) | int(last)).to_bytes(3, "little")  # raw block
+        out += chunk
+    return bytes(out)
+
+
 def raw_member_with_size(name, header_size, data, mode=0o644):
     """A ustar member whose header claims header_size but carries `data`
     padded to it: what a decompression bomb looks like to the reader."""
@@ -259,6 +284,20 @@ write("truncated", full[: len(full) * 2 // 3], "data/big.bin")
 write("zstd-window-too-large", zstd_long(tar_bytes(standard())), "zstd window of 128 MiB")
 write("gzip-instead-of-zstd", gzip(tar_bytes(standard())), "compressed with gzip; a bundle must be zstd")
 write("uncompressed-tar", tar_bytes(standard()), "an uncompressed tar archive")
+marker_tb = tar_bytes(standard())
+write("no-end-marker", zstd(without_marker(marker_tb)), "no end-of-archive marker")
+write("one-zero-block", zstd(without_marker(marker_tb, 1)), "no end-of-archive marker")
+write("good-trailing-bytes-after-marker", zstd(without_marker(marker_tb, 2) + b"after the marker"), "OK")
+# 40 MiB of content (the archive, then zeros after its marker, which a
+# reader ignores) in one segment: a 40 MiB window.
+write("zstd-single-segment-too-large",
+      zstd_single_segment(marker_tb + b"\0" * (40 * 1024 * 1024 - len(marker_tb))),
+      "zstd window of 40 MiB")
+write("good-zstd-single-segment", zstd_single_segment(marker_tb), "OK")
+dict_frame = bytearray(zstd(marker_tb))
+dict_frame[4] |= 0x01  # Dictionary_ID_flag: one byte of dictionary id follows
+dict_frame[6:6] = b"\x07"
+write("zstd-dictionary", bytes(dict_frame), "needs a dictionary")
 write("not-tar", zstd(b"hello, this is not a tar archive at all\n" * 40), "start of archive")
 write("empty-file", b"", "not a zstd stream")
 
