@@ -153,6 +153,11 @@ static int next_header(struct bundle *b, struct archive_entry **ent, struct err 
 	}
 	const char *name = archive_entry_pathname(*ent);
 	snprintf(b->entry, sizeof(b->entry), "%s", name ? name : "(unnamed member)");
+	/* libarchive also reads pre-POSIX (v7) headers, which carry no type for
+	 * most members and no "ustar" magic; the format is ustar, pax or GNU. */
+	if (archive_format(b->a) == ARCHIVE_FORMAT_TAR)
+		return err_set(e, EXIT_REFUSED, "%s: a pre-POSIX (v7) tar header; a bundle is ustar or pax",
+			       b->entry);
 	if (!name || strlen(name) > MANIFEST_PATH_MAX + 1)
 		return err_set(e, EXIT_REFUSED, "member '%.64s...': name missing or too long", b->entry);
 	return 0;

@@ -293,6 +293,22 @@ write("good-trailing-bytes-after-marker", zstd(without_marker(marker_tb, 2) + b"
 write("zstd-single-segment-too-large",
       zstd_single_segment(marker_tb + b"\0" * (40 * 1024 * 1024 - len(marker_tb))),
       "zstd window of 40 MiB")
+def v7(tb):
+    """The archive with every ustar header made a pre-POSIX one: no magic,
+    version, owner names or prefix, checksum recomputed."""
+    b, at = bytearray(tb), 0
+    while at + 512 <= len(b) and any(b[at:at + 512]):
+        hdr = b[at:at + 512]
+        size = int(hdr[124:136].rstrip(b"\0 ") or b"0", 8)
+        hdr[257:512] = b"\0" * 255
+        hdr[148:156] = b" " * 8
+        hdr[148:156] = b"%06o\0 " % sum(hdr)
+        b[at:at + 512] = hdr
+        at += 512 + size + (-size) % 512
+    return bytes(b)
+
+
+write("v7-headers", zstd(v7(tar_bytes(standard(), fmt=tarfile.USTAR_FORMAT))), "pre-POSIX (v7) tar header")
 write("good-zstd-single-segment", zstd_single_segment(marker_tb), "OK")
 dict_frame = bytearray(zstd(marker_tb))
 dict_frame[4] |= 0x01  # Dictionary_ID_flag: one byte of dictionary id follows
