@@ -76,6 +76,7 @@ for t, objs in by.items():
         json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, f)
 ' "$T"
 realapi_stop
+on_exit "realapi_stop_dir $T/api2"
 realapi_start "$T/api2" || { echo "not ok - the second rig starts"; exit 1; }
 K="kubectl --kubeconfig $REALAPI_TESTCONFIG"
 echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"outpost-platform"}}' | $K apply --server-side -f - >/dev/null
