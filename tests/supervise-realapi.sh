@@ -86,22 +86,28 @@ expect_exit 0 "the tenant is removed" -- "$OUTPOST" --state "$T/state.db" tenant
 wait_for 180 "the real namespace controller deletes $ns" -- sh -c "! $K get $ns"
 wait_for 30 "acme's status row goes" -- sh -c "[ -z \"\$(sqlite3 '$T/state.db' \"select phase from tenant_status where name = 'acme'\")\" ]"
 
-# HelmChartConfig (same name and namespace) overrides valuesContent; set wins over both.
+# HelmChartConfig (same name and namespace) over valuesContent; set over both.
 cat >"$T/hcc.yaml" <<'EOF'
 apiVersion: helm.cattle.io/v1
 kind: HelmChartConfig
-metadata: {name: outpost-provision, namespace: kube-system}
+metadata: {name: outpost-redis, namespace: kube-system}
 spec:
   valuesContent: |-
-    standin: from-config
+    resources: {limits: {cpu: 999m}}
     order: config
 EOF
 expect_exit 0 "a HelmChartConfig is applied" -- $K apply -f "$T/hcc.yaml"
-$K patch helmchart -n kube-system outpost-provision --type merge -p '{"spec": {"set": {"order": "set"}}}' >/dev/null
-values() { helm --kubeconfig "$KC" get values -n outpost-platform outpost-provision -o json; }
-wait_for 60 "the release gets the HelmChartConfig's values, set over them" -- sh -c \
-	"helm --kubeconfig '$KC' get values -n outpost-platform outpost-provision -o json | grep -q '\"order\":\"set\".*\"standin\":\"from-config\"'"
-values | grep -q '"resources"' && ok "valuesContent is still under them" || not_ok "values: $(values)"
+$K patch helmchart -n kube-system outpost-redis --type merge -p '{"spec": {"set": {"order": "set"}}}' >/dev/null
+values_are() {
+	helm --kubeconfig "$KC" get values -n outpost-platform outpost-redis -o json >"$T/values" &&
+	"$PYTHON3" -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+lim = v["resources"]["limits"]
+assert v["order"] == "set" and lim["cpu"] == "999m" and lim["memory"], v' "$T/values"
+}
+wait_for 60 "the release: HelmChartConfig over valuesContent (merged), set over both" -- values_are ||
+	echo "# values: $(cat "$T/values")"
 
 # Deleting a HelmChart uninstalls its release, then the finalizer goes.
 expect_exit 0 "the provision HelmChart is deleted" -- $K delete helmchart -n kube-system outpost-provision --wait=false
