@@ -6,6 +6,7 @@
 # `tenant rm` removes it until the real namespace controller has deleted its
 # namespace. Also: a HelmChartConfig's values reach the release, and deleting
 # a HelmChart uninstalls its release.
+# shellcheck disable=SC2015 # "A && ok || not_ok": ok and not_ok never fail
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/bundle-lib.sh"
 . "$top_srcdir/tests/supervise-lib.sh"
@@ -51,7 +52,8 @@ dump() {
 
 wait_for 240 "the real kube-apiserver's /readyz: API is ready" -- grep -q "API is ready" "$T/outpost.log" || { dump; finish; exit 1; }
 [ "$(stat -c %a "$KC")" = 600 ] && ok "the kubeconfig is where k3s writes it, mode 0600" || not_ok "kubeconfig mode"
-K="kubectl --kubeconfig $DATA/realapi/tester.yaml"
+k() { kubectl --kubeconfig "$DATA/realapi/tester.yaml" "$@"; }
+gone() { ! k get "$@" >/dev/null 2>&1; }
 phase() { sqlite3 "$T/state.db" "select phase from component_status where name = '$1'"; }
 is_phase() { [ "$(phase "$1")" = "$2" ]; }
 grep -q "READY=1" "$T/notify" && not_ok "READY=1 before the platform" || ok "no READY=1 with only the API up"
@@ -66,24 +68,23 @@ r = {x["name"]: x["status"] for x in json.load(open(sys.argv[1]))}
 want = ["outpost-keycloak", "outpost-minio", "outpost-postgresql", "outpost-provision", "outpost-redis"]
 assert sorted(r) == want and set(r.values()) == {"deployed"}, r
 PY
-[ "$($K get helmchart -n kube-system outpost-redis -o jsonpath='{.status.jobName}')" = helm-install-outpost-redis ] &&
+[ "$(k get helmchart -n kube-system outpost-redis -o jsonpath='{.status.jobName}')" = helm-install-outpost-redis ] &&
 	ok "HelmChart status.jobName" || not_ok "status.jobName"
-[ "$($K get helmchart -n kube-system outpost-redis -o jsonpath='{.status.conditions[?(@.type=="JobCreated")].status}')" = True ] &&
+[ "$(k get helmchart -n kube-system outpost-redis -o jsonpath='{.status.conditions[?(@.type=="JobCreated")].status}')" = True ] &&
 	ok "HelmChart JobCreated condition" || not_ok "JobCreated condition"
-$K get helmchart -n kube-system outpost-redis -o jsonpath='{.metadata.finalizers}' | grep -q wrangler.cattle.io/on-helm-chart-remove &&
+k get helmchart -n kube-system outpost-redis -o jsonpath='{.metadata.finalizers}' | grep -q wrangler.cattle.io/on-helm-chart-remove &&
 	ok "the HelmChart carries helm-controller's finalizer" || not_ok "finalizer"
-[ "$($K get statefulset -n outpost-platform postgresql -o jsonpath='{.status.readyReplicas}')" = 1 ] &&
+[ "$(k get statefulset -n outpost-platform postgresql -o jsonpath='{.status.readyReplicas}')" = 1 ] &&
 	ok "the real statefulset controller made postgresql's pod (the node stand-in runs it)" || not_ok "postgresql readyReplicas"
 
 # A tenant through the real API: Ready, then removed until its namespace is gone.
 expect_exit 0 "a tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add acme --host acme.example.test
 wait_for 120 "acme becomes Ready" -- sh -c "[ \"\$(sqlite3 '$T/state.db' \"select phase from tenant_status where name = 'acme'\")\" = Ready ]" ||
 	{ echo "# acme: $(sqlite3 "$T/state.db" "select phase, message from tenant_status where name = 'acme'")"; dump; }
-ns=namespace/t-acme
-$K get $ns >/dev/null 2>&1 && ok "acme's namespace exists" || not_ok "no namespace t-acme"
+k get namespace t-acme >/dev/null 2>&1 && ok "acme's namespace exists" || not_ok "no namespace t-acme"
 wait_for 60 "acme's app release is installed by the real helm" -- sh -c "helm --kubeconfig '$KC' list -n t-acme -q | grep -q ."
 expect_exit 0 "the tenant is removed" -- "$OUTPOST" --state "$T/state.db" tenant rm acme
-wait_for 180 "the real namespace controller deletes $ns" -- sh -c "! $K get $ns"
+wait_for 180 "the real namespace controller deletes namespace t-acme" -- gone namespace t-acme
 wait_for 30 "acme's status row goes" -- sh -c "[ -z \"\$(sqlite3 '$T/state.db' \"select phase from tenant_status where name = 'acme'\")\" ]"
 
 # HelmChartConfig (same name and namespace) over valuesContent; set over both.
@@ -96,8 +97,8 @@ spec:
     resources: {limits: {cpu: 999m}}
     order: config
 EOF
-expect_exit 0 "a HelmChartConfig is applied" -- $K apply -f "$T/hcc.yaml"
-$K patch helmchart -n kube-system outpost-redis --type merge -p '{"spec": {"set": {"order": "set"}}}' >/dev/null
+expect_exit 0 "a HelmChartConfig is applied" -- k apply -f "$T/hcc.yaml"
+k patch helmchart -n kube-system outpost-redis --type merge -p '{"spec": {"set": {"order": "set"}}}' >/dev/null
 values_are() {
 	helm --kubeconfig "$KC" get values -n outpost-platform outpost-redis -o json >"$T/values" &&
 	"$PYTHON3" -c '
@@ -110,8 +111,8 @@ wait_for 60 "the release: HelmChartConfig over valuesContent (merged), set over 
 	echo "# values: $(cat "$T/values")"
 
 # Deleting a HelmChart uninstalls its release, then the finalizer goes.
-expect_exit 0 "the provision HelmChart is deleted" -- $K delete helmchart -n kube-system outpost-provision --wait=false
-wait_for 60 "the HelmChart is gone" -- sh -c "! $K get helmchart -n kube-system outpost-provision"
+expect_exit 0 "the provision HelmChart is deleted" -- k delete helmchart -n kube-system outpost-provision --wait=false
+wait_for 60 "the HelmChart is gone" -- gone helmchart -n kube-system outpost-provision
 helm --kubeconfig "$KC" status -n outpost-platform outpost-provision >/dev/null 2>&1 &&
 	not_ok "the release is still there" || ok "its release is uninstalled"
 
