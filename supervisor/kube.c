@@ -398,8 +398,13 @@ static void start(struct kube *k, struct slot *s, struct xfer *x)
 	curl_multi_add_handle(k->multi, c);
 }
 
-static bool retryable_http(long code)
+bool kube_retryable_answer(long code, const char *message)
 {
+	/* kube-apiserver answers 500 when server-side apply cannot convert the
+	 * patch to its typed form (a field of the wrong type, such as a quantity
+	 * sent as a number): the same body fails the same way every time. */
+	if (code == 500 && message && strstr(message, "failed to create typed patch object"))
+		return false;
 	return code == 429 || code == 500 || code == 502 || code == 503 || code == 504;
 }
 
@@ -485,7 +490,7 @@ static void completed(struct kube *k, struct xfer *x, CURLcode rc, long http)
 		snprintf(r.reason, sizeof(r.reason), "HTTP%ld", http);
 		parse_status(x->resp, &r);
 	}
-	if ((rc == CURLE_OK ? retryable_http(http) : retryable_curl(rc)) &&
+	if ((rc == CURLE_OK ? kube_retryable_answer(http, r.message) : retryable_curl(rc)) &&
 	    x->attempt < k->opt.max_attempts) {
 		/* Exponential back-off with jitter, or the server's Retry-After. */
 		uint64_t step = (uint64_t)k->opt.backoff_ms << (x->attempt - 1 < 10 ? x->attempt - 1 : 10);

@@ -93,6 +93,10 @@ int kube_submit(struct kube *k, const struct kube_request *req, struct err *e);
  * Returns 0, or -1 only when the client itself failed (out of memory). */
 int kube_run(struct kube *k, struct err *e);
 
+/* Whether an answer with this HTTP code and Status message is worth the same
+ * request again (throttling, server trouble), or would only fail again. */
+bool kube_retryable_answer(long code, const char *message);
+
 /* One request, synchronously. On success, *body (if not NULL) receives the
  * answer (caller decrefs). On failure `e` reads "<verb> <Kind> <ns>/<name>:
  * <http> <reason>: <message>" and the return is -1, or -ENOENT for a 404. */

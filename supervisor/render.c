@@ -254,20 +254,23 @@ static int render_namespace(const struct render_tenant *t, const char *ns, json_
 static int render_limits(const struct render_tenant *t, const char *ns, json_t *out)
 {
 	const struct render_plan *p = t->plan;
-	char storage[32];
+	char storage[32], pods[32];
 	json_t *rq, *lr;
 
 	snprintf(storage, sizeof(storage), "%dGi", p->storage_gib);
+	/* A quantity, so a string: server-side apply converts the patch to its
+	 * typed form and refuses a JSON number there (a POST accepts one). */
+	snprintf(pods, sizeof(pods), "%d", p->max_pods);
 	/* The quota is what admission granted the tenant; nothing in the
 	 * namespace can add up to more. */
 	rq = object("v1", "ResourceQuota", meta("quota", ns, t->name, "namespace"));
-	json_object_set_new(rq, "spec", json_pack("{s:{s:o, s:o, s:o, s:o, s:s, s:i}}", "hard",
+	json_object_set_new(rq, "spec", json_pack("{s:{s:o, s:o, s:o, s:o, s:s, s:s}}", "hard",
 		"requests.cpu", quantity_m(p->cpu_request_m),
 		"requests.memory", quantity_mi(p->memory_request_mib),
 		"limits.cpu", quantity_m(p->cpu_limit_m),
 		"limits.memory", quantity_mi(p->memory_limit_mib),
 		"requests.storage", storage,
-		"pods", p->max_pods));
+		"pods", pods));
 	if (emit(out, rq) < 0)
 		return -1;
 	/* A container without resources gets the plan's figures, so the quota

@@ -5,6 +5,9 @@
   charts_check.py lint FILE.yaml             so do the objects of a manifest
   charts_check.py budget                     chart sizes equal capacity.json
   charts_check.py data CHART CONFIGMAP KEY   print one key of a rendered ConfigMap
+  charts_check.py quantities LIST.json       every quantity in a List (e.g. `outpost
+                                             reconcile --dry-run`, HelmCharts' values
+                                             included) is a string
 
 Rendering: `helm template`, then `kubectl annotate --local -o json` turns the
 YAML into JSON without a cluster (Python's standard library has no YAML).
@@ -130,8 +133,53 @@ def check_container(where, c, pod_sc, locked, serving):
     return errs
 
 
+# Maps of resource quantities: server-side apply refuses a JSON number in
+# them (kube-apiserver converts the patch to its typed form), though a POST or
+# helm's create accepts one, so every quantity anywhere must be a string.
+QUANTITY_MAPS = {"requests", "limits", "hard", "default", "defaultRequest", "max",
+                 "min", "maxLimitRequestRatio", "capacity", "allocatable"}
+QUANTITY_FIELDS = {"sizeLimit", "storage"}
+
+
+def quantity_problems(node, path=""):
+    errs = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            p = "%s.%s" % (path, k) if path else k
+            if k in QUANTITY_MAPS and isinstance(v, dict):
+                errs += ["%s.%s: quantity %r is not a string" % (p, q, x)
+                         for q, x in v.items() if isinstance(x, (int, float)) and not isinstance(x, bool)]
+            elif k in QUANTITY_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool):
+                errs.append("%s: quantity %r is not a string" % (p, v))
+            errs += quantity_problems(v, p)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            errs += quantity_problems(v, "%s[%d]" % (path, i))
+    return errs
+
+
+def cmd_quantities(path):
+    with open(path) as f:
+        items = json.load(f)["items"]
+    errs = []
+    for o in items:
+        where = "%s/%s" % (o["kind"], o["metadata"]["name"])
+        errs += ["%s: %s" % (where, e) for e in quantity_problems(o)]
+        values = o.get("spec", {}).get("valuesContent") if o["kind"] == "HelmChart" else None
+        if values:
+            # Outpost writes the values as JSON (which is YAML).
+            errs += ["%s: values: %s" % (where, e) for e in quantity_problems(json.loads(values))]
+    for e in errs:
+        print(e)
+    if not errs:
+        print("%d objects checked" % len(items))
+    return 1 if errs else 0
+
+
 def lint(objs, platform):
     locked, errs = lock_images(), []
+    for o in objs:
+        errs += ["%s/%s: %s" % (o["kind"], o["metadata"]["name"], e) for e in quantity_problems(o)]
     services, policies = [], []
     for o in objs:
         kind, name = o["kind"], o["metadata"]["name"]
@@ -305,6 +353,8 @@ def main(argv):
             return cmd_data(*argv[2:])
         if len(argv) in (3, 4) and argv[1] == "lint":
             return cmd_lint(*argv[2:])
+        if len(argv) == 3 and argv[1] == "quantities":
+            return cmd_quantities(argv[2])
         if len(argv) == 2 and argv[1] == "budget":
             return cmd_budget()
     except (RuntimeError, OSError, ValueError, KeyError) as e:

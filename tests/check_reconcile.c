@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kube.h"
 #include "reconcile.h"
 #include "state.h"
 #include "util.h"
@@ -92,6 +93,26 @@ START_TEST(wants_pass_follows_changes_and_timer)
 }
 END_TEST
 
+/* Learned from kube-apiserver 1.20: a patch it cannot type is a 500 that
+ * fails the same way however often it is sent. */
+START_TEST(retry_only_answers_that_can_change)
+{
+	static const struct { long code; const char *message; bool retry; } cases[] = {
+		{ 429, "too many requests", true },
+		{ 500, "etcdserver: request timed out", true },
+		{ 500, NULL, true },
+		{ 502, "", true }, { 503, "", true }, { 504, "", true },
+		{ 500, "failed to create typed patch object: .spec.hard.pods: expected string, got "
+		       "&value.valueUnstructured{Value:20}", false },
+		{ 400, "", false }, { 404, "", false }, { 409, "", false }, { 410, "", false },
+		{ 422, "", false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(kube_retryable_answer(cases[i].code, cases[i].message) == cases[i].retry,
+			      "case %zu: %ld %s", i, cases[i].code, cases[i].message ? cases[i].message : "(null)");
+}
+END_TEST
+
 START_TEST(dry_run_prints_every_valid_tenant)
 {
 	char *text = NULL;
@@ -140,6 +161,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, wants_pass_follows_changes_and_timer);
+	tcase_add_test(tc, retry_only_answers_that_can_change);
 	tcase_add_test(tc, dry_run_prints_every_valid_tenant);
 	tcase_add_test(tc, missing_state_file_is_named);
 	suite_add_tcase(s, tc);

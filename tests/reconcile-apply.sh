@@ -46,7 +46,7 @@ foreign_rv() {
 foreign_rv >"$T/foreign.before"
 
 # --- a no-op pass writes nothing and lists once per kind
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_once
 expect_grep "writes=0 " "$T/pass.out" "no-op pass: the client sent no write"
 [ "$(rec_counter 'c["writes"]')" = 0 ] && ok "no-op pass: the server saw no write" || not_ok "no-op pass: the server saw no write"
@@ -56,14 +56,14 @@ expect_grep "writes=0 " "$T/pass.out" "no-op pass: the client sent no write"
 expect_grep "status_writes=0 " "$T/pass.out" "no-op pass: nothing written to the state file"
 
 # --- targeted passes (the daemon's between resyncs): nothing changed, nothing sent
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_once --changed
 expect_grep "targeted tenants=0 " "$T/pass.out" "targeted pass: no tenant to look at"
 [ "$(rec_counter 'c["total"] - c["other"]')" = 0 ] && ok "targeted no-op pass: zero requests" || not_ok "targeted no-op pass: zero requests"
 
 # --- a change writes only what changed, and a targeted pass lists only its tenant
 "$OUTPOST" tenant set beta --plan medium >/dev/null
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_once --changed
 expect_grep "targeted tenants=1 " "$T/pass.out" "targeted pass: only the changed tenant"
 # The first apply over an object Outpost created moves its POST's field
@@ -185,7 +185,7 @@ expect_exit 2 "--once and --dry-run together are refused" -- "$OUTPOST" reconcil
 expect_exit 1 "a missing kubeconfig is named" -- "$OUTPOST" reconcile --once --kubeconfig "$T/nope"
 expect_grep "$T/nope" "$T/err" "the message names the kubeconfig"
 expect_exit 0 "--help" -- "$OUTPOST" reconcile --help
-kubeapi_stop
+rec_server_stop
 expect_exit 0 "--dry-run needs no cluster" -- "$OUTPOST" reconcile --dry-run
 expect_grep '"kind": "List"' "$T/out" "--dry-run prints a JSON List"
 grep -q "$(sed -n 's/.*"pg-password":"\([^"]*\)".*/\1/p' "$T/cred.before")" "$T/out" &&

@@ -12,7 +12,7 @@ skip_unless kubectl
 skip_unless sqlite3
 . "$top_srcdir/tests/reconcile/lib.sh"
 rec_setup
-k() { kubectl --kubeconfig "$KUBEAPI_KUBECONFIG" "$@"; }
+k() { $K "$@"; }
 
 "$OUTPOST" tenant add acme --host acme.example.org >/dev/null
 # The large plan renders 1000m CPU and 2048Mi memory, which the server stores
@@ -27,7 +27,7 @@ hard >"$T/hard.before"
 	|| not_ok "the server stores beta's quota canonically"
 
 # --- in sync: a full pass writes nothing
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_once
 expect_grep "reconcile: full .*repaired=0 .*writes=0 " "$T/pass.out" "in-sync full pass (canonical quantities included): no write, no repair"
 [ "$(rec_counter 'c["writes"]')" = 0 ] && ok "in-sync full pass: the server saw no write" \
@@ -47,12 +47,12 @@ hash_of() { k get "$1" "$2" -n t-acme -o jsonpath='{.metadata.annotations.outpos
 	|| not_ok "the edited quota keeps its hash annotation"
 
 # --- a targeted pass (between resyncs) does not look: nothing to do
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_once --changed
 expect_grep "reconcile: targeted .*writes=0 " "$T/pass.out" "targeted pass: drift is left to the full pass"
 
 # --- the full pass repairs exactly the two drifted objects
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_once
 expect_grep "reconcile: full .*repaired=2 " "$T/pass.out" "full pass: two objects repaired"
 # Objects Outpost created by POST have their field ownership moved before
@@ -76,7 +76,7 @@ expect_grep "DriftRepaired: NetworkPolicy t-acme/default-deny: " "$T/ev" "event 
 	&& ok "nothing repaired for beta" || not_ok "nothing repaired for beta"
 
 # --- and after the repair, in sync again: nothing more
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_once
 expect_grep "reconcile: full .*repaired=0 .*writes=0 " "$T/pass.out" "after the repair: a full pass writes nothing"
 

@@ -38,7 +38,7 @@ else not_ok "exactly the desired set"; diff "$T/desired" "$T/owned" | head | sed
 [ "$(sqlite3 "$OUTPOST_STATE" "SELECT count(*) FROM tenant_status WHERE phase = 'Ready'")" -eq 200 ] &&
 	ok "200 Ready" || not_ok "200 Ready"
 
-kubeapi_ctl objects --kind Secret | "${PYTHON3:-python3}" -c '
+rec_objects Secret | "${PYTHON3:-python3}" -c '
 import json, sys
 data = {}
 for o in json.load(sys.stdin)["items"]:

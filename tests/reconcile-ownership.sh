@@ -19,10 +19,13 @@ skip_unless sqlite3
 . "$top_srcdir/tests/reconcile/lib.sh"
 rec_setup
 
-# owners KIND NAME NS: "manager/operation" of each managedFields entry.
+# owners KIND NAME NS: "manager/operation" of each managedFields entry but the
+# cluster's own controllers': on a real server the quota controller writes a
+# quota's status and the token controller a ServiceAccount's secrets.
 owners() {
 	$K get "$1" "$2" -n "$3" --show-managed-fields \
-		-o 'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}'
+		-o 'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}' |
+		sed 's|kube-controller-manager/Update ||g'
 }
 labels() { $K get "$1" "$2" -n "$3" -o 'jsonpath={.metadata.labels}'; }
 own='"app.kubernetes.io/managed-by": "outpost", "outpost.dev/tenant": "beta"'
@@ -58,7 +61,7 @@ grep -q services "$T/hard" && not_ok "lost creation: the limit the rendering lac
 
 # --- a plan change applies the created quota: the Update entry becomes the Apply entry
 "$OUTPOST" tenant set acme --plan medium >/dev/null
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 if rec_converge; then ok "the plan change converges"; else not_ok "the plan change converges"; fi
 [ "$(rec_counter 'c["patch"].get("ResourceQuota", 0), c["apply"].get("ResourceQuota", 0)')" = "1 1" ] &&
 	ok "plan change: one ownership move and one apply for the quota" ||
@@ -68,7 +71,7 @@ if rec_converge; then ok "the plan change converges"; else not_ok "the plan chan
 $K get resourcequota quota -n t-acme -o 'jsonpath={.spec.hard.limits\.memory}' >"$T/q"
 expect_grep "1536Mi" "$T/q" "the new plan is in the quota"
 "$OUTPOST" tenant set acme --plan small >/dev/null
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_converge >/dev/null || :
 [ "$(rec_counter 'c["patch"].get("ResourceQuota", 0), c["apply"].get("ResourceQuota", 0)')" = "0 1" ] &&
 	ok "the next change: the apply alone" ||
@@ -116,7 +119,7 @@ $K create --field-manager=outpost -f "$T/older-sa.json" >/dev/null
 $K apply --server-side --field-manager=outpost -f "$T/older-sa.json" >/dev/null
 [ "$(owners serviceaccount app t-acme)" = "outpost/Apply outpost/Update " ] && ok "older object: created and applied, two entries" ||
 	not_ok "older object: created and applied, two entries ($(owners serviceaccount app t-acme))"
-kubeapi_ctl reset-counters >/dev/null
+rec_reset_counters
 rec_once
 [ "$(rec_counter 'c["get"].get("ServiceAccount", 0), c["patch"].get("ServiceAccount", 0), c["apply"].get("ServiceAccount", 0)')" = "1 1 1" ] &&
 	ok "both entries: one GET, one move, one apply" ||
@@ -126,6 +129,8 @@ grep -q legacy "$T/l" && not_ok "both entries: the dropped label is gone" || ok 
 [ "$(owners serviceaccount app t-acme)" = "outpost/Apply " ] && ok "both entries: only (outpost, Apply) is left" ||
 	not_ok "both entries: only (outpost, Apply) is left ($(owners serviceaccount app t-acme))"
 
+# Fault injection is the test server's alone.
+if [ "$REC_SERVER" = kubeapi ]; then
 # --- the move is refused (the object changed since it was listed): no apply
 # this pass, no failure, and the next pass does both
 "$OUTPOST" tenant set gamma --plan medium >/dev/null
@@ -141,6 +146,8 @@ $K get resourcequota quota -n t-gamma -o 'jsonpath={.spec.hard.limits\.memory}' 
 expect_grep "1536Mi" "$T/q" "then the plan is in gamma's quota"
 [ "$(owners resourcequota quota t-gamma)" = "outpost/Apply " ] && ok "and only (outpost, Apply) is left" ||
 	not_ok "and only (outpost, Apply) is left ($(owners resourcequota quota t-gamma))"
+fi
+rec_converge >/dev/null || :
 for t in acme beta gamma; do
 	[ "$(rec_status "$t")" = Ready ] && ok "$t is Ready" || not_ok "$t is Ready ($(rec_status "$t"))"
 done

@@ -89,7 +89,9 @@ for o in json.load(sys.stdin)["items"]:
     by.setdefault(t, []).append(o)
 for t, objs in by.items():
     with open(os.path.join(d, t + ".yaml"), "w") as f:
-        f.write("\n---\n".join(json.dumps(o) for o in objs) + "\n")
+        # One List: kubectl reads a stream that starts with "{" as JSON
+        # only, so JSON documents between "---" lines fail after the first.
+        json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, f)
 ' "$T"
 KUBEAPI_DIR_OUTPOST=$KUBEAPI_DIR
 kubeapi_start "$T/api2"
@@ -97,14 +99,16 @@ echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"outpost-platform
 	kubectl --kubeconfig "$KUBEAPI_KUBECONFIG" apply --server-side -f - >/dev/null
 kubeapi_ctl reset-counters >/dev/null
 t0=$(date +%s%N)
-i=0
+i=0; kfail=0
 while [ $i -lt "$NK" ]; do
-	kubectl --kubeconfig "$KUBEAPI_KUBECONFIG" apply --server-side -f "$T/b$i.yaml" >/dev/null 2>>"$T/kubectl.err" || :
+	kubectl --kubeconfig "$KUBEAPI_KUBECONFIG" apply --server-side -f "$T/b$i.yaml" >/dev/null 2>>"$T/kubectl.err" ||
+		kfail=$((kfail + 1))
 	i=$((i + 1))
 done
 t1=$(date +%s%N)
 kwall=$(( (t1 - t0) / 1000000 ))
 kreq=$(rec_counter 'c["total"]')
+[ "$kfail" -eq 0 ] || { echo "  kubectl failed for $kfail tenants:"; sort -u "$T/kubectl.err" | head -n 3 | sed 's/^/    /'; }
 fig "kubectl: wall for $NK tenants" "$kwall ms (scaled to $N: $((kwall * N / NK / 1000)) s)"
 fig "kubectl: requests for $NK tenants" "$kreq (scaled to $N: $((kreq * N / NK)))"
 awk -v kw="$kwall" -v n="$N" -v nk="$NK" -v ow="$outpost_wall" -v kr="$kreq" -v orq="$outpost_requests" 'BEGIN {

@@ -91,6 +91,15 @@ def bad_request(message):
     return ApiError(400, "BadRequest", message)
 
 
+def untyped_patch(path, value):
+    """kube-apiserver's answer (1.20 and later) to an apply whose body does
+    not fit the object's schema, e.g. a quantity sent as a JSON number: a 500,
+    though the client is at fault."""
+    return ApiError(500, "InternalError",
+                    f"failed to create typed patch object: .{path}: expected "
+                    f"string, got &value.valueUnstructured{{Value:{value}}}")
+
+
 def method_not_allowed(message="the server does not allow this method on "
                        "the requested resource"):
     return ApiError(405, "MethodNotAllowed", message)

@@ -117,6 +117,17 @@ def canonicalize(kind, obj):
                 pass
 
 
+def untyped(kind, obj):
+    """(path, value) of the first quantity given as a JSON number, or None.
+    A POST accepts one; server-side apply converts the patch to its typed
+    form, where a quantity is a string, and refuses it."""
+    for path, m in _maps(kind, obj):
+        for k, v in m.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return f"{path}.{k}", v
+    return None
+
+
 def errors(kind, obj):
     out = []
     for path, m in _maps(kind, obj):

@@ -572,6 +572,9 @@ class Store:
             if "managedFields" in (body.get("metadata") or {}):
                 raise apierrors.bad_request(
                     "metadata.managedFields must be nil")
+            bad = quantity.untyped(res.kind, body)
+            if bad:
+                raise apierrors.untyped_patch(*bad)
             body = clone(body)
             body.setdefault("metadata", {})["name"] = name
             meta = body["metadata"]

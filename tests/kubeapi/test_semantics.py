@@ -766,13 +766,32 @@ class Lifecycle(ServerTest):
         _, kept = self.c.req("GET", base + "/dep")
         self.assertNotIn("ownerReferences", kept["metadata"])
 
+    def test_apply_refuses_a_number_for_a_quantity(self):
+        # As kube-apiserver 1.20 does (tests/realapi): apply types the patch
+        # and refuses a JSON number where a quantity (a string) belongs,
+        # with a 500; a POST of the same object is accepted.
+        self.ns("num")
+        quota = {"apiVersion": "v1", "kind": "ResourceQuota",
+                 "metadata": {"name": "q"}, "spec": {"hard": {"pods": 20}}}
+        code, out = self.c.req(
+            "PATCH", "/api/v1/namespaces/num/resourcequotas/q"
+            "?fieldManager=outpost&force=true", quota,
+            "application/apply-patch+yaml")
+        self.assertEqual(code, 500)
+        self.assertIn("failed to create typed patch object: .spec.hard.pods:"
+                      " expected string", out["message"])
+        code, out = self.c.req("POST", "/api/v1/namespaces/num/"
+                               "resourcequotas", quota)
+        self.assertEqual(code, 201)
+        self.assertEqual(out["spec"]["hard"]["pods"], "20")
+
     def test_quantities_are_canonical(self):
         self.ns("qty")
         dep = {"apiVersion": "apps/v1", "kind": "Deployment",
                "metadata": {"name": "d"}, "spec": {"template": {"spec": {
                    "containers": [{"name": "c", "resources": {
                        "requests": {"cpu": "1000m", "memory": "0.5Gi"},
-                       "limits": {"cpu": 2, "memory": "1024Mi"}}}]}}}}
+                       "limits": {"cpu": "2", "memory": "1024Mi"}}}]}}}}
         path = "/apis/apps/v1/namespaces/qty/deployments/d"
         q = "?fieldManager=outpost&force=true"
         ctype = "application/apply-patch+yaml"
