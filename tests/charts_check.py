@@ -106,6 +106,12 @@ def check_image(where, image, locked):
 
 
 def check_container(where, c, pod_sc, locked, serving):
+    errs = ["%s: containerPort %s has no protocol" % (where, p.get("containerPort"))
+            for p in c.get("ports", []) if "protocol" not in p]
+    return errs + check_container_rules(where, c, pod_sc, locked, serving)
+
+
+def check_container_rules(where, c, pod_sc, locked, serving):
     errs = check_image(where, c.get("image"), locked)
     res = c.get("resources", {})
     for kind in ("requests", "limits"):
@@ -215,6 +221,11 @@ def lint(objs, platform):
                 errs.append("%s: ingressClassName is not traefik" % where)
         elif kind == "Service":
             services.append(o)
+            # protocol is a key of the ports list-map: server-side apply
+            # (helm 4's default) refuses a port without it on kube 1.20.
+            for p in o.get("spec", {}).get("ports", []):
+                if "protocol" not in p:
+                    errs.append("%s: port %s has no protocol" % (where, p.get("name", p.get("port"))))
         elif kind == "NetworkPolicy":
             policies.append(o)
     if platform:
