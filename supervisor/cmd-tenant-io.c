@@ -65,6 +65,9 @@ static int import_line(struct state *st, const char *line, const struct plan *pl
 		return err_set(e, EXIT_REFUSED, "not JSON: %s (column %d)", jerr.text, jerr.column);
 	if (tenant_from_json(obj, &t, e) < 0 || tenant_validate(&t, plans, nplans, e) < 0)
 		goto out;
+	for (size_t i = 0; i < t.nvalues; i++)
+		if (tenant_check_set_key(t.values[i].key, e) < 0)
+			goto out;
 	if (state_tenant_host_owner(st, t.host, t.name, &owner, e) < 0)
 		goto out;
 	if (owner) {

@@ -112,10 +112,12 @@ static int apply_opts(const struct tenant_opts *o, struct tenant *t, struct err 
 	for (size_t i = 0; i < o->nsets; i++) {
 		char *eq = strchr(o->sets[i], '=');
 		*eq = '\0';
-		int rc = tenant_value_put(t, o->sets[i], eq + 1);
+		int rc = tenant_check_set_key(o->sets[i], e);
+		if (rc == 0 && tenant_value_put(t, o->sets[i], eq + 1) < 0)
+			rc = err_errno(e, ENOMEM, "options");
 		*eq = '=';
 		if (rc < 0)
-			return err_errno(e, ENOMEM, "options");
+			return -1;
 	}
 	return 0;
 }

@@ -404,7 +404,8 @@ static int render_app(const struct render_config *cfg, const struct render_tenan
 		if (set_path(values, t->set[i].key, json_string(t->set[i].value)) < 0)
 			goto fail;
 	/* What Outpost owns is written after --set, so a tenant's values cannot
-	 * lift its plan's resources or wake a suspended app. */
+	 * lift its plan's resources or wake a suspended app (the CLI refuses new
+	 * --set values on these keys: tenant_check_set_key). */
 	render_secret_name(t->name, secret, sizeof(secret));
 	if (json_object_set_new(values, "tenant", json_string(t->name)) < 0 ||
 	    json_object_set_new(values, "host", json_string(t->host)) < 0 ||

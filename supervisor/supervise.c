@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,7 +178,6 @@ static char **child_environment(void)
 static void __attribute__((noreturn))
 child_exec(const struct supervisor *s, pid_t parent, int out, int report, char *const *argv)
 {
-	static const char msg[] = "outpost: exec failed\n";
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
@@ -194,7 +194,19 @@ child_exec(const struct supervisor *s, pid_t parent, int out, int report, char *
 		_exit(127);
 	close_range(report >= 0 ? 4 : 3, ~0U, 0);
 	execve(argv[0], argv, s->envp);
-	if (write(2, msg, sizeof(msg) - 1) < 0)
+	/* Name the path and the error, or a wrong --k3s reads as a crash loop.
+	 * strerrordesc_np only indexes a static table: safe after fork. */
+	const char *why = strerrordesc_np(errno);
+	if (!why)
+		why = "unknown error";
+	struct iovec line[] = {
+		{ .iov_base = (char *)"outpost: exec ", .iov_len = 14 },
+		{ .iov_base = argv[0], .iov_len = strlen(argv[0]) },
+		{ .iov_base = (char *)": ", .iov_len = 2 },
+		{ .iov_base = (char *)why, .iov_len = strlen(why) },
+		{ .iov_base = (char *)"\n", .iov_len = 1 },
+	};
+	if (writev(2, line, ARRAY_SIZE(line)) < 0)
 		_exit(127);
 	_exit(127);
 }

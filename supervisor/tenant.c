@@ -268,6 +268,31 @@ static const char *text_problem(const unsigned char *s)
 	return NULL;
 }
 
+/* The app values render.c writes after a tenant's --set values: a --set there
+ * would be replaced without a word, so it is refused instead. */
+static const char *const owned_keys[] = { "tenant", "host", "secretName", "serviceAccountName",
+					   "resources", "replicas" };
+
+/* The owned key that `key` is, or is under (replicas, replicas.x); NULL if none. */
+static const char *owned_key(const char *key)
+{
+	size_t top = strcspn(key, ".");
+
+	for (size_t i = 0; i < sizeof(owned_keys) / sizeof(owned_keys[0]); i++)
+		if (strlen(owned_keys[i]) == top && strncmp(key, owned_keys[i], top) == 0)
+			return owned_keys[i];
+	return NULL;
+}
+
+int tenant_check_set_key(const char *key, struct err *e)
+{
+	if (owned_key(key))
+		return refuse(e, "set key", key,
+			      "Outpost sets it (tenant, host, secretName, serviceAccountName, "
+			      "resources, replicas come from the tenant and its plan)");
+	return 0;
+}
+
 int tenant_check_value(const char *key, const char *value, struct err *e)
 {
 	size_t len = strlen(key);

@@ -89,6 +89,10 @@ int tenant_check_name(const char *name, struct err *e);
 int tenant_check_host(const char *host, struct err *e);
 int tenant_check_app(const char *chart, const char *version, struct err *e);
 int tenant_check_value(const char *key, const char *value, struct err *e);
+/* A key given with --set or import that render.c writes itself (host,
+ * replicas, resources, ...) is refused: its value would be replaced. Only new
+ * input is checked, so a row stored before the rule still renders. */
+int tenant_check_set_key(const char *key, struct err *e);
 /* Plan names are looked up in `plans`; n == 0 skips the lookup (syntax only). */
 int tenant_check_plan(const char *plan, const struct plan *plans, size_t n, struct err *e);
 

@@ -156,6 +156,27 @@ START_TEST(good_input_is_accepted)
 }
 END_TEST
 
+/* Keys render.c writes after --set: refused as new input, not as a stored value. */
+START_TEST(owned_keys_are_refused_as_input)
+{
+	static const char *const owned[] = { "replicas", "resources.limits.cpu", "host", "tenant",
+					     "secretName", "serviceAccountName.x" };
+	static const char *const apps[] = { "hostAliases", "replicasNote.x", "image.tag" };
+	struct err e = { 0 };
+	char want[128];
+
+	for (size_t i = 0; i < sizeof(owned) / sizeof(*owned); i++) {
+		e = (struct err){ 0 };
+		ck_assert_int_lt(tenant_check_set_key(owned[i], &e), 0);
+		ck_assert_int_eq(e.exit_code, EXIT_REFUSED);
+		snprintf(want, sizeof(want), "set key '%s': Outpost sets it", owned[i]);
+		ck_assert_msg(strstr(e.msg, want), "got '%s'", e.msg);
+	}
+	for (size_t i = 0; i < sizeof(apps) / sizeof(*apps); i++)
+		ck_assert_msg(tenant_check_set_key(apps[i], &e) == 0, "%s refused", apps[i]);
+}
+END_TEST
+
 START_TEST(long_host_and_value_limits)
 {
 	char host[300], value[TENANT_VALUE_MAX + 2];
@@ -295,6 +316,7 @@ int main(void)
 
 	tcase_add_loop_test(tc, bad_input_is_refused_naming_the_field, 0, (int)(sizeof(bad) / sizeof(*bad)));
 	tcase_add_test(tc, good_input_is_accepted);
+	tcase_add_test(tc, owned_keys_are_refused_as_input);
 	tcase_add_test(tc, long_host_and_value_limits);
 	tcase_add_test(tc, derived_names_stay_valid);
 	tcase_add_test(tc, values_are_sorted_and_replaced);

@@ -33,6 +33,15 @@ expect_exit 3 "show of a missing tenant is refused" -- "$OUTPOST" tenant show no
 expect_fgrep "outpost: tenant show: tenant 'nosuch': no such tenant" "$T/err" "the missing tenant is named"
 
 expect_exit 0 "set" -- "$OUTPOST" tenant set acme --plan large --set image.tag=1.3
+# Keys Outpost writes into the app's values itself are refused, not replaced silently.
+for key in replicas resources.limits.cpu host; do
+	expect_exit 3 "--set $key is refused" -- "$OUTPOST" tenant set acme --set "$key=2"
+	expect_fgrep "outpost: tenant set: set key '$key': Outpost sets it" "$T/err" "--set $key: the key is named"
+done
+expect_exit 3 "add with --set replicas is refused" -- "$OUTPOST" tenant add delta --host delta.example.com --set replicas=2
+echo '{"name": "delta", "host": "delta.example.com", "values": {"replicas": "2"}}' >"$T/owned.jsonl"
+expect_exit 3 "import with a replicas value is refused" -- "$OUTPOST" tenant import "$T/owned.jsonl"
+expect_fgrep "set key 'replicas': Outpost sets it" "$T/err" "import names the key"
 expect_exit 0 "show --json after set" -- "$OUTPOST" tenant show acme --json
 expect_grep '"generation": 2' "$T/out" "set bumps the generation"
 expect_grep '"image.tag": "1.3"' "$T/out" "set replaces a value"

@@ -17,7 +17,7 @@ i=0
 for plan in $(sqlite3 "$OUTPOST_STATE" "SELECT name FROM plans ORDER BY name"); do
 	for app in site webapp; do
 		"$OUTPOST" tenant add "q$i" --host "q$i.example.org" --plan "$plan" --app "$app" \
-			--set replicas.note=1 --set theme.size=2 >/dev/null
+			--set extra.note=1 --set theme.size=2 >/dev/null
 		i=$((i + 1))
 	done
 done
