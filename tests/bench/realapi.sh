@@ -46,7 +46,7 @@ fig "API server + etcd CPU" "$(secs "$o_cpu") s"
 
 # Some objects wait for Jobs the real controllers run (a tenant's password
 # copy waits for its provisioning): later passes write them.
-rec_converge 100 >/dev/null || echo "  (did not converge: the no-op figures below include pending work)"
+rec_converge 100 >/dev/null 2>&1 || echo "  (did not converge: the no-op figures below include pending work)"
 fig "until every object is written: requests / writes" "$(rec_counter 'c["total"]') / $(rec_counter 'c["writes"]')"
 echo "2. no-op full pass over $N in-sync tenants"
 rec_reset_counters; c0=$(server_ticks); t0=$(now_ms)
