@@ -102,5 +102,5 @@ fig "kubectl: API server + etcd CPU" "$(secs "$k_cpu") s"
 awk -v kw="$k_wall" -v kr="$k_req" -v kc="$k_cpu" -v ow="$o_wall" -v orq="$o_req" -v oc="$o_cpu" \
 	-v ko="$((NK * 14))" -v oo="$o_writes" 'BEGIN {
 	printf "  %-48s %.1fx wall, %.1fx requests, %.1fx API server + etcd CPU\n",
-		"kubectl loop / outpost's first pass (per object)",
+		"kubectl loop / first Outpost pass (per object)",
 		(kw / ko) / (ow / oo), (kr / ko) / (orq / oo), (kc / ko) / (oc / oo) }'
