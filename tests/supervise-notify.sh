@@ -15,7 +15,10 @@ start_listener "@outpost-notify-test-$$"
 WATCHDOG_USEC=400000; export WATCHDOG_USEC
 start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200
 wait_for 60 "READY=1 is sent" -- grep -q "READY=1" "$T/notify"
-sleep 2 # watchdog samples
+# Wait for what the checks below read, not for a guessed time: the worker's
+# first word and enough watchdog samples for a median.
+wait_for 30 "the worker reports its first pass" -- grep -q "STATUS=reconciling 0 tenants" "$T/notify"
+wait_for 30 "nine watchdog pings" -- at_least 9 "WATCHDOG=1" "$T/notify"
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
 wait_for 10 "STOPPING=1 is sent" -- grep -q "STOPPING=1" "$T/notify"
@@ -56,7 +59,8 @@ start_listener "@outpost-notify-test-$$"
 WATCHDOG_PID=1; export WATCHDOG_PID
 start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200
 wait_for 60 "READY=1 on the second start" -- grep -q "READY=1" "$T/notify"
-sleep 1
+# By the first pass a watchdog ping would long have been due.
+wait_for 30 "the second start reaches its first pass" -- grep -q "STATUS=reconciling" "$T/notify"
 stop_outpost
 grep -q EXTEND_TIMEOUT "$T/notify" && not_ok "second start extended the timeout" || ok "no EXTEND_TIMEOUT once imported"
 grep -q WATCHDOG=1 "$T/notify" && not_ok "watchdog sent for another WATCHDOG_PID" || ok "no WATCHDOG=1 when WATCHDOG_PID is another process"
