@@ -1,7 +1,7 @@
 /* outpost install --bundle FILE [--root DIR] [--pubkey KEY] [--no-start] [--skip-preflight]
- *                 [--allow-downgrade] [--quiet]
- * outpost rollback [--root DIR] [--no-start] */
+ *                 [--allow-downgrade] [--quiet] */
 #include "cmd.h"
+#include "cmd-install.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -45,9 +45,7 @@ static int run_preflight(struct cli *cli, const char *root, const struct manifes
 	return 0;
 }
 
-/* The bundle's Outpost package, if the live release has one, becomes dpkg's
- * installed outpost (rollback passes allow_downgrade: going back is the point). */
-static int sync_package(struct cli *cli, const char *root, int allow_downgrade, int *changed)
+int install_cmd_sync_package(struct cli *cli, const char *root, int allow_downgrade, int *changed)
 {
 	char deb[PATH_MAX];
 	int has;
@@ -63,10 +61,7 @@ static int sync_package(struct cli *cli, const char *root, int allow_downgrade, 
 	return 0;
 }
 
-/* Last of all, so the service starts on the new k3s files and the new
- * Outpost together: a restart, because enable --now leaves a running
- * service on the old binary. */
-static int restart_service(struct cli *cli)
+int install_cmd_restart_service(struct cli *cli)
 {
 	char *reload[] = { "systemctl", "daemon-reload", NULL };
 	char *enable[] = { "systemctl", "enable", "outpost", NULL };
@@ -159,54 +154,9 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 	       install_manifest(in)->bundle_version, install_manifest(in)->k3s_version, root);
 	install_end(in);
 	/* Also on a rerun: it finishes a package step an earlier run did not. */
-	if (sync_package(cli, root, allow_downgrade, &pkg_changed) < 0)
+	if (install_cmd_sync_package(cli, root, allow_downgrade, &pkg_changed) < 0)
 		return -1;
 	if (!no_start && !strcmp(root, "/") && (outcome != INSTALL_ALREADY || pkg_changed))
-		return restart_service(cli);
-	return 0;
-}
-
-int cmd_rollback(struct cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "no-start", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *root = "/";
-	char version[65];
-	int c, no_start = 0, pkg_changed;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "r:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			root = optarg;
-			break;
-		case 'n':
-			no_start = 1;
-			break;
-		case 'h':
-			printf("Usage: outpost rollback [--root DIR] [--no-start]\n\n"
-			       "Makes the previously installed release the live one again (k3s binary,\n"
-			       "images, charts, manifests, config) and its Outpost package, if it carries\n"
-			       "one, then restarts outpost.service (not under --root or with --no-start).\n");
-			return 0;
-		default:
-			return cli_bad_option(cli, "rollback", argv, optopt);
-		}
-	}
-	if (optind != argc)
-		return cli_usage(cli, "rollback", "takes no arguments");
-	if (root[0] != '/')
-		return cli_usage(cli, "rollback", "--root must be an absolute path");
-	if (install_rollback(root, version, &cli->err) < 0)
-		return -1;
-	printf("rolled back to bundle %s under %s\n", version, root);
-	if (sync_package(cli, root, 1, &pkg_changed) < 0)
-		return -1;
-	if (!no_start && !strcmp(root, "/"))
-		return restart_service(cli);
+		return install_cmd_restart_service(cli);
 	return 0;
 }

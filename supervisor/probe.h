@@ -1,5 +1,5 @@
 /* The few questions the supervisor asks the Kubernetes API, behind one small
- * interface: the daemon uses the real client (probe.c over kube.c), the tests
+ * interface: the daemon uses the real client (probe-kube.c over kube.c), the tests
  * a scripted stub. */
 #ifndef OUTPOST_PROBE_H
 #define OUTPOST_PROBE_H

@@ -57,9 +57,8 @@ wait_for 20 "the reloaded arguments are used at the next start" -- grep -q "args
 # Shutdown with a k3s (and a group member) ignoring SIGTERM.
 wait_for 20 "third k3s running" -- at_least 3 "^start" "$FAKE_K3S_LOG"
 pid=$(grep "^start" "$FAKE_K3S_LOG" | tail -1 | sed 's/.* pid=\([0-9]*\) .*/\1/')
-sleep 0.5 # let it start its group child
+wait_for 20 "k3s's group has a child" -- sh -c "[ \$(pgrep -g $pid | wc -l) -ge 2 ]"
 members=$(pgrep -g "$pid" | tr '\n' ' ')
-[ "$(echo "$members" | wc -w)" -ge 2 ] && ok "k3s's group has a child ($members)" || not_ok "group: $members"
 t0=$(date +%s%N)
 stop_outpost
 t1=$(date +%s%N)
