@@ -19,6 +19,7 @@ static const struct cli_command commands[] = {
 	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },
 	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
+	{ "reset", cmd_reset, "return the machine to before install (keeps backups)" },
 	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
 	{ "version", cmd_version, "print the version" },
 };
