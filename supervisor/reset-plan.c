@@ -18,6 +18,7 @@ static const char *const k3s_paths[] = {
 	"run/k3s",
 	"run/flannel",
 	"usr/local/bin/k3s",
+	"etc/systemd/system/outpost.service", /* placed by the bundle's unit role */
 	"etc/systemd/system/outpost.service.d",
 	"etc/systemd/system/outpost-install.service.d",
 	"etc/systemd/system/outpost-backup.service",

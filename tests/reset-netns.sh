@@ -71,10 +71,10 @@ expect_true "the files behind the bind mount survive" -- grep -q precious "$T/ho
 expect_true "the kubelet's directory is gone" -- test ! -e "$R/var/lib/kubelet"
 ip -o link show >"$T/links"
 for l in cni0 flannel.1 kube-ipvs0 veth1a2b eth0p; do
-	if grep -q ": $l[:@]" "$T/links"; then not_ok "link $l is gone"; else ok "link $l is gone"; fi
+	if grep -q ": ${l}[:@]" "$T/links"; then not_ok "link $l is gone"; else ok "link $l is gone"; fi
 done
 for l in foreign0 br-foreign vethfx vethfy lo; do
-	expect_grep ": $l[:@]" "$T/links" "link $l survives"
+	expect_grep ": ${l}[:@]" "$T/links" "link $l survives"
 done
 for t in iptables ip6tables; do
 	$t-save >"$T/$t"

@@ -16,6 +16,7 @@ plant() {
 	echo "k3s.yaml" >"$r/etc/rancher/k3s/k3s.yaml"
 	echo "bin" >"$r/usr/local/bin/k3s"
 	echo "[Service]" >"$r/etc/systemd/system/outpost.service.d/override.conf"
+	echo "[Unit]" >"$r/etc/systemd/system/outpost.service"
 	echo "{}" >"$r/var/lib/outpost/install.json"
 	echo "rel" >"$r/var/lib/outpost/releases/1.0.0/file"
 	echo "tenants" >"$r/var/lib/outpost/state.db"
@@ -31,7 +32,7 @@ plant() {
 # gone ROOT: nothing of k3s or Outpost's records is left.
 gone() {
 	for p in etc/rancher var/lib/rancher var/lib/kubelet var/lib/cni run/k3s usr/local/bin/k3s \
-		etc/systemd/system/outpost.service.d var/lib/outpost/install.json var/lib/outpost/releases; do
+		etc/systemd/system/outpost.service etc/systemd/system/outpost.service.d var/lib/outpost/install.json var/lib/outpost/releases; do
 		if [ -e "$1/$p" ]; then echo "left: $p"; return 1; fi
 	done
 }
