@@ -35,6 +35,8 @@ static int confirm(struct cli *cli, const char *root)
 	fflush(stderr);
 	if (fgets(line, sizeof(line), stdin))
 		line[strcspn(line, "\r\n")] = '\0';
+	else
+		fputc('\n', stderr); /* end the prompt's line before the error */
 	if (strcmp(line, "reset"))
 		return err_set(&cli->err, EXIT_REFUSED, "reset: not confirmed (type 'reset', or give --yes)");
 	return 0;

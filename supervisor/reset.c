@@ -20,6 +20,20 @@
 
 #define TEXT_MAX (4 << 20)
 
+/* Test hook, as in install.c: with OUTPOST_TEST_CRASH_AT=N the process
+ * SIGKILLs itself at the Nth crash point (before each step, and after the
+ * first entry each removal deletes), so tests can interrupt every step
+ * rather than hope a timed kill lands in one. */
+static unsigned crash_points;
+
+static void crash_point(void)
+{
+	const char *at = getenv("OUTPOST_TEST_CRASH_AT");
+
+	if (at && strtoul(at, NULL, 10) == crash_points++)
+		raise(SIGKILL);
+}
+
 static int outcome(struct reset_result *r, enum reset_outcome o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int outcome(struct reset_result *r, enum reset_outcome o, const char *fmt, ...)
@@ -254,7 +268,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	(void)flag;
 	(void)ftw;
 	if (remove(path) == 0 || errno == ENOENT) {
-		rm_ctx.removed++;
+		if (rm_ctx.removed++ == 0)
+			crash_point();
 	} else if (!rm_ctx.failed++) {
 		rm_ctx.first_errno = errno;
 		snprintf(rm_ctx.first, sizeof(rm_ctx.first), "%s", path);
@@ -335,6 +350,7 @@ int reset_run(const struct reset_opts *o, const struct reset_step *steps, size_t
 		/* Under --root the services and processes are the host's, never
 		 * the prefix's; the network is touched only when asked (--host,
 		 * which the tests give inside a network namespace of their own). */
+		crash_point();
 		if (processes && strcmp(o->root, "/")) {
 			outcome(r, RESET_SKIPPED, "not under --root");
 			continue;
