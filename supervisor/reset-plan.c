@@ -81,6 +81,18 @@ int reset_plan(const struct reset_opts *o, struct reset_step **out)
 	return (int)n;
 }
 
+/* Copies the next line of *text (without its newline, cut at cap - 1) into
+ * `line` and moves *text past it. Returns the bytes consumed, 0 at the end. */
+static size_t next_line(const char **text, char *line, size_t cap)
+{
+	const char *nl = strchr(*text, '\n');
+	size_t len = nl ? (size_t)(nl - *text) : strlen(*text), used = len + (nl ? 1 : 0);
+
+	snprintf(line, cap, "%.*s", (int)len, *text);
+	*text += used;
+	return used;
+}
+
 int reset_firewall_line_is_k3s(const char *line)
 {
 	/* Same test as k3s-killall.sh: grep -v KUBE- | grep -v CNI- | grep -iv flannel. */
@@ -99,21 +111,18 @@ int reset_firewall_filter(const char *in, char *out, size_t cap)
 	size_t used = 0;
 	int dropped = 0;
 
-	while (*in) {
-		const char *nl = strchr(in, '\n');
-		size_t len = nl ? (size_t)(nl - in) + 1 : strlen(in);
-		char line[8192];
+	char line[8192];
+	size_t len;
 
-		snprintf(line, sizeof(line), "%.*s", (int)(nl ? len - 1 : len), in);
+	for (const char *start = in; (len = next_line(&in, line, sizeof(line))); start = in) {
 		if (reset_firewall_line_is_k3s(line)) {
 			dropped++;
-		} else {
-			if (used + len + 1 > cap)
-				return -ENOSPC;
-			memcpy(out + used, in, len);
-			used += len;
+			continue;
 		}
-		in += len;
+		if (used + len + 1 > cap)
+			return -ENOSPC;
+		memcpy(out + used, start, len);
+		used += len;
 	}
 	if (cap == 0)
 		return -ENOSPC;
@@ -127,16 +136,14 @@ int reset_links_pick(const char *text, void (*fn)(const char *name, void *arg), 
 					     "kube-ipvs0" };
 	int count = 0;
 
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t len = nl ? (size_t)(nl - text) : strlen(text);
-		char line[2048], name[64];
+	char line[2048];
+
+	while (next_line(&text, line, sizeof(line))) {
+		char name[64];
 		const char *p;
 		size_t nlen;
 		int pick = 0;
 
-		snprintf(line, sizeof(line), "%.*s", (int)len, text);
-		text += len + (nl ? 1 : 0);
 		/* "7: vethab12@if2: <BROADCAST,...> mtu 1450 ... master cni0 state UP ..." */
 		if (!(p = strstr(line, ": ")))
 			continue;
@@ -196,13 +203,9 @@ int reset_mounts_pick(const char *mountinfo, const char *dir,
 	char **found = NULL;
 	size_t n = 0, cap = 0;
 
-	while (*mountinfo) {
-		const char *nl = strchr(mountinfo, '\n');
-		size_t len = nl ? (size_t)(nl - mountinfo) : strlen(mountinfo);
-		char line[8192], mp[4096];
+	char line[8192], mp[4096];
 
-		snprintf(line, sizeof(line), "%.*s", (int)len, mountinfo);
-		mountinfo += len + (nl ? 1 : 0);
+	while (next_line(&mountinfo, line, sizeof(line))) {
 		/* id parent major:minor root mountpoint ... : the fifth field. */
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
 			continue;
