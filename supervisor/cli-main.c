@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },
 	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
 	{ "reset", cmd_reset, "return the machine to before install (keeps backups)" },
+	{ "support-bundle", cmd_support_bundle, "collect a redacted tar.gz for support" },
 	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
 	{ "version", cmd_version, "print the version" },
 };

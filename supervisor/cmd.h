@@ -14,5 +14,6 @@ int cmd_install(struct cli *cli, int argc, char **argv);
 int cmd_rollback(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_reset(struct cli *cli, int argc, char **argv);
+int cmd_support_bundle(struct cli *cli, int argc, char **argv);
 
 #endif
