@@ -24,7 +24,7 @@ expect_true "systemd accepts the calendar expression" -- test "$calendar" -ge 1
 # The package runs no dh_installsystemd (whose scripts would enable every
 # unit it ships) and has no maintainer scripts of its own.
 next=$(grep -A1 '^override_dh_installsystemd:' "$top_srcdir/debian/rules" | sed -n 2p)
-if [ -n "$(grep '^override_dh_installsystemd:' "$top_srcdir/debian/rules")" ] && [ -z "$next" ] &&
+if grep -q '^override_dh_installsystemd:' "$top_srcdir/debian/rules" && [ -z "$next" ] &&
 	! ls "$top_srcdir"/debian/*.postinst >/dev/null 2>&1; then
 	ok "the package does not enable the timer"; else not_ok "the package does not enable the timer"; fi
 
