@@ -55,7 +55,7 @@ static int add(struct reset_step *s, size_t *n, enum reset_kind kind, const char
 
 int reset_plan(const struct reset_opts *o, struct reset_step **out)
 {
-	size_t cap = 6 + NELEM(mount_dirs) + NELEM(k3s_paths), n = 0;
+	size_t cap = 7 + NELEM(mount_dirs) + NELEM(k3s_paths), n = 0;
 	struct reset_step *s = calloc(cap, sizeof(*s));
 	int rc = 0;
 
@@ -73,6 +73,7 @@ int reset_plan(const struct reset_opts *o, struct reset_step **out)
 	rc |= add(s, &n, RESET_REMOVE_STATE, o->root, "var/lib/outpost",
 		  o->keep_state ? "remove Outpost's records (keep backups/, state file)"
 				: "remove Outpost's records and state (keep backups/)");
+	rc |= add(s, &n, RESET_RELOAD_UNITS, o->root, NULL, "reload systemd's units");
 	if (rc) {
 		free(s);
 		return -ENAMETOOLONG;

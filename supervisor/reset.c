@@ -75,6 +75,18 @@ static void stop_units(struct reset_result *r)
 	outcome(r, RESET_OK, "stopped");
 }
 
+static void reload_units(struct reset_result *r)
+{
+	char *const argv[] = { "systemctl", "daemon-reload", NULL };
+	struct err e = { 0 };
+
+	if (!have("systemctl"))
+		return (void)outcome(r, RESET_SKIPPED, "systemctl not found");
+	if (run_argv(argv, NULL, 0, NULL, &e) < 0)
+		return (void)outcome(r, RESET_FAILED, "%s", e.msg);
+	outcome(r, RESET_OK, "reloaded");
+}
+
 /* KillMode=process leaves the shims running when outpost.service stops (so
  * a supervisor restart keeps the pods); k3s's killall kills those whose
  * program lies in k3s's data directory, and so does this. */
@@ -344,7 +356,8 @@ int reset_run(const struct reset_opts *o, const struct reset_step *steps, size_t
 	for (size_t i = 0; i < n; i++) {
 		const struct reset_step *s = &steps[i];
 		struct reset_result *r = &results[i];
-		int processes = s->kind == RESET_STOP_UNITS || s->kind == RESET_KILL_SHIMS;
+		int processes = s->kind == RESET_STOP_UNITS || s->kind == RESET_KILL_SHIMS ||
+				s->kind == RESET_RELOAD_UNITS;
 		int network = s->kind == RESET_DELETE_LINKS || s->kind == RESET_FIREWALL;
 
 		/* Under --root the services and processes are the host's, never
@@ -380,6 +393,9 @@ int reset_run(const struct reset_opts *o, const struct reset_step *steps, size_t
 			break;
 		case RESET_REMOVE_STATE:
 			remove_state(s->arg, o->keep_state, r);
+			break;
+		case RESET_RELOAD_UNITS:
+			reload_units(r);
 			break;
 		}
 		failed += r->outcome == RESET_FAILED;

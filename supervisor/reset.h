@@ -19,6 +19,7 @@ enum reset_kind {
 	RESET_FIREWALL,     /* arg = "iptables" or "ip6tables": KUBE-/CNI-/FLANNEL rules and chains */
 	RESET_REMOVE,       /* arg: a file or directory tree (never crosses a mount) */
 	RESET_REMOVE_STATE, /* arg: the state directory, all but backups/ (and the state file) */
+	RESET_RELOAD_UNITS, /* systemctl daemon-reload: forget the removed unit files */
 };
 
 struct reset_step {
