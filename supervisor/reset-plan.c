@@ -225,7 +225,8 @@ int reset_mounts_pick(const char *mountinfo, const char *dir,
 	}
 	/* Longest path first: a child mount goes before its parent. A path
 	 * mounted twice appears twice, and is unmounted twice. */
-	qsort(found, n, sizeof(*found), deeper_first);
+	if (n) /* qsort wants a non-NULL base even for no items */
+		qsort(found, n, sizeof(*found), deeper_first);
 	for (size_t i = 0; i < n; i++) {
 		fn(found[i], arg);
 		free(found[i]);
