@@ -19,6 +19,10 @@ static const struct cli_command commands[] = {
 	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },
 	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
+	{ "reset", cmd_reset, "return the machine to before install (keeps backups)" },
+	{ "backup", cmd_backup, "back up the state, k3s's datastore and token to a local archive" },
+	{ "restore", cmd_restore, "restore a backup (checked in full before anything changes)" },
+	{ "support-bundle", cmd_support_bundle, "collect a redacted tar.gz for support" },
 	{ "bundle", cmd_bundle, "build, verify and list air-gapped bundles" },
 	{ "version", cmd_version, "print the version" },
 };

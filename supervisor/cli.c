@@ -13,7 +13,7 @@ void cli_print_commands(FILE *out, const char *group, const struct cli_command *
 	fprintf(out, "Usage: outpost [--state PATH] [--profile FILE] %s%s<command> [options]\n\nCommands:\n",
 		group ? group : "", group ? " " : "");
 	for (size_t i = 0; i < n; i++)
-		fprintf(out, "  %-12s %s\n", table[i].name, table[i].summary);
+		fprintf(out, "  %-14s %s\n", table[i].name, table[i].summary);
 	fprintf(out, "\nRun 'outpost %s%s<command> --help' for a command's options.\n",
 		group ? group : "", group ? " " : "");
 }

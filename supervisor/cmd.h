@@ -13,5 +13,9 @@ int cmd_supervise(struct cli *cli, int argc, char **argv);
 int cmd_install(struct cli *cli, int argc, char **argv);
 int cmd_rollback(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_reset(struct cli *cli, int argc, char **argv);
+int cmd_support_bundle(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_restore(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,0 +1,37 @@
+/* outpost backup / restore: one tar.gz holding a manifest (format, bundle
+ * version, SHA-256 per part) and the parts: the tenants' state file and
+ * k3s's SQLite datastore, both copied with SQLite's online backup API (so
+ * the copy is consistent while they run), and k3s's token (a datastore
+ * restored without its token does not come up on another host). */
+#ifndef OUTPOST_BACKUP_H
+#define OUTPOST_BACKUP_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define BACKUP_DIR "var/lib/outpost/backups"
+#define BACKUP_K3S_DB "var/lib/rancher/k3s/server/db/state.db"
+#define BACKUP_K3S_TOKEN "var/lib/rancher/k3s/server/token"
+
+struct backup_opts {
+	const char *root;       /* "/" or a prefix for k3s's files and the install record */
+	const char *state_path; /* the tenants' state file (not under root: the CLI's --state) */
+	const char *out_dir;    /* where archives go */
+	unsigned keep;          /* retention: archives kept in out_dir, this one included */
+};
+
+/* Writes outpost-backup-<time>.tar.gz (0600, whole or absent) and removes
+ * the oldest beyond o->keep. `path` gets the archive's path. A part that is
+ * not there (no k3s datastore yet) is left out and named in `missing`. */
+int backup_write(const struct backup_opts *o, char *path, size_t cap, char *missing,
+		 size_t mcap, struct err *e);
+
+/* Restores `archive`: every part is extracted to a staging directory and
+ * checked against the manifest, and the archive's bundle version against
+ * the installed one, before anything is replaced (exit 3 for a newer
+ * version, a hash mismatch, an unknown or missing part). Then each part is
+ * renamed into place. Returns 0, or -1 with e set. */
+int backup_restore(const struct backup_opts *o, const char *archive, struct err *e);
+
+#endif
