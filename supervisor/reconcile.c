@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <yaml.h>
 
 #include "diff.h"
 #include "drift.h"
@@ -14,6 +13,7 @@
 #include "kubeconfig.h"
 #include "log.h"
 #include "ownership.h"
+#include "reconcile-catalog.h"
 #include "state.h"
 #include "util.h"
 
@@ -24,11 +24,6 @@
 #define PROGRESS_POLL_MS 3000
 #define RETRY_MIN_MS 2000
 #define RETRY_MAX_MS 60000
-
-struct chart_version {
-	char *chart;
-	char *version; /* NULL: the chart is not in the catalog */
-};
 
 struct reconcile {
 	struct reconcile_config cfg;
@@ -41,8 +36,7 @@ struct reconcile {
 	uint64_t next_full_ms;  /* when the next full pass is due (with full_done) */
 	uint64_t retry_at_ms;   /* 0: none */
 	unsigned retry_ms;      /* current retry delay */
-	struct chart_version *charts;
-	size_t ncharts;
+	struct catalog catalog;
 	unsigned ready;         /* need bits (render.h) the platform meets */
 	bool woken;             /* a service became ready since the last pass */
 };
@@ -110,11 +104,7 @@ void reconcile_free(struct reconcile *r)
 	kube_free(r->kube);
 	kubeconfig_free(r->kc);
 	state_close(r->st);
-	for (size_t i = 0; i < r->ncharts; i++) {
-		free(r->charts[i].chart);
-		free(r->charts[i].version);
-	}
-	free(r->charts);
+	catalog_free(&r->catalog);
 	free(r);
 }
 
@@ -182,77 +172,6 @@ uint64_t reconcile_next_deadline(const struct reconcile *r)
 	if (!r->passed)
 		return 0;
 	return r->retry_at_ms && r->retry_at_ms < resync ? r->retry_at_ms : resync;
-}
-
-/* ---- the app catalog: charts/apps/<chart>/Chart.yaml gives the version ---- */
-
-/* The top-level `version:` of a Chart.yaml, or NULL. */
-static char *chart_yaml_version(const char *path)
-{
-	char *text = NULL, *version = NULL;
-	size_t len = 0;
-	struct err e = { 0 };
-	yaml_parser_t p;
-	yaml_event_t ev;
-	int depth = 0, want = 0, key = 1;
-
-	if (util_read_file(path, 1 << 20, &text, &len, &e) < 0)
-		return NULL;
-	if (!yaml_parser_initialize(&p)) {
-		free(text);
-		return NULL;
-	}
-	yaml_parser_set_input_string(&p, (unsigned char *)text, len);
-	while (!version && yaml_parser_parse(&p, &ev)) {
-		yaml_event_type_t t = ev.type;
-		if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
-			if (depth == 1)
-				key = 1; /* a nested value ends the pair */
-			depth++;
-		} else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) {
-			depth--;
-		} else if (t == YAML_SCALAR_EVENT && depth == 1) {
-			const char *v = (const char *)ev.data.scalar.value;
-			if (key)
-				want = !strcmp(v, "version");
-			else if (want)
-				version = strdup(v);
-			key = !key;
-		}
-		yaml_event_delete(&ev);
-		if (t == YAML_STREAM_END_EVENT)
-			break;
-	}
-	yaml_parser_delete(&p);
-	free(text);
-	return version;
-}
-
-static const char *chart_version(struct reconcile *r, const char *chart)
-{
-	struct chart_version *c;
-	char *rel, *path;
-
-	for (size_t i = 0; i < r->ncharts; i++)
-		if (!strcmp(r->charts[i].chart, chart))
-			return r->charts[i].version;
-	c = realloc(r->charts, (r->ncharts + 1) * sizeof(*c));
-	if (!c)
-		return NULL;
-	r->charts = c;
-	c = &r->charts[r->ncharts];
-	c->chart = strdup(chart);
-	if (!c->chart)
-		return NULL;
-	rel = NULL;
-	path = NULL;
-	if (asprintf(&rel, "apps/%s/Chart.yaml", chart) >= 0)
-		path = util_path_join(r->cfg.datadir ? r->cfg.datadir : OUTPOST_DATADIR, rel);
-	free(rel);
-	c->version = path ? chart_yaml_version(path) : NULL;
-	free(path);
-	r->ncharts++;
-	return c->version;
 }
 
 /* ---- one pass ---- */
@@ -590,7 +509,8 @@ static int render_input(struct pass *p, size_t i, struct render_tenant *rt, stru
 	const struct tenant *t = &p->tenants.v[i];
 	const struct plan *pl = plan_find(p->plans, p->nplans, t->plan);
 	const char *chart = t->app_chart ? t->app_chart : RECONCILE_DEFAULT_APP;
-	const char *version = t->app_version ? t->app_version : chart_version(p->r, chart);
+	const char *datadir = p->r->cfg.datadir ? p->r->cfg.datadir : OUTPOST_DATADIR;
+	const char *version = t->app_version ? t->app_version : catalog_version(&p->r->catalog, datadir, chart);
 
 	if (!pl) {
 		snprintf(why, whylen, "plan '%s': no such plan", t->plan);
@@ -598,7 +518,7 @@ static int render_input(struct pass *p, size_t i, struct render_tenant *rt, stru
 	}
 	if (!version) {
 		snprintf(why, whylen, "app '%s': not in the app catalog (%s/apps/%s/Chart.yaml)", chart,
-			 p->r->cfg.datadir ? p->r->cfg.datadir : OUTPOST_DATADIR, chart);
+			 datadir, chart);
 		return -1;
 	}
 	*rp = (struct render_plan){
