@@ -150,7 +150,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	    state_status_list(st, &ts, &nts, &cli->err) < 0 ||
 	    state_tenant_list(st, &tl, &cli->err) < 0)
 		goto out;
-	qsort(comps, nc, sizeof(*comps), by_rank);
+	if (nc)	/* qsort's base must not be NULL, even for no rows (UBSan) */
+		qsort(comps, nc, sizeof(*comps), by_rank);
 	for (size_t i = 0; i < nts; i++)
 		if ((unsigned)ts[i].phase < NPHASES)
 			by_phase[ts[i].phase]++;
