@@ -458,14 +458,6 @@ static int layout_has(const struct layout *pl, const char *rel)
 /* Test hook: with OUTPOST_TEST_CRASH_AT=N the process kills itself (SIGKILL,
  * like a power cut) at the Nth crash point of activation, so tests can
  * interrupt it at every step instead of hoping a random kill lands there. */
-static void crash_point(unsigned *n)
-{
-	const char *at = getenv("OUTPOST_TEST_CRASH_AT");
-
-	if (at && strtoul(at, NULL, 10) == (*n)++)
-		raise(SIGKILL);
-}
-
 /* Makes `ref`'s release the live one. The record says "activating" (with the
  * union of old and new files) before anything is touched, so an interruption
  * can be resumed and nothing placed is ever forgotten by the pruning. */
@@ -514,16 +506,16 @@ static int activate(const char *root, struct record *rec, const struct release_r
 	 * this one replaces even though `current` may already be half-replaced. */
 	rec->previous = prev_copy;
 	rec->has_previous = has_prev;
-	crash_point(&step);
+	util_test_crash_point(&step);
 	if (record_write(root, rec, e) < 0)
 		goto out;
 
 	for (size_t i = 0; i < pl.n; i++) {
-		crash_point(&step);
+		util_test_crash_point(&step);
 		if (place(root, &pl.p[i], e) < 0)
 			goto out;
 	}
-	crash_point(&step);
+	util_test_crash_point(&step);
 	json_object_foreach_safe(rec->files, tmp, key, v) {
 		char path[PATH_MAX];
 		struct stat st;
@@ -543,7 +535,7 @@ static int activate(const char *root, struct record *rec, const struct release_r
 	rec->has_target = 0;
 	rec->current = *ref;
 	rec->has_current = 1;
-	crash_point(&step);
+	util_test_crash_point(&step);
 	rc = record_write(root, rec, e);
 	goto out;
 oom:

@@ -28,10 +28,7 @@ static unsigned crash_points;
 
 static void crash_point(void)
 {
-	const char *at = getenv("OUTPOST_TEST_CRASH_AT");
-
-	if (at && strtoul(at, NULL, 10) == crash_points++)
-		raise(SIGKILL);
+	util_test_crash_point(&crash_points);
 }
 
 static int outcome(struct reset_result *r, enum reset_outcome o, const char *fmt, ...)

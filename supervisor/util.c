@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -165,4 +166,12 @@ char *util_path_join(const char *dir, const char *rel)
 	s[a] = '/';
 	memcpy(s + a + 1, rel, b + 1);
 	return s;
+}
+
+void util_test_crash_point(unsigned *counter)
+{
+	const char *at = getenv("OUTPOST_TEST_CRASH_AT");
+
+	if (at && strtoul(at, NULL, 10) == (*counter)++)
+		raise(SIGKILL);
 }

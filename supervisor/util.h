@@ -32,4 +32,9 @@ void util_hex(const unsigned char *in, size_t len, char *out);
 /* Joins a directory and a relative path into a new string (caller frees); NULL on OOM. */
 char *util_path_join(const char *dir, const char *rel);
 
+/* For the crash tests of multi-step commands (install, reset): the step
+ * numbered by *counter (then incremented) kills the process with SIGKILL when
+ * $OUTPOST_TEST_CRASH_AT names it, so a test can interrupt at every point. */
+void util_test_crash_point(unsigned *counter);
+
 #endif
