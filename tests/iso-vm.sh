@@ -28,12 +28,14 @@ t0=$(now)
 expect_exit 0 "make deb" -- "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb \
 	DEB_SCRATCH="$T/deb-build" DEB_OUT="$T/pkg"
 DEB=$(tail -n 1 "$T/out")
+[ -r "$DEB" ] || { finish; exit 1; }
 make_keys "$T/keys"
 "$top_srcdir/iso/k3s-standin" "$T/k3s"
 sed 's|@bindir@|/usr/bin|g' "$top_srcdir/systemd/outpost.service.in" >"$T/outpost.service"
 K3S_FILE=$T/k3s UNIT_FILE=$T/outpost.service make_bundle "$T/test.bundle" 1.0.0 standin
 t1=$(now)
 expect_exit 0 "iso/build" -- "$top_srcdir/iso/build" "$T/outpost.iso" "$T/test.bundle" "$T/keys/bundle-signing.pub" "$DEB"
+[ -s "$T/outpost.iso" ] || { finish; exit 1; }
 t2=$(now)
 xorriso -indev "$T/outpost.iso" -report_el_torito plain >"$T/eltorito" 2>&1 || :
 expect_grep "El Torito boot img.*BIOS" "$T/eltorito" "the ISO boots on BIOS"
