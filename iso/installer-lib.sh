@@ -10,6 +10,8 @@ cfg() {
 		v=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$CFG_FILE" | tail -1)
 	fi
 	if [ -z "$v" ]; then
+		# The command line is one line of words.
+		# shellcheck disable=SC2013
 		for w in $(cat "${CMDLINE:-/proc/cmdline}"); do
 			case $w in "outpost.$1="*) v=${w#*=} ;; esac
 		done

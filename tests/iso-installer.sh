@@ -56,4 +56,13 @@ case $(judge_disk $((20 * 1073741824))) in "refuse disk is 20 GiB, the minimum i
 case $(judge_disk $((80 * 1073741824))) in "warn disk is 80 GiB, below the reference box's 100 GiB") ok "an 80 GiB disk warns" ;;
 	*) not_ok "80 GiB: $(judge_disk $((80 * 1073741824)))" ;; esac
 [ "$(judge_disk 500107862016)" = ok ] && ok "a 500 GB disk passes" || not_ok "500 GB"
+if [ -n "${SHELLCHECK:-}" ]; then
+	# SC2016: single-quoted code runs in the target (mmdebstrap hooks, sh -c).
+	expect_exit 0 "the ISO's scripts pass shellcheck" -- "$SHELLCHECK" -x -e SC1091,SC2015,SC2016,SC2012,SC2154 \
+		"$top_srcdir/iso/build" "$top_srcdir/iso/build-root" "$top_srcdir/iso/installer" \
+		"$top_srcdir/iso/installer-lib.sh" "$top_srcdir/iso/k3s-standin" "$top_srcdir/tests/iso-vm.sh" \
+		"$top_srcdir/tests/iso-installer.sh"
+else
+	echo "# shellcheck not installed: the ISO's scripts not linted"
+fi
 finish
