@@ -19,7 +19,9 @@ make_bundle() {
 	in="$T/in-$version"
 	rm -rf "$in"
 	mkdir -p "$in/charts" "$in/img"
-	printf '#!/bin/sh\n# fake k3s for tests\necho "k3s %s"\n' "$k3s_text" >"$in/k3s"
+	# K3S_FILE / UNIT_FILE: another k3s and unit (the ISO test's stand-in).
+	if [ -n "${K3S_FILE:-}" ]; then cp "$K3S_FILE" "$in/k3s"; else
+		printf '#!/bin/sh\n# fake k3s for tests\necho "k3s %s"\n' "$k3s_text" >"$in/k3s"; fi
 	chmod 0755 "$in/k3s"
 	cp "$FIX/images.txt" "$in/img/images.txt"
 	echo "$version" >"$in/img/version.txt"
@@ -40,7 +42,8 @@ make_bundle() {
 		done
 		printf '  { "source": "platform.json", "path": "data/platform.json", "role": "platform", "sha256": "%s" },\n' "$(sha "$in/platform.json")"
 		printf '  { "source": "capacity.json", "path": "data/capacity.json", "role": "capacity", "sha256": "%s" },\n' "$(sha "$in/capacity.json")"
-		printf '  { "source": "%s", "path": "systemd/outpost.service", "role": "unit", "sha256": "%s" },\n' "$FIX/outpost.service" "$(sha "$FIX/outpost.service")"
+		unit=${UNIT_FILE:-$FIX/outpost.service}
+		printf '  { "source": "%s", "path": "systemd/outpost.service", "role": "unit", "sha256": "%s" },\n' "$unit" "$(sha "$unit")"
 		printf '  { "source": "%s", "path": "manifests/fixture-config.yaml", "role": "manifest", "sha256": "%s" },\n' "$FIX/fixture-config.yaml" "$(sha "$FIX/fixture-config.yaml")"
 		# PKG_DEB: an Outpost Debian package the bundle carries.
 		[ -z "${PKG_DEB:-}" ] ||

@@ -1,0 +1,68 @@
+#!/bin/sh
+# The installer's decisions (iso/installer-lib.sh) with made-up disks and
+# typed answers: the interactive screen, the typed confirmation, the config
+# from a file or the kernel command line, and the disk-size preflight.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/iso/installer-lib.sh"
+CAPACITY=$top_srcdir/charts/capacity.json
+TMPDIR=$T; export TMPDIR
+
+# lsblk -dbnr -o NAME,SIZE,TYPE,RO,MODEL as it prints them (spaces as \x20).
+cat >"$T/lsblk" <<'L'
+sda 500107862016 disk 0 Samsung\x20SSD\x20870
+sr0 1073741824 rom 0 QEMU\x20DVD-ROM
+sdb 16013942784 disk 0 USB\x20Stick
+sdc 128035676160 disk 1 Read\x20Only
+nvme0n1 1024209543168 disk 0 WD\x20Blue\x20SN570
+L
+LSBLK_OUT=$T/lsblk BOOT_DISK=sdb; export LSBLK_OUT BOOT_DISK
+disks >"$T/d"
+printf 'sda 500107862016 Samsung SSD 870\nnvme0n1 1024209543168 WD Blue SN570\n' >"$T/want"
+cmp -s "$T/d" "$T/want" && ok "disks: writable whole disks, not the boot medium, models decoded" ||
+	{ not_ok "disks"; diff "$T/want" "$T/d" | sed 's/^/# /' >&2; }
+
+echo 2 | choose_disk >"$T/screen" 3>"$T/pick" && [ "$(cat "$T/pick")" = nvme0n1 ] &&
+	ok "choose by number" || not_ok "choose by number: $(cat "$T/pick")"
+expect_grep "2) /dev/nvme0n1 *953.9 GiB *WD Blue SN570" "$T/screen" "the screen lists size and model"
+echo /dev/sda | choose_disk >"$T/screen" 3>"$T/pick" && [ "$(cat "$T/pick")" = sda ] &&
+	ok "choose by name" || not_ok "choose by name"
+if echo sdb | choose_disk >"$T/screen" 3>"$T/pick"; then not_ok "the boot medium was offered"; else
+	expect_grep "No such disk: 'sdb'" "$T/screen" "the boot medium cannot be chosen"; fi
+if choose_disk </dev/null >"$T/screen" 3>"$T/pick"; then not_ok "no answer chose a disk"; else ok "no answer chooses nothing"; fi
+: >"$T/none"
+if LSBLK_OUT=$T/none choose_disk </dev/null >"$T/screen" 3>"$T/pick"; then not_ok "chose from no disks"; else
+	expect_grep "No disk to install on" "$T/screen" "no disks: says so"; fi
+
+echo sda | confirm_erase sda >"$T/screen" && ok "typed name confirms" || not_ok "typed name"
+expect_grep "Everything on /dev/sda will be erased" "$T/screen" "the confirmation says what is erased"
+echo yes | confirm_erase sda >/dev/null && not_ok "'yes' must not confirm" || ok "'yes' does not confirm"
+confirm_erase sda </dev/null >/dev/null && not_ok "end of input must not confirm" || ok "end of input does not confirm"
+
+# Config: the file wins, the kernel command line fills in.
+echo "BOOT_IMAGE=/live/vmlinuz boot=live outpost.install=auto outpost.disk=/dev/vda outpost.wipe=true" >"$T/cmdline"
+CMDLINE=$T/cmdline; export CMDLINE
+[ "$(cfg install)" = auto ] && [ "$(cfg disk)" = /dev/vda ] && ok "config from the kernel command line" ||
+	not_ok "cmdline config: $(cfg install) $(cfg disk)"
+printf 'disk = /dev/sdz\nssh_key=ssh-ed25519 AAAA admin@x\n' >"$T/conf"
+CFG_FILE=$T/conf; export CFG_FILE
+[ "$(cfg disk)" = /dev/sdz ] && [ "$(cfg wipe)" = true ] && [ "$(cfg ssh_key)" = "ssh-ed25519 AAAA admin@x" ] &&
+	ok "the config file wins, the command line fills in" || not_ok "file config: $(cfg disk) $(cfg wipe) $(cfg ssh_key)"
+
+# Preflight: capacity.json's minimum (system + k3s + platform volumes) and reference box.
+min=$(min_disk_gib)
+[ "$min" = 64 ] && ok "minimum disk from capacity.json is 64 GiB" || not_ok "minimum disk $min"
+case $(judge_disk $((20 * 1073741824))) in "refuse disk is 20 GiB, the minimum is 64 GiB") ok "a 20 GiB disk is refused" ;;
+	*) not_ok "20 GiB: $(judge_disk $((20 * 1073741824)))" ;; esac
+case $(judge_disk $((80 * 1073741824))) in "warn disk is 80 GiB, below the reference box's 100 GiB") ok "an 80 GiB disk warns" ;;
+	*) not_ok "80 GiB: $(judge_disk $((80 * 1073741824)))" ;; esac
+[ "$(judge_disk 500107862016)" = ok ] && ok "a 500 GB disk passes" || not_ok "500 GB"
+if [ -n "${SHELLCHECK:-}" ]; then
+	# SC2016: single-quoted code runs in the target (mmdebstrap hooks, sh -c).
+	expect_exit 0 "the ISO's scripts pass shellcheck" -- "$SHELLCHECK" -x -e SC1091,SC2015,SC2016,SC2012,SC2154 \
+		"$top_srcdir/iso/build" "$top_srcdir/iso/build-root" "$top_srcdir/iso/installer" \
+		"$top_srcdir/iso/installer-lib.sh" "$top_srcdir/iso/k3s-standin" "$top_srcdir/tests/iso-vm.sh" \
+		"$top_srcdir/tests/iso-installer.sh"
+else
+	echo "# shellcheck not installed: the ISO's scripts not linted"
+fi
+finish

@@ -1,0 +1,144 @@
+#!/bin/sh
+# The installer ISO in a QEMU virtual machine (TCG; KVM does not run guests on
+# these machines): build it with the suite's k3s stand-in in the bundle,
+# install unattended onto a blank disk from a labelled config medium, boot
+# the disk (without the ISO attached), check over the serial console that
+# first boot installed the bundle and runs the appliance, then boot again
+# and check that nothing changed. FIRMWARE=uefi (default, OVMF) or bios.
+# Minutes long: it runs when CI=true or OUTPOST_ISO_CHECK=1 (`make iso-check`).
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/bundle-lib.sh"
+if [ "${CI:-}" != true ] && [ "${OUTPOST_ISO_CHECK:-}" != 1 ]; then
+	echo "SKIP: the VM install takes minutes; run make iso-check (or set OUTPOST_ISO_CHECK=1)"; exit 77
+fi
+for t in qemu-system-x86_64 qemu-img mmdebstrap mksquashfs grub-mkrescue xorriso mkfs.vfat mcopy helm dpkg-buildpackage; do
+	skip_unless "$t"
+done
+FIRMWARE=${FIRMWARE:-uefi}
+OVMF=/usr/share/ovmf/OVMF.fd
+case $FIRMWARE in
+uefi) [ -r "$OVMF" ] || skip "OVMF not installed ($OVMF)"; fw="-bios $OVMF" ;;
+bios) fw= ;;
+*) echo "FIRMWARE=$FIRMWARE: uefi or bios" >&2; exit 2 ;;
+esac
+now() { date +%s; }
+
+# --- build ---------------------------------------------------------------
+t0=$(now)
+expect_exit 0 "make deb" -- "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb \
+	DEB_SCRATCH="$T/deb-build" DEB_OUT="$T/pkg"
+DEB=$(tail -n 1 "$T/out")
+[ -r "$DEB" ] || { finish; exit 1; }
+make_keys "$T/keys"
+"$top_srcdir/iso/k3s-standin" "$T/k3s"
+sed 's|@bindir@|/usr/bin|g' "$top_srcdir/systemd/outpost.service.in" >"$T/outpost.service"
+K3S_FILE=$T/k3s UNIT_FILE=$T/outpost.service make_bundle "$T/test.bundle" 1.0.0 standin
+t1=$(now)
+expect_exit 0 "iso/build" -- "$top_srcdir/iso/build" "$T/outpost.iso" "$T/test.bundle" "$T/keys/bundle-signing.pub" "$DEB"
+[ -s "$T/outpost.iso" ] || { finish; exit 1; }
+t2=$(now)
+xorriso -indev "$T/outpost.iso" -report_el_torito plain >"$T/eltorito" 2>&1 || :
+expect_grep "El Torito boot img.*BIOS" "$T/eltorito" "the ISO boots on BIOS"
+expect_grep "El Torito boot img.*UEFI" "$T/eltorito" "the ISO boots on UEFI"
+[ -s "$T/outpost.iso.packages" ] && grep -q '^linux-image-amd64 ' "$T/outpost.iso.packages" &&
+	ok "package manifest next to the ISO" || not_ok "package manifest"
+echo "# figures: ISO $(($(stat -c %s "$T/outpost.iso") / 1048576)) MiB, bundle $(($(stat -c %s "$T/test.bundle") / 1048576)) MiB (stand-in), ISO build $((t2 - t1)) s (plus $((t1 - t0)) s deb and bundle)"
+
+# --- the VM ----------------------------------------------------------------
+printf 'disk=/dev/vda\nwipe=true\nhostname=outpost-vm\npreflight=skip\nautologin=1\n' >"$T/outpost-install.conf"
+mkfs.vfat -n OUTPOSTCFG -C "$T/cfg.img" 2048 >/dev/null
+mcopy -i "$T/cfg.img" "$T/outpost-install.conf" ::outpost-install.conf
+qemu-img create -q -f qcow2 "$T/disk.qcow2" 64G
+mkfifo "$T/ser.in" "$T/ser.out"
+
+# vm LOG [EXTRA QEMU ARGS]: starts the VM, its serial port copied to LOG.
+vm() {
+	log=$1; shift
+	: >"$log"
+	cat "$T/ser.out" >>"$log" &
+	CAT_PID=$!
+	# shellcheck disable=SC2086 # $fw is zero or two words
+	qemu-system-x86_64 -m 2048 -smp 2 $fw -nographic -monitor none -serial pipe:"$T/ser" -no-reboot \
+		-drive file="$T/disk.qcow2",if=virtio,format=qcow2 -nic user,model=virtio-net-pci "$@" \
+		>"$T/qemu.out" 2>&1 &
+	QEMU_PID=$!
+	on_exit "kill $QEMU_PID $CAT_PID 2>/dev/null || :"
+}
+vm_down() { kill "$QEMU_PID" 2>/dev/null || :; wait "$QEMU_PID" 2>/dev/null || :; kill "$CAT_PID" 2>/dev/null || :; }
+
+# wait_log SECONDS PATTERN LOG DESCRIPTION
+wait_log() {
+	end=$(($(now) + $1))
+	while ! grep -q -- "$2" "$3"; do
+		if [ "$(now)" -ge "$end" ] || ! kill -0 "$QEMU_PID" 2>/dev/null; then
+			not_ok "$4 (no '$2' after $1 s)"; tail -n 30 "$3" | sed 's/^/# /' >&2; return 1; fi
+		sleep 1
+	done
+	ok "$4"
+}
+
+# sh_vm SECONDS CMD: runs CMD in the VM's serial shell; its exit code is RC.
+n=0
+sh_vm() {
+	n=$((n + 1))
+	printf '%s; echo "@@"%s $?@@\n' "$2" "$n" >"$T/ser.in"
+	end=$(($(now) + $1))
+	while ! grep -q "@@$n [0-9]*@@" "$LOG"; do
+		[ "$(now)" -lt "$end" ] || { RC=timeout; return 0; }
+		sleep 1
+	done
+	RC=$(grep -o "@@$n [0-9]*@@" "$LOG" | head -1 | tr -d @ | cut -d' ' -f2)
+}
+# in_vm SECONDS DESCRIPTION -- CMD: ok when CMD succeeds in the VM within SECONDS.
+in_vm() {
+	s=$1 d=$2; shift 3
+	end=$(($(now) + s))
+	while :; do
+		sh_vm 30 "$*"
+		[ "$RC" = 0 ] && { ok "$d"; return 0; }
+		[ "$(now)" -lt "$end" ] || { not_ok "$d (last exit $RC)"; tail -n 20 "$LOG" | sed 's/^/# /' >&2; return 1; }
+		sleep 5
+	done
+}
+
+LOG=$T/install.log
+t3=$(now)
+vm "$LOG" -cdrom "$T/outpost.iso" -boot order=dc -drive file="$T/cfg.img",if=virtio,format=raw,readonly=on
+wait_log 900 "INSTALL FINISHED" "$LOG" "the installer finished unattended" || { vm_down; finish; exit; }
+t4=$(now)
+wait "$QEMU_PID" 2>/dev/null || :
+kill "$CAT_PID" 2>/dev/null || :
+grep -o "INSTALL FINISHED in [0-9]* s" "$LOG" | sed 's/^/# installer: /'
+
+boot() {
+	LOG=$1
+	tb=$(now)
+	vm "$LOG"
+	wait_log 600 "root@outpost-vm" "$LOG" "$2: the installed system boots to its console" || return 1
+	echo "# $2: console after $(($(now) - tb)) s"
+}
+boot "$T/boot1.log" "first boot" || { vm_down; finish; exit; }
+in_vm 30 "booted from the disk, not the ISO" -- 'grep -q "root=UUID" /proc/cmdline && ! grep -q boot=live /proc/cmdline'
+in_vm 600 "outpost-install.service succeeded" -- 'systemctl is-active outpost-install.service && systemctl show -p Result outpost-install.service | grep -qx Result=success'
+in_vm 600 "outpost.service is active" -- 'systemctl is-active outpost.service'
+in_vm 300 "outpost status shows k3s Running" -- 'outpost status | grep -E "^k3s +Running"'
+sh_vm 30 'outpost status; systemd-analyze; journalctl -b -u outpost-install.service --no-pager | tail -n 5'
+sh_vm 30 'echo "@STATE $(sha256sum /var/lib/outpost/install.json /usr/local/bin/k3s /etc/rancher/k3s/config.yaml | sha256sum | cut -c1-16)"'
+before=$(grep -o "^@STATE [0-9a-f]*" "$LOG" | tail -1)
+sh_vm 30 'systemctl poweroff'
+wait "$QEMU_PID" 2>/dev/null || :
+kill "$CAT_PID" 2>/dev/null || :
+t5=$(now)
+
+boot "$T/boot2.log" "second boot" || { vm_down; finish; exit; }
+in_vm 600 "second boot: outpost.service is active" -- 'systemctl is-active outpost.service'
+in_vm 60 "second boot: the bundle was not installed again" -- 'journalctl -b -u outpost-install.service | grep -q "already installed"'
+sh_vm 30 'echo "@STATE $(sha256sum /var/lib/outpost/install.json /usr/local/bin/k3s /etc/rancher/k3s/config.yaml | sha256sum | cut -c1-16)"'
+after=$(grep -o "^@STATE [0-9a-f]*" "$LOG" | tail -1)
+[ -n "$before" ] && [ "$before" = "$after" ] && ok "second boot changed nothing ($after)" ||
+	not_ok "second boot changed the installed state ($before -> $after)"
+sh_vm 30 'systemctl poweroff'
+wait "$QEMU_PID" 2>/dev/null || :
+kill "$CAT_PID" 2>/dev/null || :
+echo "# figures ($FIRMWARE): install boot $((t4 - t3)) s, first boot to checks done $((t5 - t4)) s, whole test $(($(now) - t0)) s"
+finish
