@@ -17,7 +17,7 @@ ARCH=$(dpkg-architecture -qDEB_HOST_ARCH)
 DEB="$T/pkg/outpost_${V}_$ARCH.deb"
 
 # --- make deb ------------------------------------------------------------
-expect_exit 0 "make deb" -- "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb DEB_SCRATCH="$T/scratch" DEB_OUT="$T/pkg"
+expect_exit 0 "make deb" -- env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb DEB_SCRATCH="$T/scratch" DEB_OUT="$T/pkg"
 [ "$(tail -n 1 "$T/out")" = "$DEB" ] && ok "make deb prints the package's path last" ||
 	not_ok "make deb printed '$(tail -n 1 "$T/out")', wanted $DEB"
 [ -e "$T/scratch" ] && not_ok "make deb left its scratch directory" || ok "make deb cleans up"

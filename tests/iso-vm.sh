@@ -25,7 +25,7 @@ now() { date +%s; }
 
 # --- build ---------------------------------------------------------------
 t0=$(now)
-expect_exit 0 "make deb" -- "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb \
+expect_exit 0 "make deb" -- env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb \
 	DEB_SCRATCH="$T/deb-build" DEB_OUT="$T/pkg"
 DEB=$(tail -n 1 "$T/out")
 [ -r "$DEB" ] || { finish; exit 1; }

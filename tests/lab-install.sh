@@ -86,7 +86,7 @@ cp -r "$top_srcdir/tests/fixtures/bundle/charts/." "$CH/"
 cp "$top_srcdir/charts/platform.json" "$top_srcdir/charts/capacity.json" "$CH/"
 
 # --- Outpost's package, and a root with a dpkg database -----------------
-expect_exit 0 "make deb" -- "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb \
+expect_exit 0 "make deb" -- env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb \
 	DEB_SCRATCH="$T/scratch" DEB_OUT="$T/pkg"
 DEB=$(tail -n 1 "$T/out")
 R=$T/root
