@@ -122,22 +122,43 @@ static int extract_to(struct bundle *b, const char *dir, int quiet, struct err *
 	return rc;
 }
 
+/* The signed bytes rather than a re-serialisation: what a script reads is
+ * then exactly what the signature covers, and its sha256 is the bundle's id. */
+static int print_manifest(struct bundle *b, struct err *e)
+{
+	size_t len;
+	const char *bytes = bundle_manifest_bytes(b, &len);
+
+	if (fwrite(bytes, 1, len, stdout) != len || (len && bytes[len - 1] != '\n' && putchar('\n') == EOF) ||
+	    fflush(stdout) == EOF)
+		return err_errno(e, errno ? errno : EIO, "write the manifest");
+	return 0;
+}
+
 static int verify_or_list(struct cli *cli, int argc, char **argv, int list)
 {
-	static const struct option opts[] = {
+	/* Apart, so that each refuses the other's options instead of ignoring them. */
+	static const struct option verify_opts[] = {
 		{ "pubkey", required_argument, NULL, 'p' },
 		{ "extract", required_argument, NULL, 'x' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct option list_opts[] = {
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *cmd = list ? "bundle list" : "bundle verify";
 	const char *keys = BUNDLE_DEFAULT_KEYS, *extract = NULL;
 	struct bundle *b;
-	int c, quiet = 0, rc;
+	int c, quiet = 0, json = 0, rc;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, list ? "p:h" : "p:x:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, list ? "p:jh" : "p:x:qh",
+				 list ? list_opts : verify_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			keys = optarg;
@@ -148,10 +169,14 @@ static int verify_or_list(struct cli *cli, int argc, char **argv, int list)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'j':
+			json = 1;
+			break;
 		case 'h':
 			if (list)
-				printf("Usage: outpost bundle list FILE [--pubkey KEY]\n\n"
-				       "Checks the manifest's signature and lists the payload it declares.\n");
+				printf("Usage: outpost bundle list FILE [--pubkey KEY] [--json]\n\n"
+				       "Checks the manifest's signature and lists the payload it declares.\n"
+				       "--json prints the signed manifest itself, byte for byte.\n");
 			else
 				printf("Usage: outpost bundle verify FILE [--pubkey KEY] [--extract DIR] [--quiet]\n\n"
 				       "Checks the signature, then every member's size and sha256 in one pass.\n"
@@ -167,7 +192,9 @@ static int verify_or_list(struct cli *cli, int argc, char **argv, int list)
 		return cli_usage(cli, cmd, "needs exactly one bundle FILE");
 	if (bundle_open(argv[optind], keys, &b, &cli->err) < 0)
 		return -1;
-	if (list) {
+	if (list && json) {
+		rc = print_manifest(b, &cli->err);
+	} else if (list) {
 		static const char *const hdr[] = { "PATH", "ROLE", ">SIZE", "MODE", "SHA256" };
 		const struct manifest *m = bundle_manifest(b);
 		struct table *t = table_new(5, hdr);
