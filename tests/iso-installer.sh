@@ -4,6 +4,7 @@
 # from a file or the kernel command line, and the disk-size preflight.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/iso/installer-lib.sh"
+# shellcheck disable=SC2034 # read by iso/installer-lib.sh
 CAPACITY=$top_srcdir/charts/capacity.json
 TMPDIR=$T; export TMPDIR
 
