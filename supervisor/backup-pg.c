@@ -42,15 +42,19 @@ int backup_pg_check(const struct backup_pg *pg, struct err *e)
 	return 0;
 }
 
+static int use_passfile(const struct backup_pg *pg, struct err *e)
+{
+	if (pg->passfile && setenv("PGPASSFILE", pg->passfile, 1) < 0)
+		return err_errno(e, errno, "PGPASSFILE");
+	return 0;
+}
 
 int backup_pg_dump(const struct backup_pg *pg, const char *dst, struct err *e)
 {
 	char *const argv[] = { "pg_dumpall", "--clean", "--if-exists", "--no-password",
 			       "-d", (char *)pg->conninfo, "-f", (char *)dst, NULL };
 
-	if (pg->passfile && setenv("PGPASSFILE", pg->passfile, 1) < 0)
-		return err_errno(e, errno, "PGPASSFILE");
-	return run_argv(argv, NULL, 0, NULL, e);
+	return use_passfile(pg, e) < 0 ? -1 : run_argv(argv, NULL, 0, NULL, e);
 }
 
 /* pg_dumpall --clean drops and creates every role, the one it connected as
@@ -71,7 +75,7 @@ static int is_own_role_line(const char *line, size_t len, const char *user)
 		if (len <= vl || strncmp(line, verbs[i], vl))
 			continue;
 		if ((rl == ul + 1 && !strncmp(r, user, ul) && r[ul] == ';') ||
-		    (rl == ul + 3 && r[0] == '"' && !strncmp(r + 1, user, ul) && !strcmp(r + ul + 1, "\";")))
+		    (rl == ul + 3 && r[0] == '"' && !strncmp(r + 1, user, ul) && !strncmp(r + ul + 1, "\";", 2)))
 			return 1;
 	}
 	return 0;
@@ -121,9 +125,7 @@ int backup_pg_restore(const struct backup_pg *pg, const char *src, struct err *e
 			       "-d", (char *)pg->conninfo, "-f", filtered, NULL };
 	int rc;
 
-	if (pg->passfile && setenv("PGPASSFILE", pg->passfile, 1) < 0)
-		return err_errno(e, errno, "PGPASSFILE");
-	if (run_argv(who, user, sizeof(user), NULL, e) < 0)
+	if (use_passfile(pg, e) < 0 || run_argv(who, user, sizeof(user), NULL, e) < 0)
 		return -1;
 	user[strcspn(user, "\n")] = '\0';
 	if ((size_t)snprintf(filtered, sizeof(filtered), "%s.replay", src) >= sizeof(filtered))

@@ -8,41 +8,15 @@
 # anything is applied.
 . "$top_srcdir/tests/lib.sh"
 
-pgbin=
-for d in /usr/lib/postgresql/*/bin; do
-	if [ -x "$d/initdb" ]; then pgbin=$d; fi
-done
-[ -n "$pgbin" ] || skip "no PostgreSQL server binaries"
+. "$top_srcdir/tests/pg-server.sh"
 skip_unless psql
 skip_unless pg_dumpall
 skip_unless sqlite3
-
-# PostgreSQL refuses to run as root: then the server runs as an unprivileged
-# account that can traverse $T.
-as_server() { "$@"; }
-if [ "$(id -u)" -eq 0 ]; then
-	srv_user=nobody
-	id postgres >/dev/null 2>&1 && srv_user=postgres
-	as_server() { runuser -u "$srv_user" -- "$@"; }
-	chmod 711 "$T"
-fi
-mkdir -m 700 "$T/pg"
-[ "$(id -u)" -ne 0 ] || chown "$srv_user" "$T/pg"
-pw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-printf '%s\n' "$pw" >"$T/pg/pw"
-[ "$(id -u)" -ne 0 ] || chown "$srv_user" "$T/pg/pw"
-as_server "$pgbin/initdb" -D "$T/pg/data" -U postgres --auth=scram-sha-256 \
-	--pwfile="$T/pg/pw" -E UTF8 --no-sync >"$T/initdb.log" 2>&1 ||
-	{ cat "$T/initdb.log" >&2; exit 1; }
-rm -f "$T/pg/pw"
-as_server "$pgbin/pg_ctl" -D "$T/pg/data" -l "$T/pg/server.log" -w -t 60 \
-	-o "-c listen_addresses='' -c unix_socket_directories='$T/pg' -c fsync=off" \
-	start >/dev/null || { cat "$T/pg/server.log" >&2; exit 1; }
-on_exit "as_server '$pgbin/pg_ctl' -D '$T/pg/data' -m immediate stop >/dev/null 2>&1 || true"
-
-printf '*:*:*:postgres:%s\n' "$pw" >"$T/passfile"
-chmod 600 "$T/passfile"
-CONN="host=$T/pg user=postgres dbname=postgres"
+pg_server "$T/pg"
+on_exit "pg_server_stop '$T/pg'"
+pw=$pg_pw
+cp "$T/pg/passfile" "$T/passfile"
+CONN=$PG_CONN
 sql() { PGPASSFILE=$T/passfile psql -X -q -At -v ON_ERROR_STOP=1 -d "host=$T/pg user=postgres dbname=$1" -c "$2"; }
 
 # Two tenants as the chart provisions them, with data, and a platform database.
