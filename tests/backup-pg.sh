@@ -5,7 +5,8 @@
 # other parts; after the data is changed and a database dropped, restore
 # brings every row back. The password goes through a 0600 passfile, never
 # argv or the archive; a changed dump and a missing --pg are refused before
-# anything is applied.
+# anything is applied; a replay stopped by a connected tenant says PostgreSQL
+# may be partly restored, and running restore again finishes it.
 . "$top_srcdir/tests/lib.sh"
 
 . "$top_srcdir/tests/pg-server.sh"
@@ -75,7 +76,21 @@ chmod 644 "$T/passfile"
 expect_exit 2 "a passfile others can read is refused" -- "$OUTPOST" --state "$S" backup --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
 chmod 600 "$T/passfile"
 
-expect_exit 0 "restore with --pg" -- "$OUTPOST" --state "$S" restore "$A" --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
+# A tenant still connected: DROP DATABASE fails part-way, and says so.
+PGPASSWORD=changed psql -X -q -d "host=$T/pg user=t-beta dbname=t-beta" -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+sleeper=$!
+on_exit "kill $sleeper 2>/dev/null || :"
+deadline=$(($(date +%s) + 20))
+until [ "$(sql postgres "SELECT count(*) FROM pg_stat_activity WHERE usename = 't-beta'")" = 1 ] ||
+	[ "$(date +%s)" -ge "$deadline" ]; do sleep 0.1; done
+[ "$(sql postgres "SELECT count(*) FROM pg_stat_activity WHERE usename = 't-beta'")" = 1 ] ||
+	{ not_ok "a session of t-beta is open within 20 s"; finish; }
+expect_exit 1 "restore while a tenant is connected fails" -- "$OUTPOST" --state "$S" restore "$A" --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
+expect_fgrep "PostgreSQL may be partly restored" "$T/err" "and says PostgreSQL may be partly restored"
+sql postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 't-beta'" >/dev/null
+wait "$sleeper" 2>/dev/null || :
+
+expect_exit 0 "restore with --pg (run again)" -- "$OUTPOST" --state "$S" restore "$A" --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
 expect_true "acme's rows are back, byte for byte" -- test \
 	"$(sql t-acme "SELECT md5(string_agg(note, ',' ORDER BY id)) FROM orders")" = "$(cat "$T/acme.before")"
 expect_true "the dropped platform database is back" -- test "$(sql keycloak 'SELECT name FROM realm')" = outpost
