@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup-pg.h"
 #include "debver.h"
 #include "run.h"
 #include "util.h"
@@ -26,8 +27,9 @@
 #define PART_LIMIT ((la_int64_t)64 << 30)
 
 /* The parts an archive may hold: its name in the archive, and where it lives. */
-enum part_id { P_STATE, P_K3S_DB, P_K3S_TOKEN, NPARTS };
-static const char *const part_names[NPARTS] = { "state.db", "k3s/state.db", "k3s/token" };
+enum part_id { P_STATE, P_K3S_DB, P_K3S_TOKEN, P_PG, NPARTS };
+static const char *const part_names[NPARTS] = { "state.db", "k3s/state.db", "k3s/token",
+						"postgres/all.sql" };
 
 static int part_target(const struct backup_opts *o, enum part_id p, char *buf, size_t cap)
 {
@@ -231,16 +233,18 @@ int backup_write(const struct backup_opts *o, char *path, size_t cap, char *miss
 		char hex[65];
 		long long size;
 
-		if (part_target(o, (enum part_id)p, src, sizeof(src)) < 0)
+		if (p != P_PG && part_target(o, (enum part_id)p, src, sizeof(src)) < 0)
 			goto fail_long;
 		stage_path(stage, (enum part_id)p, dst, sizeof(dst));
-		if (access(src, F_OK) < 0) {
+		if (p == P_PG ? !o->pg.conninfo : access(src, F_OK) < 0) {
 			size_t l = strlen(missing);
 
 			snprintf(missing + l, mcap - l, "%s%s", l ? ", " : "", part_names[p]);
 			continue;
 		}
-		if ((p == P_K3S_TOKEN ? copy_file(src, dst, 0600, e) : sqlite_copy(src, dst, e)) < 0 ||
+		if ((p == P_PG ? backup_pg_dump(&o->pg, dst, e)
+		     : p == P_K3S_TOKEN ? copy_file(src, dst, 0600, e)
+		     : sqlite_copy(src, dst, e)) < 0 ||
 		    sha256_file(dst, hex, &size, e) < 0)
 			goto out;
 		have[p] = 1;
@@ -406,6 +410,9 @@ static int verify(const struct backup_opts *o, const char *archive, const char *
 			rc = err_set(e, EXIT_REFUSED, "%s: part '%s' is not in the manifest", archive, part_names[p]);
 			goto out;
 		}
+	if (seen[P_PG] && !o->pg.conninfo)
+		rc = err_set(e, EXIT_REFUSED, "%s: holds a PostgreSQL dump: say where to restore it with --pg",
+			     archive);
 out:
 	json_decref(man);
 	return rc;
@@ -460,18 +467,24 @@ int backup_restore(const struct backup_opts *o, const char *archive, struct err 
 		return err_errno(e, errno, "%s", o->out_dir);
 	if ((rc = extract(archive, stage, seen, e)) < 0 || (rc = verify(o, archive, stage, seen, e)) < 0)
 		goto out;
-	for (int p = 0; p < NPARTS; p++) {
+	/* The dump first: it is the part most likely to fail half-way (a
+	 * statement the server refuses), and nothing else is touched yet then. */
+	for (int i = 0; i < NPARTS; i++) {
+		int p = (i + P_PG) % NPARTS;
+
 		if (!seen[p])
 			continue;
 		stage_path(stage, (enum part_id)p, staged, sizeof(staged));
-		if ((rc = part_target(o, (enum part_id)p, target, sizeof(target))) < 0 ||
-		    (rc = place(staged, target, p != P_K3S_TOKEN, e)) < 0) {
+		if (p == P_PG ? (rc = backup_pg_restore(&o->pg, staged, e)) < 0
+			      : (rc = part_target(o, (enum part_id)p, target, sizeof(target))) < 0 ||
+					(rc = place(staged, target, p != P_K3S_TOKEN, e)) < 0) {
 			/* Never silent: say what is already back. */
 			char why[sizeof(e->msg)];
 
 			snprintf(why, sizeof(why), "%s", e->msg);
-			err_set(e, EXIT_RUNTIME, "%s (already restored: %s; run restore again)", why,
-				done[0] ? done : "nothing");
+			err_set(e, EXIT_RUNTIME, "%s (already restored: %s%s; run restore again)", why,
+				done[0] ? done : "nothing",
+				p == P_PG ? "; PostgreSQL may be partly restored: the dump is replayed, not swapped in" : "");
 			goto out;
 		}
 		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s", done[0] ? ", " : "",

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "backup-pg.h"
 #include "err.h"
 
 #define BACKUP_DIR "var/lib/outpost/backups"
@@ -19,6 +20,7 @@ struct backup_opts {
 	const char *state_path; /* the tenants' state file (not under root: the CLI's --state) */
 	const char *out_dir;    /* where archives go */
 	unsigned keep;          /* retention: archives kept in out_dir, this one included */
+	struct backup_pg pg;    /* pg.conninfo NULL: no PostgreSQL part */
 };
 
 /* Writes outpost-backup-<time>.tar.gz (0600, whole or absent) and removes

@@ -1,5 +1,5 @@
-/* outpost backup [--out DIR] [--keep N] [--root DIR]
- * outpost restore FILE [--root DIR] */
+/* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]
+ * outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]] */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,19 +9,34 @@
 #include "cmd.h"
 
 static const char backup_usage[] =
-	"Usage: outpost backup [--out DIR] [--keep N] [--root DIR]\n\n"
+	"Usage: outpost backup [--out DIR] [--keep N] [--root DIR]\n"
+	"                      [--pg CONNINFO [--pg-passfile FILE]]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
 	"<root>/" BACKUP_DIR "): a manifest with the bundle version and a SHA-256\n"
 	"per part, the tenants' state file and k3s's SQLite datastore (both through\n"
 	"SQLite's online backup API, consistent while they run) and k3s's token.\n"
+	"With --pg, also a pg_dumpall of that PostgreSQL server (every tenant and\n"
+	"platform database and the roles); CONNINFO is a libpq connection string\n"
+	"without a password, which comes from FILE (0600, libpq's .pgpass format).\n"
 	"Keeps the newest N archives in DIR (default 7). Needs no object store.\n";
 
 static const char restore_usage[] =
-	"Usage: outpost restore FILE [--root DIR]\n\n"
+	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]\n\n"
 	"Puts back the state file, k3s's datastore and token from a backup, with\n"
 	"outpost.service stopped. Every part is staged and checked first: an\n"
 	"archive from a newer bundle than the installed one, or one whose parts do\n"
-	"not match the manifest's hashes, is refused (exit 3) with nothing changed.\n";
+	"not match the manifest's hashes, is refused (exit 3) with nothing changed.\n"
+	"An archive holding a PostgreSQL dump needs --pg: the dump is replayed\n"
+	"there first (dropping and recreating its databases and roles).\n";
+
+static int fail(struct cli *cli, const char *what)
+{
+	char why[sizeof(cli->err.msg)];
+
+	snprintf(why, sizeof(why), "%s", cli->err.msg);
+	return err_set(&cli->err, cli->err.exit_code ? cli->err.exit_code : EXIT_RUNTIME, "%s: %s", what,
+		       why);
+}
 
 static int parse(struct cli *cli, const char *what, const char *usage, int argc, char **argv,
 		 struct backup_opts *o, char *dir, size_t cap)
@@ -30,6 +45,8 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "out", required_argument, NULL, 'o' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "root", required_argument, NULL, 'r' },
+		{ "pg", required_argument, NULL, 'p' },
+		{ "pg-passfile", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -45,6 +62,10 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			return 1;
 		} else if (c == 'r') {
 			o->root = optarg;
+		} else if (c == 'p') {
+			o->pg.conninfo = optarg;
+		} else if (c == 'P') {
+			o->pg.passfile = optarg;
 		} else if (c == 'o' && !strcmp(what, "backup")) {
 			out = optarg;
 		} else if (c == 'k' && !strcmp(what, "backup")) {
@@ -58,6 +79,10 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 	}
 	if (o->root[0] != '/')
 		return cli_usage(cli, what, "--root must be an absolute path");
+	if (o->pg.passfile && !o->pg.conninfo)
+		return cli_usage(cli, what, "--pg-passfile needs --pg");
+	if (o->pg.conninfo && backup_pg_check(&o->pg, &cli->err) < 0)
+		return fail(cli, what);
 	if (!out) {
 		snprintf(dir, cap, "%s%s%s", o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/",
 			 BACKUP_DIR);
@@ -66,15 +91,6 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 	o->out_dir = out;
 	o->state_path = cli->state_path;
 	return 0;
-}
-
-static int fail(struct cli *cli, const char *what)
-{
-	char why[sizeof(cli->err.msg)];
-
-	snprintf(why, sizeof(why), "%s", cli->err.msg);
-	return err_set(&cli->err, cli->err.exit_code ? cli->err.exit_code : EXIT_RUNTIME, "%s: %s", what,
-		       why);
 }
 
 int cmd_backup(struct cli *cli, int argc, char **argv)

@@ -1,0 +1,140 @@
+/* See backup-pg.h. The password reaches libpq through PGPASSFILE, never
+ * argv: the children inherit the environment. */
+#include "backup-pg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run.h"
+
+/* A URI's user:password@ or a password= keyword. */
+static int has_password(const char *c)
+{
+	const char *scheme = strstr(c, "://"), *at = scheme ? strchr(scheme, '@') : NULL;
+
+	if (strstr(c, "password"))
+		return 1;
+	for (const char *q = scheme ? scheme + 3 : c; at && q < at; q++)
+		if (*q == ':')
+			return 1;
+	return 0;
+}
+
+int backup_pg_check(const struct backup_pg *pg, struct err *e)
+{
+	struct stat st;
+
+	if (has_password(pg->conninfo))
+		return err_set(e, EXIT_USAGE,
+			       "--pg: no password in the connection string (it would be in argv): use --pg-passfile");
+	if (!pg->passfile)
+		return 0;
+	if (stat(pg->passfile, &st) < 0)
+		return err_errno(e, errno, "--pg-passfile %s", pg->passfile);
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
+		return err_set(e, EXIT_USAGE, "--pg-passfile %s: must be a regular file of mode 0600",
+			       pg->passfile);
+	return 0;
+}
+
+static int use_passfile(const struct backup_pg *pg, struct err *e)
+{
+	if (pg->passfile && setenv("PGPASSFILE", pg->passfile, 1) < 0)
+		return err_errno(e, errno, "PGPASSFILE");
+	return 0;
+}
+
+int backup_pg_dump(const struct backup_pg *pg, const char *dst, struct err *e)
+{
+	char *const argv[] = { "pg_dumpall", "--clean", "--if-exists", "--no-password",
+			       "-d", (char *)pg->conninfo, "-f", (char *)dst, NULL };
+
+	return use_passfile(pg, e) < 0 ? -1 : run_argv(argv, NULL, 0, NULL, e);
+}
+
+/* pg_dumpall --clean drops and creates every role, the one it connected as
+ * too, and its output is meant for a psql that goes on after errors. Ours
+ * stops at the first one, so the two statements about the role the restore
+ * connects as (which exists, and cannot be dropped while connected) are left
+ * out of the copy that is replayed; its ALTER ROLE still runs. */
+static int is_own_role_line(const char *line, size_t len, const char *user)
+{
+	static const char *const verbs[] = { "DROP ROLE IF EXISTS ", "CREATE ROLE " };
+	size_t ul = strlen(user);
+
+	for (int i = 0; i < 2; i++) {
+		size_t vl = strlen(verbs[i]);
+		const char *r = line + vl;
+		size_t rl = len - vl;
+
+		if (len <= vl || strncmp(line, verbs[i], vl))
+			continue;
+		if ((rl == ul + 1 && !strncmp(r, user, ul) && r[ul] == ';') ||
+		    (rl == ul + 3 && r[0] == '"' && !strncmp(r + 1, user, ul) && !strncmp(r + ul + 1, "\";", 2)))
+			return 1;
+	}
+	return 0;
+}
+
+static int without_own_role(const char *src, const char *dst, const char *user, struct err *e)
+{
+	FILE *in = fopen(src, "re"), *out = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int fd = -1, rc = 0;
+
+	if (!in || (fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+	    !(out = fdopen(fd, "w"))) {
+		rc = err_errno(e, errno, "%s", in ? dst : src);
+		goto out;
+	}
+	fd = -1;
+	while ((n = getline(&line, &cap, in)) > 0) {
+		size_t len = (size_t)n - (line[n - 1] == '\n');
+
+		if (!is_own_role_line(line, len, user) && fwrite(line, 1, (size_t)n, out) != (size_t)n) {
+			rc = err_errno(e, errno, "%s", dst);
+			goto out;
+		}
+	}
+	if (ferror(in))
+		rc = err_errno(e, errno, "%s", src);
+out:
+	free(line);
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0 && !rc)
+		rc = err_errno(e, errno, "%s", dst);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int backup_pg_restore(const struct backup_pg *pg, const char *src, struct err *e)
+{
+	char user[128], filtered[4200];
+	char *const who[] = { "psql", "-X", "-At", "--no-password", "-d", (char *)pg->conninfo,
+			      "-c", "SELECT current_user", NULL };
+	char *const argv[] = { "psql", "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
+			       "-d", (char *)pg->conninfo, "-f", filtered, NULL };
+	int rc;
+
+	if (use_passfile(pg, e) < 0 || run_argv(who, user, sizeof(user), NULL, e) < 0)
+		return -1;
+	user[strcspn(user, "\n")] = '\0';
+	if ((size_t)snprintf(filtered, sizeof(filtered), "%s.replay", src) >= sizeof(filtered))
+		return err_set(e, EXIT_RUNTIME, "%s: path too long", src);
+	if (without_own_role(src, filtered, user, e) < 0) {
+		unlink(filtered);
+		return -1;
+	}
+	rc = run_argv(argv, NULL, 0, NULL, e);
+	unlink(filtered);
+	return rc;
+}

@@ -1,0 +1,30 @@
+/* The PostgreSQL part of a backup: one logical dump of the whole server
+ * (every tenant database, the platform's databases such as Keycloak's, and
+ * the roles with their password hashes) taken with pg_dumpall, and its
+ * replay with psql. The runner is an edge: this file holds the local one,
+ * which connects to a server this host reaches (a socket directory or
+ * 127.0.0.1). The in-cluster runner (an exec into the postgres pod through
+ * the API) is not written yet. */
+#ifndef OUTPOST_BACKUP_PG_H
+#define OUTPOST_BACKUP_PG_H
+
+#include "err.h"
+
+struct backup_pg {
+	const char *conninfo; /* libpq connection string, never with a password */
+	const char *passfile; /* a 0600 libpq password file, or NULL */
+};
+
+/* 0 when the settings may be used: no password in the connection string
+ * (it would be in argv), a password file that only its owner can read. */
+int backup_pg_check(const struct backup_pg *pg, struct err *e);
+
+/* Writes the dump (plain SQL, with DROP ... IF EXISTS before each object,
+ * so that replaying it onto a server that has them replaces them) to dst. */
+int backup_pg_dump(const struct backup_pg *pg, const char *dst, struct err *e);
+
+/* Replays a dump; the first failing statement stops it (exit 1 with the
+ * server's message on stderr). */
+int backup_pg_restore(const struct backup_pg *pg, const char *src, struct err *e);
+
+#endif

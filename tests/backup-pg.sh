@@ -1,0 +1,101 @@
+#!/bin/sh
+# outpost backup --pg / restore --pg against a real PostgreSQL (Debian's
+# server, a throwaway cluster on a socket in $T): tenants provisioned by the
+# chart's script and a platform database are dumped into the archive with the
+# other parts; after the data is changed and a database dropped, restore
+# brings every row back. The password goes through a 0600 passfile, never
+# argv or the archive; a changed dump and a missing --pg are refused before
+# anything is applied; a replay stopped by a connected tenant says PostgreSQL
+# may be partly restored, and running restore again finishes it.
+. "$top_srcdir/tests/lib.sh"
+
+. "$top_srcdir/tests/pg-server.sh"
+skip_unless psql
+skip_unless pg_dumpall
+skip_unless sqlite3
+pg_server "$T/pg"
+on_exit "pg_server_stop '$T/pg'"
+pw=$pg_pw
+cp "$T/pg/passfile" "$T/passfile"
+CONN=$PG_CONN
+sql() { PGPASSFILE=$T/passfile psql -X -q -At -v ON_ERROR_STOP=1 -d "host=$T/pg user=postgres dbname=$1" -c "$2"; }
+
+# Two tenants as the chart provisions them, with data, and a platform database.
+for t in acme beta; do
+	PGHOST=$T/pg PGUSER=postgres PGPASSFILE=$T/passfile ACTION=provision TENANT=$t \
+		TENANT_PASSWORD=pw-$t sh "$top_srcdir/charts/provision/postgres.sh" >/dev/null ||
+		{ not_ok "provision $t"; finish; }
+	sql "t-$t" "SET ROLE \"t-$t\"; CREATE TABLE orders (id int PRIMARY KEY, note text);
+		INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 1000) g"
+done
+sql postgres "CREATE DATABASE keycloak"
+sql keycloak "CREATE TABLE realm (name text); INSERT INTO realm VALUES ('outpost')"
+sql t-acme "SELECT md5(string_agg(note, ',' ORDER BY id)) FROM orders" >"$T/acme.before"
+
+R=$T/box
+mkdir -p "$R/var/lib/outpost"
+echo '{"format":1,"state":"complete","current":{"version":"1.2.0","manifest_sha256":"00"}}' \
+	>"$R/var/lib/outpost/install.json"
+S=$T/state.db
+OUTPOST_PROFILE=$T/profile.json
+export OUTPOST_PROFILE
+echo '{"cpu_millicores": 4096000, "memory_mib": 16777216, "disk_gib": 1000000}' >"$OUTPOST_PROFILE"
+"$OUTPOST" --state "$S" tenant add acme --host acme.example.com >/dev/null
+
+expect_exit 0 "backup with --pg" -- "$OUTPOST" --state "$S" backup --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
+A=$(cat "$T/out")
+expect_true "the dump is a part, listed last" -- test "$(tar tzf "$A" | tail -1)" = postgres/all.sql
+mkdir "$T/x" && tar xzf "$A" -C "$T/x"
+expect_true "its SHA-256 is in the manifest" -- test \
+	"$(sha256sum <"$T/x/postgres/all.sql" | cut -d' ' -f1)" = \
+	"$("$PYTHON3" -c 'import json, sys; print([p["sha256"] for p in json.load(open(sys.argv[1]))["parts"] if p["name"] == "postgres/all.sql"][0])' "$T/x/manifest.json")"
+for db in t-acme t-beta keycloak; do
+	expect_grep "^CREATE DATABASE \"\{0,1\}$db\"\{0,1\} " "$T/x/postgres/all.sql" "the dump holds database $db"
+done
+if grep -rqF "$pw" "$T/x" "$T/out" "$T/err"; then not_ok "the admin password is not in the archive or the output"
+else ok "the admin password is not in the archive or the output"; fi
+
+# Damage: rows changed and removed, a database dropped, a role changed.
+sql t-acme "UPDATE orders SET note = 'x' WHERE id <= 10; DELETE FROM orders WHERE id > 500"
+sql postgres "DROP DATABASE keycloak"
+sql postgres "ALTER ROLE \"t-beta\" PASSWORD 'changed'"
+
+expect_exit 3 "an archive with a dump needs --pg on restore" -- "$OUTPOST" --state "$S" restore "$A" --root "$R"
+expect_fgrep "say where to restore it with --pg" "$T/err" "and says so"
+
+cp -r "$T/x" "$T/bad"
+echo "DROP DATABASE \"t-beta\";" >>"$T/bad/postgres/all.sql"
+(cd "$T/bad" && tar czf "$T/bad.tar.gz" manifest.json state.db postgres/all.sql)
+expect_exit 3 "a changed dump is refused" -- "$OUTPOST" --state "$S" restore "$T/bad.tar.gz" --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
+expect_fgrep "part 'postgres/all.sql' has SHA-256" "$T/err" "naming the part"
+expect_true "and nothing was applied" -- test "$(sql t-beta 'SELECT count(*) FROM orders')" = 1000
+
+expect_exit 2 "a password in --pg is refused" -- "$OUTPOST" --state "$S" backup --root "$R" --pg "$CONN password=$pw"
+expect_fgrep "no password in the connection string" "$T/err" "and why"
+chmod 644 "$T/passfile"
+expect_exit 2 "a passfile others can read is refused" -- "$OUTPOST" --state "$S" backup --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
+chmod 600 "$T/passfile"
+
+# A tenant still connected: DROP DATABASE fails part-way, and says so.
+PGPASSWORD=changed psql -X -q -d "host=$T/pg user=t-beta dbname=t-beta" -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+sleeper=$!
+on_exit "kill $sleeper 2>/dev/null || :"
+deadline=$(($(date +%s) + 20))
+until [ "$(sql postgres "SELECT count(*) FROM pg_stat_activity WHERE usename = 't-beta'")" = 1 ] ||
+	[ "$(date +%s)" -ge "$deadline" ]; do sleep 0.1; done
+[ "$(sql postgres "SELECT count(*) FROM pg_stat_activity WHERE usename = 't-beta'")" = 1 ] ||
+	{ not_ok "a session of t-beta is open within 20 s"; finish; }
+expect_exit 1 "restore while a tenant is connected fails" -- "$OUTPOST" --state "$S" restore "$A" --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
+expect_fgrep "PostgreSQL may be partly restored" "$T/err" "and says PostgreSQL may be partly restored"
+sql postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 't-beta'" >/dev/null
+wait "$sleeper" 2>/dev/null || :
+
+expect_exit 0 "restore with --pg (run again)" -- "$OUTPOST" --state "$S" restore "$A" --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"
+expect_true "acme's rows are back, byte for byte" -- test \
+	"$(sql t-acme "SELECT md5(string_agg(note, ',' ORDER BY id)) FROM orders")" = "$(cat "$T/acme.before")"
+expect_true "the dropped platform database is back" -- test "$(sql keycloak 'SELECT name FROM realm')" = outpost
+expect_true "beta's data is there" -- test "$(sql t-beta 'SELECT count(*) FROM orders')" = 1000
+expect_exit 0 "beta's role has its password back" -- env PGPASSWORD=pw-beta psql -X -q -At -d "host=$T/pg user=t-beta dbname=t-beta" -c "SELECT 1"
+expect_true "the owner is still the tenant" -- test "$(sql postgres "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 't-acme'")" = t-acme
+
+finish
