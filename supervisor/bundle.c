@@ -232,7 +232,7 @@ static int verify_signature(struct bundle *b, const char *keys, const unsigned c
 		return untrusted(e, id);
 	k = sign_keyring_find(&ring, id);
 	if (!k) {
-		err_set(e, EXIT_REFUSED, "%s: signed by key %s, which is not in %s",
+		err_set(e, EXIT_REFUSED, "%s: signed by unknown key %s (not in %s)",
 			MANIFEST_SIG_NAME, id, keys);
 		rc = untrusted(e, id);
 	} else if (sign_verify(k, b->manifest_buf, b->manifest_len, sig, siglen) < 0)
