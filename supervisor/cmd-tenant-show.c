@@ -125,7 +125,7 @@ int cmd_tenant_list(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	rc = -1;
-	if (tenant_cmd_open(cli, "list", false, &st) < 0)
+	if (tenant_cmd_open(cli, "list", &st) < 0)
 		goto out;
 	if (state_begin_read(st, &cli->err) < 0 || state_tenant_list(st, &l, &cli->err) < 0 ||
 	    state_status_list(st, &sv, &ns, &cli->err) < 0) {
@@ -232,7 +232,7 @@ int cmd_tenant_show(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	rc = -1;
-	if (tenant_cmd_open(cli, "show", false, &st) < 0)
+	if (tenant_cmd_open(cli, "show", &st) < 0)
 		goto out;
 	if (state_begin_read(st, &cli->err) < 0 || state_tenant_get(st, name, &t, &cli->err) < 0)
 		goto fail;
