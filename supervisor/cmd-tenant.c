@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "app-catalog.h"
 #include "cmd.h"
 #include "util.h"
 
@@ -248,7 +249,8 @@ static int add_once(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	/* Everything that needs no store is refused before the file is touched. */
-	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0) {
+	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0 ||
+	    (o.app && app_catalog_require(cli->datadir, t.app_chart, &cli->err) < 0)) {
 		err_prefix(&cli->err, "tenant add");
 		goto out;
 	}
@@ -305,7 +307,8 @@ int cmd_tenant_set(struct cli *cli, int argc, char **argv)
 	    load_for_write(cli, "set", o.name, &st, &t) < 0)
 		goto out;
 	before = tenant_to_json(&t);
-	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0) {
+	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0 ||
+	    (o.app && app_catalog_require(cli->datadir, t.app_chart, &cli->err) < 0)) {
 		err_prefix(&cli->err, "tenant set");
 		goto out;
 	}
