@@ -80,7 +80,7 @@ static const char *phase_cell(const struct tenant *t, const struct tenant_status
 static void app_cell(const struct tenant *t, char *out, size_t size)
 {
 	if (!t->app_chart)
-		snprintf(out, size, "-");
+		snprintf(out, size, "%s (default)", TENANT_DEFAULT_APP);
 	else
 		snprintf(out, size, "%s%s%s", t->app_chart, t->app_version ? "@" : "",
 			 t->app_version ? t->app_version : "");

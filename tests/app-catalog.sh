@@ -20,6 +20,13 @@ expect_fgrep "outpost: tenant set: --app ghost: not in the app catalog" "$T/err"
 expect_exit 0 "show" -- "$OUTPOST" tenant show t-site
 expect_grep "site" "$T/out" "the tenant keeps its app"
 
+# A tenant given no --app runs the default app, and says so.
+expect_exit 0 "add without --app" -- "$OUTPOST" tenant add plain --host plain.example.com
+expect_exit 0 "list" -- "$OUTPOST" tenant list
+expect_grep "^plain  *plain.example.com  *small  *site (default)  *no " "$T/out" "list shows the default app"
+expect_exit 0 "show without --app" -- "$OUTPOST" tenant show plain
+expect_grep "^app: *site (default)$" "$T/out" "show names the default app"
+
 # A data directory with no catalog at all says so.
 mkdir -p "$T/data"
 cp "$OUTPOST_DATADIR/capacity.json" "$OUTPOST_DATADIR/platform.json" "$T/data/"
