@@ -35,6 +35,7 @@ int cmd_tenant_set(struct cli *cli, int argc, char **argv);
 int cmd_tenant_rm(struct cli *cli, int argc, char **argv);
 int cmd_tenant_suspend(struct cli *cli, int argc, char **argv);
 int cmd_tenant_resume(struct cli *cli, int argc, char **argv);
+int cmd_tenant_sync(struct cli *cli, int argc, char **argv);
 int cmd_tenant_list(struct cli *cli, int argc, char **argv);
 int cmd_tenant_show(struct cli *cli, int argc, char **argv);
 int cmd_tenant_import(struct cli *cli, int argc, char **argv);
