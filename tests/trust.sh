@@ -74,7 +74,7 @@ expect_fgrep "trusted key $ID kept in $R/etc/outpost/trusted-keys" "$T/out" "rep
 K="$R/etc/outpost/trusted-keys/$SHORT.pub"
 [ "$(stat -c %a "$K" 2>/dev/null)" = 644 ] && cmp -s "$K" "$PUB" &&
 	ok "kept as $SHORT.pub, 0644, the same bytes" || not_ok "kept as $SHORT.pub, 0644, the same bytes"
-ls -a "$R/etc/outpost/trusted-keys" | grep -q tmp && not_ok "no temporary file left" || ok "no temporary file left"
+[ -z "$(find "$R/etc/outpost/trusted-keys" -name "*.tmp.*")" ] && ok "no temporary file left" || not_ok "no temporary file left"
 expect_exit 0 "a later install needs no --pubkey" -- inst --bundle "$T/nokey.bundle"
 expect_fgrep "already installed" "$T/out" "the rerun sees the same bundle"
 expect_exit 0 "verify against the root's store" -- "$OUTPOST" bundle verify --quiet --pubkey "$R/etc/outpost/trusted-keys" "$T/v1.bundle"
