@@ -207,6 +207,14 @@ static int read_small(struct bundle *b, struct archive_entry *ent, const char *w
 	return 0;
 }
 
+/* The first install has no trust store yet: say which key is wanted and how
+ * to give it, not only what was missing. */
+static int untrusted(struct err *e, const char *id)
+{
+	return err_prefix(e, "signing key %s not trusted (give it with --pubkey FILE; "
+			  "install keeps it)", id);
+}
+
 static int verify_signature(struct bundle *b, const char *keys, const unsigned char *sig,
 			    size_t siglen, struct err *e)
 {
@@ -221,12 +229,13 @@ static int verify_signature(struct bundle *b, const char *keys, const unsigned c
 	if (manifest_key_id(b->manifest_buf, b->manifest_len, id, e) < 0)
 		return -1;
 	if (sign_keyring_load(&ring, keys, e) < 0)
-		return -1;
+		return untrusted(e, id);
 	k = sign_keyring_find(&ring, id);
-	if (!k)
-		rc = err_set(e, EXIT_REFUSED, "%s: signed by unknown key %s (not in %s)",
-			     MANIFEST_SIG_NAME, id, keys);
-	else if (sign_verify(k, b->manifest_buf, b->manifest_len, sig, siglen) < 0)
+	if (!k) {
+		err_set(e, EXIT_REFUSED, "%s: signed by unknown key %s (not in %s)",
+			MANIFEST_SIG_NAME, id, keys);
+		rc = untrusted(e, id);
+	} else if (sign_verify(k, b->manifest_buf, b->manifest_len, sig, siglen) < 0)
 		rc = err_set(e, EXIT_REFUSED, "%s: bad signature: manifest.json does not match key %s",
 			     MANIFEST_SIG_NAME, id);
 	else

@@ -12,8 +12,6 @@
 #include "err.h"
 #include "manifest.h"
 
-#define BUNDLE_DEFAULT_KEYS "/etc/outpost/trusted-keys"
-
 struct bundle;
 
 /* `keys` is a directory of *.pub files or one public key file. */

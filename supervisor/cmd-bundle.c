@@ -14,6 +14,7 @@
 #include "bundle.h"
 #include "sign.h"
 #include "table.h"
+#include "trust.h"
 #include "util.h"
 
 static int keygen(struct cli *cli, int argc, char **argv)
@@ -36,7 +37,8 @@ static int keygen(struct cli *cli, int argc, char **argv)
 		case 'h':
 			printf("Usage: outpost bundle keygen --out DIR\n\n"
 			       "Creates an Ed25519 signing key: DIR/bundle-signing.key (private, 0600)\n"
-			       "and DIR/bundle-signing.pub (copy it to /etc/outpost/trusted-keys/).\n");
+			       "and DIR/bundle-signing.pub (give it to 'outpost install --pubkey', which\n"
+			       "keeps it in %s/).\n", TRUST_DIR);
 			return 0;
 		default:
 			return cli_bad_option(cli, "bundle keygen", argv, optopt);
@@ -152,7 +154,7 @@ static int verify_or_list(struct cli *cli, int argc, char **argv, int list)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = list ? "bundle list" : "bundle verify";
-	const char *keys = BUNDLE_DEFAULT_KEYS, *extract = NULL;
+	const char *keys = TRUST_DIR, *extract = NULL;
 	struct bundle *b;
 	int c, quiet = 0, json = 0, rc;
 
@@ -176,13 +178,15 @@ static int verify_or_list(struct cli *cli, int argc, char **argv, int list)
 			if (list)
 				printf("Usage: outpost bundle list FILE [--pubkey KEY] [--json]\n\n"
 				       "Checks the manifest's signature and lists the payload it declares.\n"
-				       "--json prints the signed manifest itself, byte for byte.\n");
+				       "--json prints the signed manifest itself, byte for byte.\n"
+				       "Trusted keys: %s/*.pub unless --pubkey names one key.\n",
+				       TRUST_DIR);
 			else
 				printf("Usage: outpost bundle verify FILE [--pubkey KEY] [--extract DIR] [--quiet]\n\n"
 				       "Checks the signature, then every member's size and sha256 in one pass.\n"
 				       "--extract DIR also writes the verified payload to DIR (must not exist).\n"
 				       "Trusted keys: %s/*.pub unless --pubkey names one key.\n",
-				       BUNDLE_DEFAULT_KEYS);
+				       TRUST_DIR);
 			return 0;
 		default:
 			return cli_bad_option(cli, cmd, argv, optopt);
@@ -191,7 +195,7 @@ static int verify_or_list(struct cli *cli, int argc, char **argv, int list)
 	if (optind != argc - 1)
 		return cli_usage(cli, cmd, "needs exactly one bundle FILE");
 	if (bundle_open(argv[optind], keys, &b, &cli->err) < 0)
-		return -1;
+		return err_prefix(&cli->err, "%s", cmd);
 	if (list && json) {
 		rc = print_manifest(b, &cli->err);
 	} else if (list) {

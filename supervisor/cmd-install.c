@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "capacity.h"
@@ -16,6 +17,8 @@
 #include "log.h"
 #include "preflight.h"
 #include "run.h"
+#include "sign.h"
+#include "trust.h"
 #include "util.h"
 
 static int run_preflight(struct cli *cli, const char *root, const struct manifest *m, int skip)
@@ -93,10 +96,12 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 		[INSTALL_DOWNGRADED] = "downgraded to",
 		[INSTALL_RESUMED] = "resumed and installed", [INSTALL_ALREADY] = "already installed:",
 	};
-	const char *bundle = NULL, *root = "/", *keys = NULL;
-	int c, no_start = 0, skip = 0, quiet = 0, allow_downgrade = 0, pkg_changed;
+	const char *bundle = NULL, *root = "/", *pubkey = NULL;
+	char keydir[PATH_MAX], id[SIGN_KEYID_HEX];
+	int c, no_start = 0, skip = 0, quiet = 0, allow_downgrade = 0, pkg_changed, kept;
 	enum install_outcome outcome;
 	struct install *in;
+	struct stat st;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "b:r:p:nsqh", opts, NULL)) != -1) {
@@ -108,7 +113,7 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 			root = optarg;
 			break;
 		case 'p':
-			keys = optarg;
+			pubkey = optarg;
 			break;
 		case 'n':
 			no_start = 1;
@@ -130,8 +135,10 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 			       "previous release for 'outpost rollback'; an older one (or one whose Outpost\n"
 			       "package is older than dpkg's) needs --allow-downgrade. The bundle's Outpost\n"
 			       "package is installed with dpkg --root ROOT, and the service is restarted\n"
-			       "last. --root installs under a prefix; trusted keys are\n"
-			       "<root>/etc/outpost/trusted-keys/*.pub unless --pubkey.\n");
+			       "last. --root installs under a prefix. Trusted keys: %s/*.pub\n"
+			       "(<root>/etc/outpost/trusted-keys with --root); --pubkey KEY trusts KEY\n"
+			       "and, once the install succeeds, keeps it there for later runs.\n",
+			       TRUST_DIR);
 			return 0;
 		default:
 			return cli_bad_option(cli, "install", argv, optopt);
@@ -141,8 +148,11 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "install", "needs --bundle FILE");
 	if (root[0] != '/')
 		return cli_usage(cli, "install", "--root must be an absolute path");
-	if (install_begin(root, bundle, keys, &in, &cli->err) < 0)
-		return -1;
+	if (pubkey && (stat(pubkey, &st) < 0 || !S_ISREG(st.st_mode)))
+		return cli_usage(cli, "install", "--pubkey %s: not a key file", pubkey);
+	if (trust_dir(root, keydir, sizeof(keydir), &cli->err) < 0 ||
+	    install_begin(root, bundle, pubkey ? pubkey : keydir, &in, &cli->err) < 0)
+		return err_prefix(&cli->err, "install");
 	/* A rerun of the installed bundle changes nothing: no machine checks. */
 	if (install_check_order(in, allow_downgrade, &cli->err) < 0 ||
 	    (!install_is_current(in) && run_preflight(cli, root, install_manifest(in), skip) < 0) ||
@@ -153,6 +163,13 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 	printf("%s bundle %s (k3s %s) under %s\n", outcome_text[outcome],
 	       install_manifest(in)->bundle_version, install_manifest(in)->k3s_version, root);
 	install_end(in);
+	/* Kept only after a good install, so a refused bundle leaves no trust behind. */
+	if (pubkey) {
+		if (trust_keep(keydir, pubkey, id, &kept, &cli->err) < 0)
+			return -1;
+		if (kept)
+			printf("trusted key %s kept in %s\n", id, keydir);
+	}
 	/* Also on a rerun: it finishes a package step an earlier run did not. */
 	if (install_cmd_sync_package(cli, root, allow_downgrade, &pkg_changed) < 0)
 		return -1;

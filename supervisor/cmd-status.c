@@ -1,6 +1,7 @@
 /* outpost status: what the supervisor last reported (k3s, the API, each
  * platform component) and the tenants by phase, read from the state file. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "jsonout.h"
 #include "state.h"
 #include "table.h"
 #include "util.h"
@@ -23,10 +25,44 @@ static const char usage[] =
 	"\n"
 	"Shows k3s (pid, uptime, restarts), the API, each platform component and the\n"
 	"tenants by phase, as `outpost supervise` last wrote them to the state file.\n"
+	"Says when the supervisor is not running: k3s's row says it runs, but was\n"
+	"written before this boot or names a k3s pid that is gone.\n"
 	"\n"
 	"Options:\n"
 	"  --json    one JSON object instead of tables\n"
 	"  --help    this text\n";
+
+/* When the machine booted (Unix seconds), or 0 when /proc/stat does not say. */
+static int64_t boot_time(void)
+{
+	char line[256];
+	long long bt = 0;
+	FILE *f = fopen("/proc/stat", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &bt) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return bt;
+}
+
+/* The rows are the supervisor's last report, not the present, when k3s's row
+ * still says it runs but was written before this boot, or names a pid that
+ * is gone: k3s dies with its supervisor (PR_SET_PDEATHSIG), so a live
+ * supervisor's k3s pid is a live process. NULL when the rows look current. */
+static const char *why_stale(const struct component_status *c, size_t nc, int64_t booted)
+{
+	for (size_t i = 0; i < nc; i++) {
+		if (strcmp(c[i].name, "k3s") || !strcmp(c[i].phase, "Stopped"))
+			continue;
+		if (booted && c[i].updated_at < booted)
+			return "its last report is from before this boot";
+		if (c[i].pid > 0 && kill((pid_t)c[i].pid, 0) < 0 && errno == ESRCH)
+			return "the k3s pid it reported is gone";
+	}
+	return NULL;
+}
 
 /* "3d4h", "5m12s": a duration for a table cell. */
 static void fmt_age(char *buf, size_t len, int64_t s)
@@ -44,7 +80,7 @@ static void fmt_age(char *buf, size_t len, int64_t s)
 }
 
 static int print_tables(const struct component_status *c, size_t nc, const size_t *by_phase,
-			size_t desired, int64_t now)
+			size_t desired, int64_t now, const char *stale)
 {
 	static const char *const heads[] = { "COMPONENT", "PHASE", ">PID", ">RESTARTS", ">UPTIME",
 					     ">UPDATED", "MESSAGE" };
@@ -67,6 +103,9 @@ static int print_tables(const struct component_status *c, size_t nc, const size_
 		rc = table_add_row(t, cells);
 	}
 	if (rc == 0) {
+		if (stale)
+			printf("The supervisor is not running (%s): these rows are its last report.\n",
+			       stale);
 		if (nc)
 			table_print(t, stdout);
 		else
@@ -82,20 +121,22 @@ static int print_tables(const struct component_status *c, size_t nc, const size_
 }
 
 static json_t *to_json(const struct component_status *c, size_t nc, const size_t *by_phase,
-		       size_t desired, int64_t now)
+		       size_t desired, int64_t now, const char *stale)
 {
 	json_t *root = json_object(), *comps = json_array(), *phases = json_object();
 
 	for (size_t i = 0; i < nc; i++)
-		json_array_append_new(comps, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
+		json_array_append_new(comps, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:I, s:o}",
 			"name", c[i].name, "phase", c[i].phase, "message", c[i].message,
 			"pid", (json_int_t)c[i].pid, "restarts", (json_int_t)c[i].restarts,
-			"started_at", (json_int_t)c[i].started_at,
+			"started_at", jsonout_time(c[i].started_at),
 			"uptime_s", (json_int_t)(c[i].started_at ? now - c[i].started_at : 0),
-			"updated_at", (json_int_t)c[i].updated_at));
+			"updated_at", jsonout_time(c[i].updated_at)));
 	for (int p = 0; p < NPHASES; p++)
 		json_object_set_new(phases, tenant_phase_name((enum tenant_phase)p),
 				    json_integer((json_int_t)by_phase[p]));
+	json_object_set_new(root, "supervisor", json_pack("{s:b, s:s?}", "running", !stale,
+							    "why_not", stale));
 	json_object_set_new(root, "components", comps);
 	json_object_set_new(root, "tenants", json_pack("{s:I, s:o}", "desired", (json_int_t)desired,
 						       "by_phase", phases));
@@ -129,6 +170,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	size_t nc = 0, nts = 0, by_phase[NPHASES] = { 0 };
 	struct state *st = NULL;
 	bool json = false;
+	const char *stale;
 	int c, rc = -1;
 
 	optind = 0;
@@ -157,13 +199,14 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			by_phase[ts[i].phase]++;
 	/* A desired tenant the daemon has not reported on yet is pending. */
 	by_phase[TENANT_PHASE_PENDING] += tl.n > nts ? tl.n - nts : 0;
+	stale = why_stale(comps, nc, boot_time());
 	if (json) {
-		json_t *o = to_json(comps, nc, by_phase, tl.n, (int64_t)time(NULL));
+		json_t *o = to_json(comps, nc, by_phase, tl.n, (int64_t)time(NULL), stale);
 		rc = o && json_dumpf(o, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF ? 0 : -1;
 		json_decref(o);
 		if (rc < 0)
 			err_set(&cli->err, EXIT_RUNTIME, "status: cannot write JSON");
-	} else if ((rc = print_tables(comps, nc, by_phase, tl.n, (int64_t)time(NULL))) < 0) {
+	} else if ((rc = print_tables(comps, nc, by_phase, tl.n, (int64_t)time(NULL), stale)) < 0) {
 		err_errno(&cli->err, -rc, "status");
 	}
 out:

@@ -94,6 +94,9 @@ int cmd_tenant_import(struct cli *cli, int argc, char **argv)
 {
 	struct admission adm;
 	struct state *st = NULL;
+	char fresh[PATH_MAX] = "";
+	bool committed = false;
+	int finished = 0;
 	struct plan *plans = NULL;
 	size_t nplans = 0, lineno = 0, bad = 0, added = 0;
 	char *text = NULL, *line, *next;
@@ -110,7 +113,8 @@ int cmd_tenant_import(struct cli *cli, int argc, char **argv)
 		err_prefix(&cli->err, "tenant import");
 		goto out;
 	}
-	if (tenant_cmd_admission(cli, "import", &adm) < 0 || tenant_cmd_open(cli, "import", true, &st) < 0)
+	if (tenant_cmd_admission(cli, "import", &adm) < 0 ||
+	    tenant_cmd_open_write(cli, "import", &st, fresh) < 0)
 		goto out;
 	if (state_begin(st, &cli->err) < 0 || state_plan_list(st, &plans, &nplans, &cli->err) < 0) {
 		err_prefix(&cli->err, "tenant import");
@@ -145,10 +149,18 @@ int cmd_tenant_import(struct cli *cli, int argc, char **argv)
 		err_prefix(&cli->err, "tenant import: %s: nothing imported", file);
 		goto out;
 	}
-	printf("imported %zu tenant%s from %s\n", added, added == 1 ? "" : "s", file);
-	rc = 0;
+	committed = true;
 out:
-	state_close(st);
+	finished = tenant_cmd_finish(cli, "import", st, fresh, committed);
+	/* Not run again: the input may have been stdin, read once. */
+	if (finished == -EEXIST)
+		err_set(&cli->err, EXIT_RUNTIME,
+			"tenant import: state %s: created by another command meanwhile; nothing "
+			"imported, run it again", cli->state_path);
+	if (finished == 0 && committed) {
+		printf("imported %zu tenant%s from %s\n", added, added == 1 ? "" : "s", file);
+		rc = 0;
+	}
 	free(plans);
 	free(text);
 	return rc;
@@ -168,7 +180,7 @@ int cmd_tenant_export(struct cli *cli, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage(cli, "tenant export", "takes no arguments");
 	rc = -1;
-	if (tenant_cmd_open(cli, "export", false, &st) < 0)
+	if (tenant_cmd_open(cli, "export", &st) < 0)
 		goto out;
 	if (state_tenant_list(st, &l, &cli->err) < 0) {
 		err_prefix(&cli->err, "tenant export");

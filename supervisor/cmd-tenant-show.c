@@ -80,7 +80,7 @@ static const char *phase_cell(const struct tenant *t, const struct tenant_status
 static void app_cell(const struct tenant *t, char *out, size_t size)
 {
 	if (!t->app_chart)
-		snprintf(out, size, "-");
+		snprintf(out, size, "%s (default)", TENANT_DEFAULT_APP);
 	else
 		snprintf(out, size, "%s%s%s", t->app_chart, t->app_version ? "@" : "",
 			 t->app_version ? t->app_version : "");
@@ -125,7 +125,7 @@ int cmd_tenant_list(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	rc = -1;
-	if (tenant_cmd_open(cli, "list", false, &st) < 0)
+	if (tenant_cmd_open(cli, "list", &st) < 0)
 		goto out;
 	if (state_begin_read(st, &cli->err) < 0 || state_tenant_list(st, &l, &cli->err) < 0 ||
 	    state_status_list(st, &sv, &ns, &cli->err) < 0) {
@@ -232,7 +232,7 @@ int cmd_tenant_show(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	rc = -1;
-	if (tenant_cmd_open(cli, "show", false, &st) < 0)
+	if (tenant_cmd_open(cli, "show", &st) < 0)
 		goto out;
 	if (state_begin_read(st, &cli->err) < 0 || state_tenant_get(st, name, &t, &cli->err) < 0)
 		goto fail;

@@ -4,12 +4,15 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
+#include "app-catalog.h"
 #include "cmd.h"
 #include "util.h"
 
@@ -21,6 +24,7 @@ static const struct cli_command tenant_commands[] = {
 	{ "rm", cmd_tenant_rm, "remove a tenant (the daemon deletes its namespace)" },
 	{ "suspend", cmd_tenant_suspend, "scale a tenant to zero, keeping its data" },
 	{ "resume", cmd_tenant_resume, "bring a suspended tenant back" },
+	{ "sync", cmd_tenant_sync, "reconcile a tenant now (retry a Failed one)" },
 	{ "import", cmd_tenant_import, "add tenants from a JSON-lines file, all or nothing" },
 	{ "export", cmd_tenant_export, "print every tenant as JSON lines (import's format)" },
 };
@@ -31,12 +35,74 @@ int cmd_tenant(struct cli *cli, int argc, char **argv)
 			    argv + 1);
 }
 
-int tenant_cmd_open(struct cli *cli, const char *cmd, bool create, struct state **st)
+int tenant_cmd_open(struct cli *cli, const char *cmd, struct state **st)
 {
-	if (state_open(cli->state_path, create ? STATE_OPEN_CREATE : STATE_OPEN_EXISTING, st,
-		       &cli->err) < 0)
+	if (state_open(cli->state_path, STATE_OPEN_EXISTING, st, &cli->err) < 0)
 		return err_prefix(&cli->err, "tenant %s", cmd);
 	return 0;
+}
+
+int tenant_cmd_open_write(struct cli *cli, const char *cmd, struct state **st,
+			  char fresh[PATH_MAX])
+{
+	const char *path = cli->state_path;
+
+	fresh[0] = '\0';
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		if (snprintf(fresh, PATH_MAX, "%s.new.%ld", path, (long)getpid()) >= PATH_MAX) {
+			fresh[0] = '\0';
+			return err_set(&cli->err, EXIT_RUNTIME, "tenant %s: state %s: path too long",
+				       cmd, path);
+		}
+		path = fresh;
+	}
+	if (state_open(path, STATE_OPEN_CREATE, st, &cli->err) < 0) {
+		tenant_cmd_finish(cli, cmd, NULL, fresh, false);
+		return err_prefix(&cli->err, "tenant %s", cmd);
+	}
+	return 0;
+}
+
+static void remove_fresh(const char *fresh)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char p[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
+		if (snprintf(p, sizeof(p), "%s%s", fresh, suffixes[i]) < (int)sizeof(p))
+			unlink(p);
+}
+
+int tenant_cmd_finish(struct cli *cli, const char *cmd, struct state *st, char fresh[PATH_MAX],
+		      bool committed)
+{
+	int rc = 0;
+
+	/* Closing checkpoints the WAL into the file before it is linked. */
+	state_close(st);
+	if (!fresh[0])
+		return 0;
+	if (committed && link(fresh, cli->state_path) < 0) {
+		rc = errno == EEXIST ? -EEXIST : -1;
+		err_errno(&cli->err, errno, "tenant %s: link %s", cmd, cli->state_path);
+	}
+	else if (committed && util_fsync_parent(cli->state_path, &cli->err) < 0)
+		rc = err_prefix(&cli->err, "tenant %s", cmd);
+	remove_fresh(fresh);
+	fresh[0] = '\0';
+	return rc;
+}
+
+int tenant_cmd_retry(struct cli *cli, cli_fn once, int argc, char **argv)
+{
+	int rc = once(cli, argc, argv);
+
+	/* The store now exists, so the second run opens it and cannot race again. */
+	if (rc == -EEXIST) {
+		err_clear(&cli->err);
+		rc = once(cli, argc, argv);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 int tenant_cmd_admission(struct cli *cli, const char *cmd, struct admission *a)
@@ -164,13 +230,15 @@ static int write_tenant(struct cli *cli, const char *cmd, struct state *st, stru
 	return 0;
 }
 
-int cmd_tenant_add(struct cli *cli, int argc, char **argv)
+static int add_once(struct cli *cli, int argc, char **argv)
 {
 	struct tenant_opts o;
 	struct tenant t = { 0 };
 	struct admission adm;
 	struct state *st = NULL;
-	int rc = parse_opts(cli, "add", add_usage, argc, argv, &o);
+	char fresh[PATH_MAX] = "";
+	bool committed = false;
+	int finished, rc = parse_opts(cli, "add", add_usage, argc, argv, &o);
 
 	if (rc == 0 && !o.host)
 		rc = cli_usage(cli, "tenant add", "--host is required");
@@ -182,32 +250,40 @@ int cmd_tenant_add(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	/* Everything that needs no store is refused before the file is touched. */
-	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0) {
+	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0 ||
+	    (o.app && app_catalog_require(cli->datadir, t.app_chart, &cli->err) < 0)) {
 		err_prefix(&cli->err, "tenant add");
 		goto out;
 	}
-	if (tenant_cmd_admission(cli, "add", &adm) < 0 || tenant_cmd_open(cli, "add", true, &st) < 0)
+	if (tenant_cmd_admission(cli, "add", &adm) < 0 ||
+	    tenant_cmd_open_write(cli, "add", &st, fresh) < 0)
 		goto out;
 	if (state_begin(st, &cli->err) < 0) {
 		err_prefix(&cli->err, "tenant add");
 		goto out;
 	}
-	if (write_tenant(cli, "add", st, &t, true, &adm, "Created") < 0)
-		goto out;
-	printf("tenant %s added (host %s, plan %s)\n", t.name, t.host, t.plan);
-	rc = 0;
+	committed = write_tenant(cli, "add", st, &t, true, &adm, "Created") == 0;
 out:
-	state_close(st);
+	finished = tenant_cmd_finish(cli, "add", st, fresh, committed);
+	if (finished == 0 && committed) {
+		printf("tenant %s added (host %s, plan %s)\n", t.name, t.host, t.plan);
+		rc = 0;
+	}
 	tenant_clear(&t);
 	free(o.sets);
-	return rc < 0 ? -1 : 0;
+	return finished == -EEXIST ? -EEXIST : rc < 0 ? -1 : 0;
+}
+
+int cmd_tenant_add(struct cli *cli, int argc, char **argv)
+{
+	return tenant_cmd_retry(cli, add_once, argc, argv);
 }
 
 /* Opens the store and loads NAME inside a write transaction. */
 static int load_for_write(struct cli *cli, const char *cmd, const char *name, struct state **st,
 			  struct tenant *t)
 {
-	if (tenant_cmd_open(cli, cmd, false, st) < 0)
+	if (tenant_cmd_open(cli, cmd, st) < 0)
 		return -1;
 	if (state_begin(*st, &cli->err) < 0 || state_tenant_get(*st, name, t, &cli->err) < 0)
 		return err_prefix(&cli->err, "tenant %s", cmd);
@@ -232,7 +308,8 @@ int cmd_tenant_set(struct cli *cli, int argc, char **argv)
 	    load_for_write(cli, "set", o.name, &st, &t) < 0)
 		goto out;
 	before = tenant_to_json(&t);
-	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0) {
+	if (apply_opts(&o, &t, &cli->err) < 0 || tenant_validate(&t, NULL, 0, &cli->err) < 0 ||
+	    (o.app && app_catalog_require(cli->datadir, t.app_chart, &cli->err) < 0)) {
 		err_prefix(&cli->err, "tenant set");
 		goto out;
 	}
@@ -287,7 +364,7 @@ int cmd_tenant_rm(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	rc = -1;
-	if (tenant_cmd_open(cli, "rm", false, &st) < 0)
+	if (tenant_cmd_open(cli, "rm", &st) < 0)
 		goto out;
 	if (state_begin(st, &cli->err) < 0 || state_tenant_delete(st, name, &cli->err) < 0 ||
 	    state_event_append(st, name, false, "Deleted", &cli->err, "tenant rm by the CLI") < 0 ||
@@ -299,6 +376,39 @@ int cmd_tenant_rm(struct cli *cli, int argc, char **argv)
 	rc = 0;
 out:
 	state_close(st);
+	return rc;
+}
+
+/* Any commit moves the store's data_version, which wakes the daemon's
+ * reconciler at once, past its back-off; the pass then looks at every tenant
+ * that is not Ready. The event says who asked. */
+int cmd_tenant_sync(struct cli *cli, int argc, char **argv)
+{
+	struct tenant t = { 0 };
+	struct state *st = NULL;
+	const char *name;
+	int rc = parse_name(cli, "sync", "Usage: outpost tenant sync NAME\n"
+			    "Asks the daemon to reconcile now: a Failed tenant is retried at once\n"
+			    "instead of after its back-off.\n",
+			    argc, argv, &name);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = -1;
+	if (tenant_cmd_open(cli, "sync", &st) < 0)
+		goto out;
+	if (state_begin(st, &cli->err) < 0 || state_tenant_get(st, name, &t, &cli->err) < 0 ||
+	    state_event_append(st, name, false, "SyncRequested", &cli->err,
+			       "tenant sync by the CLI (generation %lld)", (long long)t.generation) < 0 ||
+	    state_commit(st, &cli->err) < 0) {
+		err_prefix(&cli->err, "tenant sync");
+		goto out;
+	}
+	printf("tenant %s: the daemon reconciles it now\n", name);
+	rc = 0;
+out:
+	state_close(st);
+	tenant_clear(&t);
 	return rc;
 }
 

@@ -508,7 +508,7 @@ static int render_input(struct pass *p, size_t i, struct render_tenant *rt, stru
 {
 	const struct tenant *t = &p->tenants.v[i];
 	const struct plan *pl = plan_find(p->plans, p->nplans, t->plan);
-	const char *chart = t->app_chart ? t->app_chart : RECONCILE_DEFAULT_APP;
+	const char *chart = t->app_chart ? t->app_chart : TENANT_DEFAULT_APP;
 	const char *datadir = p->r->cfg.datadir ? p->r->cfg.datadir : OUTPOST_DATADIR;
 	const char *version = t->app_version ? t->app_version : catalog_version(&p->r->catalog, datadir, chart);
 

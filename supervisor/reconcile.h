@@ -51,7 +51,6 @@
 #include "err.h"
 #include "render.h"
 
-#define RECONCILE_DEFAULT_APP "site"
 /* A targeted pass looks at this many tenants at most; beyond, a full pass. */
 #define RECONCILE_TARGETED_MAX 64
 

@@ -28,6 +28,7 @@
 #define TENANT_KEY_MAX 128      /* a dotted --set key */
 #define TENANT_VALUE_MAX 1024   /* a --set value, in bytes */
 #define TENANT_DEFAULT_PLAN "small"
+#define TENANT_DEFAULT_APP "site" /* the catalog app of a tenant given no --app */
 #define PLAN_NAME_MAX 32
 
 /* A row of the plans table: what one tenant is given. CPU in millicores,

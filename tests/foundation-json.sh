@@ -8,7 +8,7 @@ export OUTPOST_STATE="$T/state.db"
 printf '{"cpu_millicores": 32000, "memory_mib": 131072, "disk_gib": 1000}\n' >"$T/big.json"
 export OUTPOST_PROFILE="$T/big.json"
 
-"$OUTPOST" tenant add acme --host acme.example.com --app wordpress@6.4.2 --set image.tag=1.2 >/dev/null
+"$OUTPOST" tenant add acme --host acme.example.com --app webapp@0.1.0 --set image.tag=1.2 >/dev/null
 "$OUTPOST" tenant add beta --host beta.example.com --plan large >/dev/null
 "$OUTPOST" tenant suspend beta >/dev/null
 
@@ -39,7 +39,7 @@ assert set(d) == {'format', 'tenants'} and d['format'] == 1
 assert [t['name'] for t in d['tenants']] == ['acme', 'beta']
 for t in d['tenants']: tenant(t); assert set(t) == TENANT
 a, b = d['tenants']
-assert a['app'] == {'chart': 'wordpress', 'version': '6.4.2'} and a['values'] == {'image.tag': '1.2'}
+assert a['app'] == {'chart': 'webapp', 'version': '0.1.0'} and a['values'] == {'image.tag': '1.2'}
 assert b['suspended'] is True and b['generation'] == 2 and b['app'] is None"
 
 expect_exit 0 "tenant show --json" -- "$OUTPOST" tenant show acme --json

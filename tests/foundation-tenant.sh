@@ -19,13 +19,13 @@ expect_exit 3 "a bad name is refused before any file exists" -- "$OUTPOST" tenan
 if [ -e "$T/state" ]; then not_ok "refused add created nothing"; else ok "refused add created nothing"; fi
 
 # --- the happy path ---
-expect_exit 0 "add" -- "$OUTPOST" tenant add acme --host acme.example.com --app wordpress@6.4.2 --set image.tag=1.2
+expect_exit 0 "add" -- "$OUTPOST" tenant add acme --host acme.example.com --app webapp@0.1.0 --set image.tag=1.2
 expect_exit 0 "add a second" -- "$OUTPOST" tenant add beta --host beta.example.com --plan medium
 expect_true "state directory is 0700" -- [ "$(stat -c %a "$T/state")" = 700 ]
 expect_true "state file is 0600" -- [ "$(stat -c %a "$OUTPOST_STATE")" = 600 ]
 expect_exit 0 "list" -- "$OUTPOST" tenant list
 expect_grep "^NAME  *HOST  *PLAN" "$T/out" "list prints a header"
-expect_grep "^acme  *acme.example.com  *small  *wordpress@6.4.2  *no " "$T/out" "list shows acme aligned"
+expect_grep "^acme  *acme.example.com  *small  *webapp@0.1.0  *no " "$T/out" "list shows acme aligned"
 expect_exit 0 "show" -- "$OUTPOST" tenant show acme
 expect_grep "^namespace: *t-acme" "$T/out" "show names the namespace"
 expect_grep "Created" "$T/out" "show lists the events"

@@ -19,10 +19,13 @@ skip_unless sqlite3
 
 P=$T/prefix R=$T/root
 mkdir -p "$T/build" "$R"
+# The vendor's key, installed by configure --with-vendor-key as the first trusted key.
+make_keys "$T/keys"
 # --- make install into the prefix, from this tree's distributed sources (a
 # copy: a source tree configured in place refuses a second build beside it)
 if (make -C "$top_builddir" distdir distdir="$T/src" >"$T/distdir.log" 2>&1 &&
-    cd "$T/build" && "$T/src/configure" -q --prefix="$P" >"$T/configure.log" 2>&1 &&
+    cd "$T/build" && "$T/src/configure" -q --prefix="$P" \
+	--with-vendor-key="$T/keys/bundle-signing.pub" >"$T/configure.log" 2>&1 &&
     make -j2 >"$T/make.log" 2>&1 && make install >"$T/install.log" 2>&1); then
 	ok "configure --prefix, make, make install"
 else
@@ -41,8 +44,11 @@ for f in bin/outpost libexec/outpost/outpost-supervise share/outpost/capacity.js
 	[ -f "$P/$f" ] && ok "installed: $f" || not_ok "installed: $f"
 done
 
+[ "$(stat -c %a "$P/etc/outpost/trusted-keys/vendor.pub" 2>/dev/null)" = 644 ] &&
+	cmp -s "$P/etc/outpost/trusted-keys/vendor.pub" "$T/keys/bundle-signing.pub" &&
+	ok "installed: the vendor key, 0644" || not_ok "installed: the vendor key, 0644"
+
 # --- a bundle whose k3s is the suite's stand-in, laid out by the installed outpost
-make_keys "$T/keys"
 make_bundle "$T/b.bundle" 1.0.0 standin
 printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "${PYTHON3:-python3}" "$top_srcdir/tests/fake-k3s" >"$T/in-1.0.0/k3s"
 "$PYTHON3" - "$T/in-1.0.0/bundle.lock" "$T/in-1.0.0/k3s" <<'PY'
@@ -55,6 +61,8 @@ json.dump(lock, open(sys.argv[1], "w"))
 PY
 expect_exit 0 "the installed outpost builds a signed bundle" -- "$OUTPOST" bundle build --quiet \
 	--lock "$T/in-1.0.0/bundle.lock" --key "$T/keys/bundle-signing.key" --out "$T/b.bundle"
+expect_exit 0 "the installed outpost trusts the vendor key with no --pubkey" -- "$OUTPOST" bundle verify \
+	--quiet "$T/b.bundle"
 expect_exit 0 "the installed outpost lays it out under --root" -- "$OUTPOST" install --root "$R" \
 	--pubkey "$T/keys/bundle-signing.pub" --no-start --skip-preflight --quiet --bundle "$T/b.bundle"
 [ -x "$R/usr/local/bin/k3s" ] && ok "k3s (the stand-in) is in place" || not_ok "k3s (the stand-in) is in place"
