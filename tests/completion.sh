@@ -24,7 +24,7 @@ expect_completion() {
 }
 
 expect_completion "tenant" "outpost ten<TAB> is tenant" -- "$OUTPOST" ten
-expect_completion "add export import list resume rm set show suspend" \
+expect_completion "add export import list resume rm set show suspend sync" \
 	"outpost tenant <TAB> lists the tenant subcommands" -- "$OUTPOST" tenant ""
 expect_completion "backup bundle capacity install reconcile reset restore rollback status supervise support-bundle tenant version" \
 	"outpost <TAB> lists every command" -- "$OUTPOST" ""
