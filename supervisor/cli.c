@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -27,6 +28,15 @@ int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return err_set(&cli->err, EXIT_USAGE, "%s: %s (see 'outpost %s --help')", cmd, what, cmd);
+}
+
+int cli_need_root(struct cli *cli, const char *cmd, const char *root)
+{
+	if (geteuid() == 0 || (root && strcmp(root, "/")))
+		return 0;
+	return err_set(&cli->err, EXIT_RUNTIME,
+		       "%s: needs root: it changes the system (run it as root, or give --root DIR "
+		       "for a tree of your own)", cmd);
 }
 
 int cli_bad_option(struct cli *cli, const char *cmd, char **argv, int optopt_char)

@@ -45,6 +45,11 @@ int cli_parse_help_only(struct cli *cli, const char *what, const char *usage, in
 int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A command that changes the machine itself (root "/") needs root: says so in
+ * one line (exit 1) rather than failing later on the first file it cannot
+ * write. Under --root DIR it is the caller's own tree. Returns 0 or -1. */
+int cli_need_root(struct cli *cli, const char *cmd, const char *root);
+
 /* The commands of `table`, for --help (or, on a usage error, stderr). */
 void cli_print_commands(FILE *out, const char *group, const struct cli_command *table, size_t n);
 

@@ -150,6 +150,8 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "install", "--root must be an absolute path");
 	if (pubkey && (stat(pubkey, &st) < 0 || !S_ISREG(st.st_mode)))
 		return cli_usage(cli, "install", "--pubkey %s: not a key file", pubkey);
+	if (cli_need_root(cli, "install", root) < 0)
+		return -1;
 	if (trust_dir(root, keydir, sizeof(keydir), &cli->err) < 0 ||
 	    install_begin(root, bundle, pubkey ? pubkey : keydir, &in, &cli->err) < 0)
 		return err_prefix(&cli->err, "install");

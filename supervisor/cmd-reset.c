@@ -105,6 +105,8 @@ int cmd_reset(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "reset", "unexpected argument '%s'", argv[optind]);
 	if (o.root[0] != '/')
 		return cli_usage(cli, "reset", "--root must be an absolute path");
+	if (cli_need_root(cli, "reset", o.root) < 0)
+		return -1;
 	if (!strcmp(o.root, "/"))
 		o.host = 1;
 	if (!yes && confirm(cli, o.root) < 0)

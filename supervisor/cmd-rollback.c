@@ -43,6 +43,8 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "rollback", "takes no arguments");
 	if (root[0] != '/')
 		return cli_usage(cli, "rollback", "--root must be an absolute path");
+	if (cli_need_root(cli, "rollback", root) < 0)
+		return -1;
 	if (install_rollback(root, version, &cli->err) < 0)
 		return -1;
 	printf("rolled back to bundle %s under %s\n", version, root);

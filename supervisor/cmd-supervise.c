@@ -63,6 +63,38 @@ static char *supervisor_program(const char *self, struct err *e)
 	return path;
 }
 
+/* The daemon keeps its status rows and reads the tenants there: a state file
+ * it cannot write (a read-only mount, another owner) is refused before k3s
+ * starts, rather than running k3s with nobody reporting on it. Where the file
+ * does not exist yet, its nearest existing directory must take it. */
+static int check_state_writable(struct cli *cli)
+{
+	char dir[PATH_MAX];
+	const char *path = cli->state_path;
+	char *slash;
+
+	if (access(path, F_OK) == 0) {
+		if (access(path, W_OK) < 0)
+			return err_errno(&cli->err, errno, "supervise: state %s: not writable", path);
+	} else if (errno != ENOENT) {
+		return err_errno(&cli->err, errno, "supervise: state %s", path);
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if (access(dir, F_OK) == 0)
+			break;
+	}
+	if (slash == dir)
+		snprintf(dir, sizeof(dir), "/");
+	else if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	if (access(dir, W_OK | X_OK) < 0)
+		return err_errno(&cli->err, errno, "supervise: state %s: directory %s not writable", path,
+				 dir);
+	return 0;
+}
+
 /* Becomes the supervising program, same pid (systemd's main process), with
  * our command line, which starts the worker again (`ps` shows it as
  * outpost's), plus --outpost naming this program for it. */
@@ -113,5 +145,7 @@ int cmd_supervise(struct cli *cli, int argc, char **argv)
 	if (a.worker_fd >= 0)
 		return run_worker(&a, &c, &cli->err);
 	supervise_config_free(&c);
+	if (check_state_writable(cli) < 0)
+		return -1;
 	return exec_supervisor(cli, argc, argv);
 }
