@@ -17,7 +17,11 @@ ARCH=$(dpkg-architecture -qDEB_HOST_ARCH)
 DEB="$T/pkg/outpost_${V}_$ARCH.deb"
 
 # --- make deb ------------------------------------------------------------
-expect_exit 0 "make deb" -- env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb DEB_SCRATCH="$T/scratch" DEB_OUT="$T/pkg"
+# As if configured --with-vendor-key: the package carries the vendor's key.
+mkdir -p "$T/vendor"
+openssl genpkey -algorithm ed25519 -out "$T/vendor/key" 2>/dev/null &&
+	openssl pkey -in "$T/vendor/key" -pubout -out "$T/vendor/vendor.pub"
+expect_exit 0 "make deb" -- env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s --no-print-directory -C "$top_builddir" deb DEB_SCRATCH="$T/scratch" DEB_OUT="$T/pkg" VENDOR_KEY="$T/vendor/vendor.pub"
 [ "$(tail -n 1 "$T/out")" = "$DEB" ] && ok "make deb prints the package's path last" ||
 	not_ok "make deb printed '$(tail -n 1 "$T/out")', wanted $DEB"
 [ -e "$T/scratch" ] && not_ok "make deb left its scratch directory" || ok "make deb cleans up"
@@ -26,6 +30,9 @@ for f in ./usr/bin/outpost ./usr/libexec/outpost/outpost-supervise ./lib/systemd
 	./usr/share/outpost/capacity.json ./usr/share/outpost/platform.json; do
 	expect_fgrep "$f" "$T/contents" "package ships $f"
 done
+dpkg-deb --fsys-tarfile "$DEB" | tar -xOf - ./etc/outpost/trusted-keys/vendor.pub >"$T/vendor/shipped" 2>/dev/null
+cmp -s "$T/vendor/vendor.pub" "$T/vendor/shipped" && ok "the package ships the vendor key as /etc/outpost/trusted-keys/vendor.pub" ||
+	not_ok "the package's vendor.pub is not the configured key"
 [ "$(dpkg-deb --field "$DEB" Version)" = "$V" ] && ok "package version is configure's $V" || not_ok "package version"
 dpkg-deb --control "$DEB" "$T/control"
 scripts=$(find "$T/control" -name '*inst' -o -name '*rm')
