@@ -1,5 +1,5 @@
 /* The pure half of `outpost reset`: the plan and the filters over the text
- * of iptables-save, `ip -o link` and mountinfo. No I/O here. */
+ * of iptables-save, `nft list tables`, `ip -o link` and mountinfo. No I/O here. */
 #include "reset.h"
 
 #include <errno.h>
@@ -55,7 +55,7 @@ static int add(struct reset_step *s, size_t *n, enum reset_kind kind, const char
 
 int reset_plan(const struct reset_opts *o, struct reset_step **out)
 {
-	size_t cap = 7 + NELEM(mount_dirs) + NELEM(k3s_paths), n = 0;
+	size_t cap = 8 + NELEM(mount_dirs) + NELEM(k3s_paths), n = 0;
 	struct reset_step *s = calloc(cap, sizeof(*s));
 	int rc = 0;
 
@@ -68,6 +68,7 @@ int reset_plan(const struct reset_opts *o, struct reset_step **out)
 	rc |= add(s, &n, RESET_DELETE_LINKS, o->root, NULL, "delete CNI and flannel interfaces");
 	rc |= add(s, &n, RESET_FIREWALL, o->root, "iptables", "remove k3s's IPv4 rules and chains");
 	rc |= add(s, &n, RESET_FIREWALL, o->root, "ip6tables", "remove k3s's IPv6 rules and chains");
+	rc |= add(s, &n, RESET_NFTABLES, o->root, NULL, "remove kube-proxy's and flannel's nftables tables");
 	for (size_t i = 0; i < NELEM(k3s_paths); i++)
 		rc |= add(s, &n, RESET_REMOVE, o->root, k3s_paths[i], "remove");
 	rc |= add(s, &n, RESET_REMOVE_STATE, o->root, "var/lib/outpost",
@@ -159,6 +160,34 @@ int reset_links_pick(const char *text, void (*fn)(const char *name, void *arg), 
 		if (pick) {
 			fn(name, arg);
 			count++;
+		}
+	}
+	return count;
+}
+
+int reset_nft_tables_pick(const char *text,
+			  void (*fn)(const char *family, const char *name, void *arg), void *arg)
+{
+	static const struct {
+		const char *family, *name;
+	} tables[] = {
+		{ "ip", "kube-proxy" },
+		{ "ip6", "kube-proxy" },
+		{ "ip", "flannel-ipv4" },
+		{ "ip6", "flannel-ipv6" },
+	};
+	char line[512], family[16], name[256], extra;
+	int count = 0;
+
+	while (next_line(&text, line, sizeof(line))) {
+		/* Exactly "table FAMILY NAME": anything else is not a table line. */
+		if (sscanf(line, "table %15s %255s %c", family, name, &extra) != 2)
+			continue;
+		for (size_t i = 0; i < NELEM(tables); i++) {
+			if (!strcmp(family, tables[i].family) && !strcmp(name, tables[i].name)) {
+				fn(family, name, arg);
+				count++;
+			}
 		}
 	}
 	return count;

@@ -345,6 +345,64 @@ static void remove_state(const char *dir, int keep_state, struct reset_result *r
 	outcome(r, RESET_OK, "%d entr%s removed", removed, removed == 1 ? "y" : "ies");
 }
 
+static int list_nft_tables(char **text, struct err *e)
+{
+	char *const argv[] = { "nft", "list", "tables", NULL };
+
+	if (!(*text = malloc(TEXT_MAX)))
+		return -ENOMEM;
+	return run_argv(argv, *text, TEXT_MAX, NULL, e);
+}
+
+static void delete_nft_table(const char *family, const char *name, void *arg)
+{
+	char *const argv[] = { "nft", "delete", "table", (char *)family, (char *)name, NULL };
+	struct err e = { 0 };
+	int status;
+
+	/* The list taken afterwards decides what failed. */
+	run_argv(argv, NULL, 0, &status, &e);
+	(*(int *)arg)++;
+}
+
+static void count_nft_table(const char *family, const char *name, void *arg)
+{
+	(void)family;
+	(void)name;
+	(*(int *)arg)++;
+}
+
+/* Native nftables (kube-proxy's nftables mode, flannel's EnableNFTables)
+ * keep their rules in tables of their own, which iptables-save never shows:
+ * the whole table goes, and nothing in any other table is touched. */
+static void nftables(struct reset_result *r)
+{
+	struct err e = { 0 };
+	char *text = NULL;
+	int tried = 0, left = 0;
+
+	if (!have("nft"))
+		return (void)outcome(r, RESET_SKIPPED, "nft not found");
+	if (list_nft_tables(&text, &e) < 0)
+		goto fail;
+	reset_nft_tables_pick(text, delete_nft_table, &tried);
+	free(text);
+	if (list_nft_tables(&text, &e) < 0)
+		goto fail;
+	reset_nft_tables_pick(text, count_nft_table, &left);
+	free(text);
+	if (left)
+		return (void)outcome(r, RESET_FAILED, "%d table(s) still there", left);
+	if (tried)
+		outcome(r, RESET_OK, "%d deleted", tried);
+	else
+		outcome(r, RESET_OK, "none found");
+	return;
+fail:
+	free(text);
+	outcome(r, RESET_FAILED, "%s", e.msg[0] ? e.msg : strerror(ENOMEM));
+}
+
 int reset_run(const struct reset_opts *o, const struct reset_step *steps, size_t n,
 	      struct reset_result *results)
 {
@@ -355,7 +413,8 @@ int reset_run(const struct reset_opts *o, const struct reset_step *steps, size_t
 		struct reset_result *r = &results[i];
 		int processes = s->kind == RESET_STOP_UNITS || s->kind == RESET_KILL_SHIMS ||
 				s->kind == RESET_RELOAD_UNITS;
-		int network = s->kind == RESET_DELETE_LINKS || s->kind == RESET_FIREWALL;
+		int network = s->kind == RESET_DELETE_LINKS || s->kind == RESET_FIREWALL ||
+			      s->kind == RESET_NFTABLES;
 
 		/* Under --root the services and processes are the host's, never
 		 * the prefix's; the network is touched only when asked (--host,
@@ -384,6 +443,9 @@ int reset_run(const struct reset_opts *o, const struct reset_step *steps, size_t
 			break;
 		case RESET_FIREWALL:
 			firewall(s->arg, r);
+			break;
+		case RESET_NFTABLES:
+			nftables(r);
 			break;
 		case RESET_REMOVE:
 			remove_tree(s->arg, r);

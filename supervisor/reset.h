@@ -17,6 +17,7 @@ enum reset_kind {
 	RESET_UNMOUNT,      /* every mount under arg (deepest first) */
 	RESET_DELETE_LINKS, /* cni0, flannel.*, kube-ipvs0, the veths enslaved to cni0 */
 	RESET_FIREWALL,     /* arg = "iptables" or "ip6tables": KUBE-/CNI-/FLANNEL rules and chains */
+	RESET_NFTABLES,     /* the native nftables tables of kube-proxy and flannel */
 	RESET_REMOVE,       /* arg: a file or directory tree (never crosses a mount) */
 	RESET_REMOVE_STATE, /* arg: the state directory, all but backups/ (and the state file) */
 	RESET_RELOAD_UNITS, /* systemctl daemon-reload: forget the removed unit files */
@@ -50,6 +51,13 @@ int reset_firewall_filter(const char *in, char *out, size_t cap);
  * flannel-v6.1, flannel-wg, kube-ipvs0 and every link whose master is cni0.
  * Calls fn(name, arg) for each; returns how many. */
 int reset_links_pick(const char *ip_link_text, void (*fn)(const char *name, void *arg), void *arg);
+
+/* From `nft list tables` text ("table ip kube-proxy" lines), the tables
+ * kube-proxy's nftables mode and flannel's EnableNFTables make: kube-proxy
+ * (ip, ip6), flannel-ipv4 (ip) and flannel-ipv6 (ip6). Calls fn(family,
+ * name, arg) for each; returns how many. */
+int reset_nft_tables_pick(const char *nft_text,
+			  void (*fn)(const char *family, const char *name, void *arg), void *arg);
 
 /* From /proc/self/mountinfo text, the mount points at or under `dir`
  * (octal escapes decoded), deepest first. Calls fn(path, arg) for each;

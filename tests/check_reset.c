@@ -86,6 +86,38 @@ START_TEST(links)
 }
 END_TEST
 
+static void collect_table(const char *family, const char *name, void *arg)
+{
+	struct names *n = arg;
+
+	strcat(n->all, family);
+	strcat(n->all, "/");
+	strcat(n->all, name);
+	strcat(n->all, " ");
+}
+
+START_TEST(nft_tables)
+{
+	const char *text = "table inet filter\n"
+			   "table ip kube-proxy\n"
+			   "table ip6 kube-proxy\n"
+			   "table ip flannel-ipv4\n"
+			   "table ip6 flannel-ipv6\n"
+			   "table inet kube-proxy\n"   /* not a family kube-proxy uses */
+			   "table ip flannel-ipv6\n"   /* nor this one flannel's */
+			   "table ip kube-proxy-old\n"
+			   "table ip nat\n"
+			   "table ip kube-proxy extra\n"
+			   "\ttable ip kube-proxy\n";
+	struct names n = { "" };
+
+	ck_assert_int_eq(reset_nft_tables_pick(text, collect_table, &n), 4);
+	ck_assert_str_eq(n.all, "ip/kube-proxy ip6/kube-proxy ip/flannel-ipv4 ip6/flannel-ipv6 ");
+	n.all[0] = '\0';
+	ck_assert_int_eq(reset_nft_tables_pick("", collect_table, &n), 0);
+}
+END_TEST
+
 START_TEST(mounts)
 {
 	const char *mi =
@@ -139,6 +171,7 @@ int main(void)
 	tcase_add_test(tc, firewall_lines);
 	tcase_add_test(tc, firewall_filter);
 	tcase_add_test(tc, links);
+	tcase_add_test(tc, nft_tables);
 	tcase_add_test(tc, mounts);
 	tcase_add_test(tc, plan);
 	suite_add_tcase(s, tc);

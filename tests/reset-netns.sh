@@ -2,7 +2,8 @@
 # outpost reset --host in a private mount and network namespace: real bind
 # mounts under the kubelet's directory, links named like k3s's (cni0,
 # flannel.1, veths enslaved to cni0, kube-ipvs0) and iptables/ip6tables
-# chains and rules like k3s's (KUBE-*, CNI-*, FLANNEL-*). After reset none is
+# chains and rules like k3s's (KUBE-*, CNI-*, FLANNEL-*) and the nftables
+# tables of kube-proxy and flannel in their nftables modes. After reset none is
 # left, and a foreign rule, mount and link survive, as do the files behind
 # a bind mount. (The dummy link driver is missing on some kernels: vxlan and
 # bridge links stand in where a node would have a dummy.)
@@ -17,6 +18,7 @@ fi
 skip_unless ip
 skip_unless iptables-save
 skip_unless ip6tables-save
+skip_unless nft
 
 mount --make-rprivate /
 R=$T/root
@@ -62,6 +64,14 @@ for t in iptables ip6tables; do
 	$t -A FOREIGN -j ACCEPT
 done
 
+# Native nftables tables as kube-proxy's nftables mode and flannel's
+# EnableNFTables make them, and a foreign one.
+for tbl in "ip kube-proxy" "ip6 kube-proxy" "ip flannel-ipv4" "ip6 flannel-ipv6" "inet foreign"; do
+	# shellcheck disable=SC2086 # family and name are two words
+	nft add table $tbl && nft add chain $tbl postrouting '{ type nat hook postrouting priority 100 ; }'
+done
+nft add rule inet foreign postrouting counter
+
 expect_exit 0 "reset --host in the namespace" -- "$OUTPOST" reset --root "$R" --host --yes
 sed 's/^/# /' "$T/out"
 mounts=$(grep -c " $R/" /proc/self/mountinfo || true)
@@ -85,9 +95,18 @@ for t in iptables ip6tables; do
 	expect_grep "^-A FOREIGN -j ACCEPT" "$T/$t" "$t: the foreign chain survives"
 done
 
+nft list tables >"$T/nft"
+for tbl in "ip kube-proxy" "ip6 kube-proxy" "ip flannel-ipv4" "ip6 flannel-ipv6"; do
+	if grep -qx "table $tbl" "$T/nft"; then not_ok "nftables table $tbl is gone"; else ok "nftables table $tbl is gone"; fi
+done
+expect_grep "^table inet foreign\$" "$T/nft" "the foreign nftables table survives"
+nft list table inet foreign >"$T/nft-foreign"
+expect_grep "counter" "$T/nft-foreign" "with its rule"
+
 expect_exit 0 "a second run finishes" -- "$OUTPOST" reset --root "$R" --host --yes
 expect_grep "delete CNI.*ok *0 deleted" "$T/out" "the second run finds no link"
 expect_grep "IPv4 rules.*ok *none found" "$T/out" "the second run finds no rule"
+expect_grep "nftables tables.*ok *none found" "$T/out" "the second run finds no nftables table"
 
 # A mount under a k3s directory that no unmount step covers: the removal
 # does not walk into it (its files survive), its step fails, the steps
