@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "util.h"
 
 struct conn {
 	struct metrics_http *h;
@@ -228,10 +229,19 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *data)
 static int bind_unix(int fd, const char *path, struct err *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *slash;
 	struct stat st;
 	mode_t old;
 	int r;
 
+	/* /run/outpost is not there after a boot. */
+	if ((slash = strrchr(path, '/')) > path) {
+		char *dir = strndup(path, (size_t)(slash - path));
+		r = dir ? util_mkdir_p(dir, 0755, e) : err_errno(e, ENOMEM, "metrics");
+		free(dir);
+		if (r < 0)
+			return err_prefix(e, "metrics");
+	}
 	/* The socket of an earlier supervisor that did not clean up. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))

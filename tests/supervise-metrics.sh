@@ -27,7 +27,7 @@ CTL
 echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
 OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
 
-ADDR=unix:$T/metrics.sock
+ADDR=unix:$T/run/outpost/metrics.sock  # the directories are made
 scrape() { "$PROM_PY" "$top_srcdir/tests/metrics-scrape.py" "$ADDR" >"$T/scrape" 2>"$T/scrape.err"; }
 # value SAMPLE: the value of one sample in the last scrape ("" when absent).
 value() { awk -v k="$1" '$1 == k { print $2 }' "$T/scrape"; }
@@ -42,9 +42,9 @@ start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200 --poll-idl
 wait_for 60 "READY=1" -- grep -q READY=1 "$T/notify"
 expect_exit 0 "kubectl creates the platform namespace" -- \
 	kubectl --kubeconfig "$T/api/kubeconfig" create namespace outpost-platform
-expect_grep "metrics: GET /metrics on unix:$T/metrics.sock" "$T/outpost.log" "the log names the endpoint"
-[ "$(stat -c %a "$T/metrics.sock")" = 600 ] && ok "the socket is 0600" ||
-	not_ok "the socket is $(stat -c %a "$T/metrics.sock")"
+expect_grep "metrics: GET /metrics on unix:$T/run/outpost/metrics.sock" "$T/outpost.log" "the log names the endpoint"
+[ "$(stat -c %a "$T/run/outpost/metrics.sock")" = 600 ] && ok "the socket is 0600" ||
+	not_ok "the socket is $(stat -c %a "$T/run/outpost/metrics.sock")"
 wait_for 30 "the first worker's full pass is counted" -- at_least_value 1 'outpost_reconcile_passes_total{kind=full}'
 if scrape; then ok "a scrape parses"; else not_ok "a scrape: $(cat "$T/scrape.err")"; fi
 for family in "outpost_reconcile_passes counter" "outpost_reconcile_pass_duration_seconds histogram" \
@@ -95,7 +95,7 @@ age=$(value outpost_k3s_seconds_since_last_restart)
 raw() { "$PROM_PY" "$top_srcdir/tests/metrics-scrape.py" "$ADDR" --raw "$1" "$2"; }
 [ "$(raw GET /nope)" = "404 Not Found" ] && ok "another path is 404" || not_ok "GET /nope: $(raw GET /nope)"
 [ "$(raw POST /metrics)" = "405 Method Not Allowed" ] && ok "another method is 405" || not_ok "POST: $(raw POST /metrics)"
-"$PROM_PY" - "$T/metrics.sock" >"$T/flood" 2>&1 <<'PY' &
+"$PROM_PY" - "$T/run/outpost/metrics.sock" >"$T/flood" 2>&1 <<'PY' &
 import socket, sys, time
 socks = []
 for _ in range(8):  # METRICS_HTTP_CONNS, silent
@@ -117,7 +117,7 @@ scrape && ok "scrapes are answered again" || not_ok "after the flood: $(cat "$T/
 kill -0 "$OUTPOST_PID" && ok "the supervisor lives on" || not_ok "the supervisor is gone"
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
-[ ! -e "$T/metrics.sock" ] && ok "the socket is removed on exit" || not_ok "the socket is left behind"
+[ ! -e "$T/run/outpost/metrics.sock" ] && ok "the socket is removed on exit" || not_ok "the socket is left behind"
 
 # 5. A loopback port from supervise.json; a counted value starts from zero.
 PORT=$("$PROM_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
