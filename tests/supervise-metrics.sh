@@ -95,6 +95,9 @@ age=$(value outpost_k3s_seconds_since_last_restart)
 raw() { "$PROM_PY" "$top_srcdir/tests/metrics-scrape.py" "$ADDR" --raw "$1" "$2"; }
 [ "$(raw GET /nope)" = "404 Not Found" ] && ok "another path is 404" || not_ok "GET /nope: $(raw GET /nope)"
 [ "$(raw POST /metrics)" = "405 Method Not Allowed" ] && ok "another method is 405" || not_ok "POST: $(raw POST /metrics)"
+long=/$(printf '%05000d' 0)
+[ "$(raw GET "$long")" = "431 Request Header Fields Too Large" ] && ok "a request head over 4 KiB is 431" ||
+	not_ok "a 5 KB request line: $(raw GET "$long")"
 "$PROM_PY" - "$T/run/outpost/metrics.sock" >"$T/flood" 2>&1 <<'PY' &
 import socket, sys, time
 socks = []
@@ -114,6 +117,8 @@ wait_for 10 "a ninth connection is closed at once" -- grep -q "ninth closed at o
 wait_for 15 "silent connections are closed after their deadline" -- grep -q "silent ones closed" "$T/flood"
 wait "$FLOOD" || :
 scrape && ok "scrapes are answered again" || not_ok "after the flood: $(cat "$T/scrape.err")"
+[ "$(value 'outpost_failures_total{reason=worker_exit}')" = 0 ] && ok "no worker exited abnormally" ||
+	not_ok "abnormal worker exits: $(value 'outpost_failures_total{reason=worker_exit}')"
 kill -0 "$OUTPOST_PID" && ok "the supervisor lives on" || not_ok "the supervisor is gone"
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "outpost exits 0" || not_ok "exit code $OUTPOST_RC"
