@@ -19,13 +19,7 @@ for py in "${PYTHON3:-python3}" /usr/bin/python3; do
 done
 [ -n "$PROM_PY" ] || skip "python3-prometheus-client not installed"
 
-mkdir -p "$T/api"
-cat >"$FAKE_K3S_CONTROL" <<CTL
-api=$T/api
-controllers={"jobs": true, "delay": 0.1}
-CTL
-echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
-OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
+fake_k3s_serves_api
 
 ADDR=unix:$T/run/outpost/metrics.sock  # the directories are made
 scrape() { "$PROM_PY" "$top_srcdir/tests/metrics-scrape.py" "$ADDR" >"$T/scrape" 2>"$T/scrape.err"; }
