@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
 
 /* Tenants by phase and the component rows (k3s's aside: outpost_k3s_up says
@@ -45,7 +46,7 @@ char *metrics_scrape(struct state *st, const struct metrics_counters *c,
 		     const struct metrics_k3s *k, size_t *len)
 {
 	struct metrics_view v = {
-		.c = c, .k3s_up = k->up, .k3s_restarts = k->restarts,
+		.version = PACKAGE_VERSION, .c = c, .k3s_up = k->up, .k3s_restarts = k->restarts,
 		.k3s_since_restart = (double)k->since_start_usec / 1e6,
 	};
 	struct metrics_component *comps = NULL;

@@ -182,6 +182,12 @@ char *metrics_render(const struct metrics_view *v, size_t *len)
 
 	if (!f)
 		return NULL;
+	if (v->version) {
+		head(f, "outpost_build_info", "gauge", "The running Outpost's version (the value is always 1).");
+		fputs("outpost_build_info{version=\"", f);
+		put_label(f, v->version);
+		fputs("\"} 1\n", f);
+	}
 	counters(f, v->c);
 	k3s(f, v);
 	from_state(f, v);
@@ -248,4 +254,26 @@ int metrics_listen_parse(const char *spec, struct metrics_listen *out, struct er
 	/* The endpoint has no authentication: it is for this machine only. */
 	return err_set(e, EXIT_USAGE, "--metrics: \"%s\": only a loopback address (127.0.0.0/8, [::1]) is allowed",
 		       spec);
+}
+
+void metrics_listen_format(const struct metrics_listen *l, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN] = "";
+
+	switch (l->kind) {
+	case MX_LISTEN_OFF:
+		snprintf(buf, len, "off");
+		break;
+	case MX_LISTEN_UNIX:
+		snprintf(buf, len, "unix:%s", l->path);
+		break;
+	case MX_LISTEN_INET:
+		inet_ntop(AF_INET, l->addr, addr, sizeof(addr));
+		snprintf(buf, len, "%s:%u", addr, (unsigned)l->port);
+		break;
+	case MX_LISTEN_INET6:
+		inet_ntop(AF_INET6, l->addr, addr, sizeof(addr));
+		snprintf(buf, len, "[%s]:%u", addr, (unsigned)l->port);
+		break;
+	}
 }

@@ -83,6 +83,7 @@ struct metrics_component {
 
 /* One scrape: the counters and what was read for it. */
 struct metrics_view {
+	const char *version;      /* outpost_build_info's label; NULL: left out */
 	const struct metrics_counters *c;
 	bool k3s_up;
 	uint64_t k3s_restarts;
@@ -112,5 +113,7 @@ struct metrics_listen {
 	uint16_t port;
 };
 int metrics_listen_parse(const char *spec, struct metrics_listen *out, struct err *e);
+/* The address back as text, as metrics_listen_parse reads it. */
+void metrics_listen_format(const struct metrics_listen *l, char *buf, size_t len);
 
 #endif

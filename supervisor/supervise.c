@@ -826,15 +826,15 @@ static char *metrics_body(void *ud, size_t *len)
 static void serve_metrics(struct supervisor *s)
 {
 	struct err e = { 0 };
+	char where[160];
 
 	if (s->cfg.metrics.kind == MX_LISTEN_OFF)
 		return;
+	metrics_listen_format(&s->cfg.metrics, where, sizeof(where));
 	if (metrics_http_start(s->ev, &s->cfg.metrics, metrics_body, s, &s->mhttp, &e) < 0)
 		log_err("metrics endpoint disabled: %s", e.msg);
-	else if (s->cfg.metrics.kind == MX_LISTEN_UNIX)
-		log_info("metrics: GET /metrics on unix:%s", s->cfg.metrics.path);
 	else
-		log_info("metrics: GET /metrics on loopback port %u", (unsigned)s->cfg.metrics.port);
+		log_info("metrics: GET /metrics on %s", where);
 }
 
 /* Status rows are a report, not a duty: without the state file k3s is still

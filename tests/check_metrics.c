@@ -25,10 +25,13 @@ START_TEST(render_every_family)
 	static const struct metrics_component comps[] = {
 		{ "api", true }, { "postgresql", false },
 	};
-	struct metrics_view v = { .c = &c, .k3s_up = true, .k3s_restarts = 2,
+	struct metrics_view v = { .version = "1.2.3", .c = &c, .k3s_up = true, .k3s_restarts = 2,
 				  .k3s_since_restart = 12.5, .state_read = true,
 				  .tenants = { 1, 0, 3, 1, 0 }, .components = comps, .ncomponents = 2 };
 	static const char want[] =
+		"# HELP outpost_build_info The running Outpost's version (the value is always 1).\n"
+		"# TYPE outpost_build_info gauge\n"
+		"outpost_build_info{version=\"1.2.3\"} 1\n"
 		"# HELP outpost_reconcile_passes_total Reconcile passes the workers ran: full (every tenant) or targeted (the changed ones).\n"
 		"# TYPE outpost_reconcile_passes_total counter\n"
 		"outpost_reconcile_passes_total{kind=\"full\"} 1\n"
@@ -116,6 +119,7 @@ START_TEST(render_leaves_out_the_unknown)
 
 	ck_assert_ptr_nonnull(got);
 	ck_assert_ptr_null(strstr(got, "outpost_k3s_seconds_since_last_restart"));
+	ck_assert_ptr_null(strstr(got, "outpost_build_info"));
 	ck_assert_ptr_nonnull(strstr(got, "\noutpost_k3s_up 0\n"));
 	ck_assert_ptr_nonnull(strstr(got, "\noutpost_state_file_readable 0\n"));
 	ck_assert_ptr_null(strstr(got, "outpost_tenants"));
@@ -213,9 +217,12 @@ START_TEST(listen_addresses)
 	char longpath[200] = "unix:/";
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		char back[160];
 		ck_assert_msg(metrics_listen_parse(good[i].spec, &l, &e) == 0, "%s: %s", good[i].spec, e.msg);
 		ck_assert_int_eq(l.kind, good[i].kind);
 		ck_assert_uint_eq(l.port, good[i].port);
+		metrics_listen_format(&l, back, sizeof(back));
+		ck_assert_str_eq(back, good[i].spec);
 	}
 	ck_assert_str_eq(l.path, "");
 	ck_assert_int_eq(metrics_listen_parse("unix:/a/b.sock", &l, &e), 0);

@@ -41,12 +41,15 @@ expect_grep "metrics: GET /metrics on unix:$T/run/outpost/metrics.sock" "$T/outp
 	not_ok "the socket is $(stat -c %a "$T/run/outpost/metrics.sock")"
 wait_for 30 "the first worker's full pass is counted" -- at_least_value 1 'outpost_reconcile_passes_total{kind=full}'
 if scrape; then ok "a scrape parses"; else not_ok "a scrape: $(cat "$T/scrape.err")"; fi
-for family in "outpost_reconcile_passes counter" "outpost_reconcile_pass_duration_seconds histogram" \
+for family in "outpost_build_info gauge" "outpost_reconcile_passes counter" "outpost_reconcile_pass_duration_seconds histogram" \
 	"outpost_reconcile_writes counter" "outpost_failures counter" "outpost_worker_runs counter" \
 	"outpost_k3s_up gauge" "outpost_k3s_restarts counter" "outpost_tenants gauge" \
 	"outpost_component_ready gauge" "outpost_state_file_readable gauge"; do
 	expect_fgrep "# TYPE $family" "$T/scrape" "family $family"
 done
+version=$("$OUTPOST" --version | cut -d' ' -f2)
+[ "$(value "outpost_build_info{version=$version}")" = 1 ] && ok "the version is $version" ||
+	not_ok "no outpost_build_info for $version"
 [ "$(value outpost_k3s_up)" = 1 ] && ok "k3s is up" || not_ok "outpost_k3s_up is '$(value outpost_k3s_up)'"
 [ "$(value outpost_k3s_restarts_total)" = 0 ] && ok "no k3s restart yet" || not_ok "restarts: $(value outpost_k3s_restarts_total)"
 [ -z "$(value outpost_k3s_seconds_since_last_restart)" ] && ok "no age of a restart that never was" ||
@@ -125,6 +128,7 @@ printf '{"metrics": "%s"}\n' "$ADDR" >"$T/supervise.json"
 start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200 --poll-idle 60000 \
 	--reconcile-check 60000 --worker-timeout 120000
 wait_for 30 "served on loopback port $PORT (supervise.json)" -- scrape
+expect_grep "metrics: GET /metrics on $ADDR" "$T/outpost.log" "the log names the address"
 [ "$(value outpost_k3s_restarts_total)" = 0 ] && ok "a new supervisor counts from zero" ||
 	not_ok "restarts: $(value outpost_k3s_restarts_total)"
 tenants=0
