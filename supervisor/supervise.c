@@ -301,9 +301,9 @@ static void worker_line(struct supervisor *s, const char *line)
 	case WORKER_MSG_ALIVE:
 		break;
 	case WORKER_MSG_METRIC:
-		if (metrics_msg_apply(&s->mx, line + 7) < 0)
-			log_warn("worker: unexpected message \"%.80s\"", line);
-		break;
+		if (metrics_msg_apply(&s->mx, line + 7) == 0)
+			break;
+		/* fall through */
 	case WORKER_MSG_BAD:
 		log_warn("worker: unexpected message \"%.80s\"", line);
 		break;
@@ -745,7 +745,7 @@ static void reload(struct supervisor *s)
 	if (s->w.pid > 0)
 		kill(s->w.pid, SIGHUP);
 	log_info("configuration reloaded; k3s's path and arguments apply at its next start, "
-		 "the platform file at the next worker, the metrics address at the next start of outpost");
+		 "the platform file at the next worker, the metrics address at the next start");
 }
 
 static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *data)
