@@ -120,6 +120,10 @@ int state_status_get(struct state *st, const char *name, struct tenant_status *o
 int state_status_delete(struct state *st, const char *name, struct err *e);
 /* All status rows ordered by name; free(*out). */
 int state_status_list(struct state *st, struct tenant_status **out, size_t *n, struct err *e);
+/* Tenants by phase (counts[phase], TENANT_PHASE_DELETING + 1 of them), as
+ * `outpost status` shows them: a desired tenant without a status row is
+ * Pending. One query, nothing else read (state-count.c). */
+int state_status_count(struct state *st, uint64_t *counts, struct err *e);
 
 /* ---- events (append-only, newest STATE_EVENTS_PER_TENANT kept per tenant) ---- */
 struct state_event {

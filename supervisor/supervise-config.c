@@ -32,6 +32,8 @@ const char supervise_usage[] =
 	"  --ready api|platform     when to send READY=1 (default platform)\n"
 	"  --platform PATH          component list (default DATADIR/platform.json; 'none')\n"
 	"  --images-dir DIR         k3s's image archives (default " IMAGES_DIR_DEFAULT ")\n"
+	"  --metrics WHERE          serve Prometheus metrics (GET /metrics) on unix:PATH,\n"
+	"                           127.0.0.1:PORT or [::1]:PORT; off (the default)\n"
 	"  --backoff-base MS        first restart delay (default 1000)\n"
 	"  --backoff-max MS         longest restart delay (default 60000)\n"
 	"  --healthy-after MS       running this long resets the back-off (default 120000)\n"
@@ -57,7 +59,7 @@ const char supervise_usage[] =
 
 enum {
 	OPT_CONFIG = 256, OPT_K3S, OPT_K3S_ARG, OPT_KUBECONFIG, OPT_READY, OPT_PLATFORM,
-	OPT_IMAGES, OPT_BASE, OPT_MAX, OPT_HEALTHY, OPT_LOOP, OPT_WINDOW, OPT_GRACE, OPT_POLL,
+	OPT_IMAGES, OPT_METRICS, OPT_BASE, OPT_MAX, OPT_HEALTHY, OPT_LOOP, OPT_WINDOW, OPT_GRACE, OPT_POLL,
 	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_WORKER_TIMEOUT, OPT_REC_CHECK, OPT_HELP,
 	OPT_WORKER_FD, OPT_FULL_IN, OPT_DUE_IN, OPT_RETRY_MS, OPT_OUTPOST,
 };
@@ -70,6 +72,7 @@ static const struct option opts[] = {
 	{ "ready", required_argument, NULL, OPT_READY },
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "images-dir", required_argument, NULL, OPT_IMAGES },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "backoff-base", required_argument, NULL, OPT_BASE },
 	{ "backoff-max", required_argument, NULL, OPT_MAX },
 	{ "healthy-after", required_argument, NULL, OPT_HEALTHY },
@@ -148,6 +151,7 @@ static int set_opt(struct supervise_config *c, int id, const char *name, const c
 	case OPT_K3S: return replace(&c->k3s, val, e);
 	case OPT_KUBECONFIG: return replace(&c->kubeconfig, val, e);
 	case OPT_IMAGES: return replace(&c->images_dir, val, e);
+	case OPT_METRICS: return metrics_listen_parse(val, &c->metrics, e);
 	case OPT_K3S_ARG: {
 		int r = add_arg(c, val, *first_arg, e);
 		*first_arg = false;
@@ -411,14 +415,16 @@ int supervise_config_reload(supervise_reload_fn reload, void *ctx, struct superv
 		supervise_config_free(&c);
 		return -1;
 	}
-	/* Both are read once per process: the state file is open and watched,
-	 * and a worker's components are being brought up. */
+	/* Read once per process: the state file is open and watched, a
+	 * worker's components are being brought up, and the metrics endpoint
+	 * listens. */
 	free(c.state_path);
 	c.state_path = cur->state_path;
 	cur->state_path = NULL;
 	free(c.platform_file);
 	c.platform_file = cur->platform_file;
 	cur->platform_file = NULL;
+	c.metrics = cur->metrics; /* the endpoint listens from the start */
 	supervise_config_free(cur);
 	*cur = c;
 	return 0;

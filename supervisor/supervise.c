@@ -24,6 +24,7 @@
 
 #include "evloop.h"
 #include "log.h"
+#include "metrics-http.h"
 #include "notify.h"
 #include "supervise-config.h"
 #include "state.h"
@@ -83,6 +84,9 @@ struct supervisor {
 	struct state *st;                 /* NULL when the state file could not be opened */
 	int64_t data_version;             /* of st: changes when another process commits */
 	struct component_status rows[2];  /* last written: k3s, api */
+
+	struct metrics_counters mx;       /* for the metrics endpoint, over our life */
+	struct metrics_http *mhttp;       /* NULL when off */
 
 	sd_event_source *sv_timer, *wd_timer, *extend_timer, *wk_timer, *state_timer;
 	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
@@ -296,6 +300,10 @@ static void worker_line(struct supervisor *s, const char *line)
 		break;
 	case WORKER_MSG_ALIVE:
 		break;
+	case WORKER_MSG_METRIC:
+		if (metrics_msg_apply(&s->mx, line + 7) == 0)
+			break;
+		/* fall through */
 	case WORKER_MSG_BAD:
 		log_warn("worker: unexpected message \"%.80s\"", line);
 		break;
@@ -397,6 +405,7 @@ static int worker_spawn(struct supervisor *s)
 				      .full_at = s->w.full_at, .due_at = s->w.due_at,
 				      .retry_ms = s->w.retry_ms, .rerun = s->w.rerun };
 	s->change = false;
+	s->mx.worker_runs++;
 	evloop_rearm(s->wk_timer, worker_check(s));
 	log_debug("worker started (pid %d)", (int)pid);
 	return 0;
@@ -466,6 +475,7 @@ static void worker_exited(struct supervisor *s, int status)
 		log_debug("worker idle; next in %" PRIu64 " ms", delay / USEC_PER_MSEC);
 	} else {
 		s->w.failures++;
+		s->mx.failures[MX_FAIL_WORKER_EXIT]++;
 		s->w.due_at = 0; /* what it did is unknown: the next one passes at once */
 		delay = sv_backoff_delay(&s->m.p, s->w.failures);
 		if (delay > s->cfg.poll_idle)
@@ -508,6 +518,7 @@ static int on_worker_timer(sd_event_source *src, uint64_t usec, void *data)
 			log_emit(LOG_ERR, "worker", NULL, "pid %d silent for %" PRIu64 " ms: killing it",
 				 (int)s->w.pid, (now - s->w.last_heard) / USEC_PER_MSEC);
 			kill(s->w.pid, SIGKILL);
+			s->mx.failures[MX_FAIL_WORKER_HUNG]++;
 		}
 		evloop_rearm(src, worker_check(s));
 		return 0;
@@ -554,6 +565,8 @@ static void reap_all(struct supervisor *s)
 		}
 		s->pid = 0;
 		s->last_exit = supervise_exit_code(wstatus);
+		if (!s->stopping)
+			s->mx.failures[MX_FAIL_K3S_EXIT]++;
 		log_emit(s->stopping ? LOG_INFO : LOG_WARNING, "k3s", NULL,
 			 "pid %d exited with status %d after %" PRIu64 " ms", (int)r, s->last_exit,
 			 (evloop_now() - s->started_at) / USEC_PER_MSEC);
@@ -608,6 +621,7 @@ static void apply(struct supervisor *s, const struct sv_out *o)
 	}
 	if (o->actions & SV_ACT_CRASH_LOOP) {
 		char d[32];
+		s->mx.failures[MX_FAIL_K3S_CRASH_LOOP]++;
 		supervise_fmt_duration(d, sizeof(d), s->m.p.loop_window);
 		log_emit(LOG_ERR, "k3s", NULL, "crash loop: %u exits in %s; retrying every %" PRIu64
 			 " ms", s->m.loop_count, d, s->m.p.backoff_max / 1000);
@@ -731,7 +745,7 @@ static void reload(struct supervisor *s)
 	if (s->w.pid > 0)
 		kill(s->w.pid, SIGHUP);
 	log_info("configuration reloaded; k3s's path and arguments apply at its next start, "
-		 "the platform file at the next worker");
+		 "the platform file at the next worker, the metrics address at the next start");
 }
 
 static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *data)
@@ -796,6 +810,31 @@ static bool images_pending(const struct supervise_config *c)
 	}
 	closedir(dir);
 	return pending;
+}
+
+static char *metrics_body(void *ud, size_t *len)
+{
+	struct supervisor *s = ud;
+	struct metrics_k3s k = { .up = s->m.state == SV_RUNNING, .restarts = s->m.restarts,
+				 .since_start_usec = evloop_now() - s->started_at };
+
+	return metrics_scrape(s->st, &s->mx, &k, len);
+}
+
+/* Metrics are a report too: an address that cannot be bound is logged,
+ * and k3s is supervised all the same. */
+static void serve_metrics(struct supervisor *s)
+{
+	struct err e = { 0 };
+	char where[160];
+
+	if (s->cfg.metrics.kind == MX_LISTEN_OFF)
+		return;
+	metrics_listen_format(&s->cfg.metrics, where, sizeof(where));
+	if (metrics_http_start(s->ev, &s->cfg.metrics, metrics_body, s, &s->mhttp, &e) < 0)
+		log_err("metrics endpoint disabled: %s", e.msg);
+	else
+		log_info("metrics: GET /metrics on %s", where);
 }
 
 /* Status rows are a report, not a duty: without the state file k3s is still
@@ -903,6 +942,7 @@ int supervise_run(struct supervise_config *cfg, char *const *worker_argv,
 	if (setup(&s, e) < 0)
 		goto out;
 	watch_state(&s);
+	serve_metrics(&s);
 	reap_all(&s); /* as PID 1 we may have inherited zombies */
 
 	if (s.nt.watchdog_usec) {
@@ -931,6 +971,7 @@ out:
 	sd_event_source_unref(s.state_timer);
 	sd_event_source_unref(s.state_watch);
 	sd_event_source_unref(s.w.io);
+	metrics_http_free(s.mhttp);
 	sd_event_unref(s.ev);
 	free(s.envp);
 	if (s.devnull >= 0)

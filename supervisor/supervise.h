@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "metrics.h"
 
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -114,6 +115,7 @@ struct supervise_config {
 	char *datadir;        /* charts, for the reconciler */
 	bool reconcile;       /* run the tenant reconciler once the API is ready */
 	uint64_t reconcile_check; /* how often to ask the reconciler whether a pass is due */
+	struct metrics_listen metrics; /* the metrics endpoint (metrics-http.h); read once per process */
 };
 
 void supervise_config_free(struct supervise_config *c);

@@ -73,6 +73,8 @@ enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct
 
 	if (!strcmp(line, "alive"))
 		return WORKER_MSG_ALIVE;
+	if (!strncmp(line, "metric ", 7))
+		return WORKER_MSG_METRIC;
 	if (!strncmp(line, "idle ", 5)) {
 		p = line + 5;
 		if (take_u64(&p, WORKER_NONE, &idle->due_ms) < 0 ||

@@ -4,11 +4,13 @@
  *   view <api 0|1> <platform ready> <platform total> <tenants|-1> <failed|-> <reason>
  *   alive
  *   idle <next reconcile deadline ms|-> <next full pass ms|-> <retry delay ms>
+ *   metric ...
  *
  * `view` whenever the worker's view changes: the supervising process makes
  * STATUS= and READY=1 from it. `alive` while a long poll or pass goes on, so
  * that a hung worker is told from a busy one. `idle` last, before the worker
- * exits because nothing is due before its next health check. */
+ * exits because nothing is due before its next health check. `metric` lines
+ * carry the figures of the metrics endpoint (metrics.h formats and reads them). */
 #ifndef OUTPOST_WORKER_MSG_H
 #define OUTPOST_WORKER_MSG_H
 
@@ -35,13 +37,14 @@ struct worker_idle {
 	uint64_t retry_ms; /* the retry delay it reached; 0: none */
 };
 
-enum worker_msg { WORKER_MSG_BAD, WORKER_MSG_VIEW, WORKER_MSG_ALIVE, WORKER_MSG_IDLE };
+enum worker_msg { WORKER_MSG_BAD, WORKER_MSG_VIEW, WORKER_MSG_ALIVE, WORKER_MSG_IDLE, WORKER_MSG_METRIC };
 
 /* Format one line (with its newline) into buf[WORKER_MSG_MAX]; return its length. */
 size_t worker_msg_view(char *buf, const struct worker_view *v);
 size_t worker_msg_idle(char *buf, const struct worker_idle *idle);
 
-/* Parses one line (without its newline) into *v or *idle, whichever it is. */
+/* Parses one line (without its newline) into *v or *idle, whichever it is;
+ * a `metric` line is only recognised (its words start at line + 7). */
 enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct worker_idle *idle);
 
 #endif

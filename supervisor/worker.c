@@ -13,6 +13,7 @@
 
 #include "evloop.h"
 #include "log.h"
+#include "metrics.h"
 #include "platform.h"
 #include "supervise-config.h"
 #include "reconcile.h"
@@ -40,6 +41,7 @@ struct worker {
 	struct state *st;               /* NULL when the state file could not be opened */
 	struct component_status *rows;  /* last written: api, then each component */
 	struct component_status *next;  /* the same, being built */
+	bool *failed;                   /* per component: Failed at the last poll */
 
 	sd_event_source *poll_timer, *rec_timer;
 	sd_event_source *state_watch; /* held, not floating: libsystemd 252 leaks a floating inotify source */
@@ -237,18 +239,45 @@ static uint64_t next_check(const struct worker *w)
 	return wait + 1 < w->cfg.reconcile_check ? wait + 1 : w->cfg.reconcile_check;
 }
 
+/* The pass's figures, for the metrics endpoint of the supervising process. */
+static void tell_pass(struct worker *w, const struct reconcile_summary *sum, bool ok, uint64_t ms)
+{
+	struct metrics_pass p = { .full = sum->full, .ok = ok, .elapsed_ms = ms,
+				  .writes = sum->writes, .errors = sum->action_errors };
+	char line[WORKER_MSG_MAX];
+
+	tell(w, line, metrics_msg_pass(line, &p));
+}
+
+/* Each component that has just become Failed is one failure to count. */
+static void tell_failures(struct worker *w)
+{
+	char line[WORKER_MSG_MAX];
+
+	for (size_t i = 0; w->plat && w->failed && i < w->plat->n; i++) {
+		bool failed = w->plat->c[i].state == PC_FAILED;
+		if (failed && !w->failed[i])
+			tell(w, line, metrics_msg_failure(line, MX_FAIL_COMPONENT));
+		w->failed[i] = failed;
+	}
+}
+
 static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 {
 	struct worker *w = data;
-	struct reconcile_summary sum;
+	struct reconcile_summary sum = { 0 };
 	struct err e = { 0 };
+	uint64_t start;
+	bool ok;
 
 	(void)usec;
 	if (!w->rec || w->stopping || !w->api_ready)
 		return 0; /* re-armed by reconcile_start */
 	alive(w);
-	if (reconcile_wants_pass(w->rec, reconcile_now_ms())) {
-		if (reconcile_pass(w->rec, &sum, &e) < 0) {
+	if (reconcile_wants_pass(w->rec, start = reconcile_now_ms())) {
+		ok = reconcile_pass(w->rec, &sum, &e) == 0;
+		tell_pass(w, &sum, ok, reconcile_now_ms() - start);
+		if (!ok) {
 			log_emit(LOG_WARNING, "reconcile", NULL, "%s", e.msg);
 		} else {
 			w->tenants = count_tenants(w, &sum);
@@ -288,8 +317,10 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *data)
 		set_api_ready(w, false);
 	} else {
 		set_api_ready(w, true);
-		if (w->plat && platform_poll(w->plat, w->probe, evloop_now()))
+		if (w->plat && platform_poll(w->plat, w->probe, evloop_now())) {
 			share_readiness(w);
+			tell_failures(w);
+		}
 		busy = w->plat && platform_ready_count(w->plat) < w->plat->n;
 	}
 	report(w);
@@ -401,6 +432,10 @@ int worker_run(struct supervise_config *cfg, const struct probe *probe, supervis
 	if (w.plat) {
 		w.plat->timeout = w.cfg.component_timeout;
 		w.plat->retry = w.cfg.component_retry;
+		if (!(w.failed = calloc(w.plat->n + 1, sizeof(*w.failed)))) {
+			err_errno(e, ENOMEM, "worker");
+			goto out;
+		}
 	}
 	if (setup(&w, e) < 0)
 		goto out;
@@ -422,6 +457,7 @@ out:
 	platform_free(w.plat);
 	free(w.rows);
 	free(w.next);
+	free(w.failed);
 	state_close(w.st);
 	supervise_config_free(&w.cfg);
 	return rc;

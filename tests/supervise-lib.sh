@@ -16,6 +16,15 @@ echo "{}" >"$T/supervise.json"
 FAKE_K3S_KUBEAPI=$top_srcdir/tests/kubeapi/server.py
 export FAKE_K3S_LOG FAKE_K3S_CONTROL FAKE_K3S_KUBEAPI
 
+# fake_k3s_serves_api: the fake k3s runs the test API (kubeconfig in
+# $T/api/kubeconfig) with its Job controller, on the reference box's profile.
+fake_k3s_serves_api() {
+	mkdir -p "$T/api"
+	printf 'api=%s\ncontrollers={"jobs": true, "delay": 0.1}\n' "$T/api" >"$FAKE_K3S_CONTROL"
+	echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
+	OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
+}
+
 # wait_for SECONDS DESCRIPTION -- command...: polls every 0.1 s until the
 # command succeeds; records a failure (and returns 1) on timeout.
 wait_for() {

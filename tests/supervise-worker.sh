@@ -10,13 +10,7 @@
 skip_unless sqlite3
 skip_unless kubectl
 
-mkdir -p "$T/api"
-cat >"$FAKE_K3S_CONTROL" <<CTL
-api=$T/api
-controllers={"jobs": true, "delay": 0.1}
-CTL
-echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
-OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
+fake_k3s_serves_api
 
 workers() { pgrep -P "$OUTPOST_PID" -f -- --worker-fd; }
 no_worker() { [ -z "$(workers)" ]; }
