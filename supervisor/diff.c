@@ -109,9 +109,9 @@ static int add_action(struct builder *b, enum diff_op op, const char *tenant,
 	return 0;
 }
 
-static void vreason(struct diff_report *rep, const char *fmt, va_list ap)
+static void reason_vformat(struct diff_report *rep, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
-static void vreason(struct diff_report *rep, const char *fmt, va_list ap)
+static void reason_vformat(struct diff_report *rep, const char *fmt, va_list ap)
 {
 	vsnprintf(rep->reason, sizeof(rep->reason), fmt, ap);
 }
@@ -127,7 +127,7 @@ static void report_failed(struct diff_report *rep, const char *fmt, ...)
 		return;
 	rep->status = DIFF_FAILED;
 	va_start(ap, fmt);
-	vreason(rep, fmt, ap);
+	reason_vformat(rep, fmt, ap);
 	va_end(ap);
 }
 
@@ -141,7 +141,7 @@ static void report_waiting(struct diff_report *rep, const char *fmt, ...)
 	if (rep->status == DIFF_FAILED || rep->reason[0])
 		return;
 	va_start(ap, fmt);
-	vreason(rep, fmt, ap);
+	reason_vformat(rep, fmt, ap);
 	va_end(ap);
 }
 
