@@ -178,12 +178,75 @@ static bool in_owned_namespace(const struct diff_object *const *obs, size_t n,
 	return false;
 }
 
-/* Teardown of one removed tenant whose owned objects are obs[0..n). */
+/* Teardown step 1, the app: deleting its HelmChart makes helm-controller
+ * uninstall it. */
+static int teardown_app(struct builder *b, const struct diff_object *const *obs, size_t n,
+			struct diff_report *rep)
+{
+	for (size_t i = 0; i < n; i++)
+		if (is_role(obs[i], "app") && !obs[i]->terminating &&
+		    add_action(b, DIFF_DELETE, rep->tenant, obs[i], rep) < 0)
+			return -1;
+	report_waiting(rep, "teardown: removing the app");
+	return 0;
+}
+
+/* Teardown step 2, the data: the deprovisioning Jobs must all succeed
+ * first; `have` holds the services whose Job is there. A service that is
+ * not ready holds its Job back (and so the namespace): its data must be
+ * dropped before the tenant goes. */
+static int teardown_data(struct builder *b, unsigned have, struct diff_report *rep)
+{
+	unsigned create = 0;
+	char what[320];
+
+	for (int svc = 0; svc < RENDER_NSERVICES; svc++) {
+		unsigned need = 1u << svc | RENDER_NEED_SCRIPTS;
+		if (have & 1u << svc)
+			continue;
+		if (need & ~b->ready)
+			rep->waiting |= need & ~b->ready;
+		else
+			create |= 1u << svc;
+	}
+	if (create && rep->status != DIFF_FAILED) {
+		if (add_action(b, DIFF_DEPROVISION, rep->tenant, NULL, rep) < 0)
+			return -1;
+		b->r->actions[b->r->nactions - 1].services = create;
+	}
+	if (rep->waiting) {
+		needs_text(rep->waiting, what, sizeof(what));
+		report_waiting(rep, "teardown: waiting for %s to deprovision the data", what);
+	}
+	report_waiting(rep, "teardown: waiting for the data to be deprovisioned");
+	return 0;
+}
+
+/* Teardown step 3, the namespace and the rest (`rest`: how many objects
+ * are neither the app nor a deprovisioning Job). The deprovisioning Jobs go
+ * last, so a later pass never mistakes a half-deleted tenant for one whose
+ * data is still there. */
+static int teardown_rest(struct builder *b, const struct diff_object *const *obs, size_t n,
+			 size_t rest, struct diff_report *rep)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool dj = is_role(obs[i], "deprovision");
+		if (obs[i]->terminating || (dj && rest) || in_owned_namespace(obs, n, obs[i]))
+			continue;
+		if (add_action(b, DIFF_DELETE, rep->tenant, obs[i], rep) < 0)
+			return -1;
+	}
+	report_waiting(rep, "teardown: deleting the namespace");
+	return 0;
+}
+
+/* Teardown of one removed tenant whose owned objects are obs[0..n): the
+ * first step not done yet. */
 static int plan_teardown(struct builder *b, const struct diff_object *const *obs, size_t n,
 			 struct diff_report *rep)
 {
 	const unsigned all = RENDER_NEED_SCRIPTS - 1; /* one bit per service */
-	unsigned have = 0, done = 0, create = 0;
+	unsigned have = 0, done = 0;
 	size_t app = 0, rest = 0;
 	char what[320];
 
@@ -203,52 +266,11 @@ static int plan_teardown(struct builder *b, const struct diff_object *const *obs
 		} else
 			rest++;
 	}
-	if (app) {
-		/* 1. The app: deleting its HelmChart makes helm-controller uninstall it. */
-		for (size_t i = 0; i < n; i++)
-			if (is_role(obs[i], "app") && !obs[i]->terminating &&
-			    add_action(b, DIFF_DELETE, rep->tenant, obs[i], rep) < 0)
-				return -1;
-		report_waiting(rep, "teardown: removing the app");
-		return 0;
-	}
-	if (done != all) {
-		/* 2. The data: the deprovisioning Jobs must all succeed first. A
-		 * service that is not ready holds its Job back (and so the
-		 * namespace): its data must be dropped before the tenant goes. */
-		for (int svc = 0; svc < RENDER_NSERVICES; svc++) {
-			unsigned need = 1u << svc | RENDER_NEED_SCRIPTS;
-			if (have & 1u << svc)
-				continue;
-			if (need & ~b->ready)
-				rep->waiting |= need & ~b->ready;
-			else
-				create |= 1u << svc;
-		}
-		if (create && rep->status != DIFF_FAILED) {
-			if (add_action(b, DIFF_DEPROVISION, rep->tenant, NULL, rep) < 0)
-				return -1;
-			b->r->actions[b->r->nactions - 1].services = create;
-		}
-		if (rep->waiting) {
-			needs_text(rep->waiting, what, sizeof(what));
-			report_waiting(rep, "teardown: waiting for %s to deprovision the data", what);
-		}
-		report_waiting(rep, "teardown: waiting for the data to be deprovisioned");
-		return 0;
-	}
-	/* 3. The namespace and the rest; the deprovisioning Jobs go last, so a
-	 * later pass never mistakes a half-deleted tenant for one whose data is
-	 * still there. */
-	for (size_t i = 0; i < n; i++) {
-		bool dj = is_role(obs[i], "deprovision");
-		if (obs[i]->terminating || (dj && rest) || in_owned_namespace(obs, n, obs[i]))
-			continue;
-		if (add_action(b, DIFF_DELETE, rep->tenant, obs[i], rep) < 0)
-			return -1;
-	}
-	report_waiting(rep, "teardown: deleting the namespace");
-	return 0;
+	if (app)
+		return teardown_app(b, obs, n, rep);
+	if (done != all)
+		return teardown_data(b, have, rep);
+	return teardown_rest(b, obs, n, rest, rep);
 }
 
 /* The indexes, and a report per desired tenant (Failed when its row is invalid). */
