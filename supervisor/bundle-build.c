@@ -59,10 +59,117 @@ static int hex32(const char *hex, unsigned char out[32])
 	return 0;
 }
 
+static int lock_oom(const char *lock, struct err *e)
+{
+	return err_set(e, EXIT_RUNTIME, "%s: out of memory", lock);
+}
+
+/* The directory of the lock, which relative sources are resolved against. */
+static char *lock_dir(const char *lock)
+{
+	char *dir = strdup(lock), *slash;
+
+	if (!dir)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	return dir;
+}
+
+/* The versions into the manifest, and the inputs array, or NULL (refused). */
+static json_t *lock_header(struct build *bd, json_t *root, const char *lock, struct err *e)
+{
+	json_t *inputs = json_object_get(root, "inputs");
+	const char *bv = json_string_value(json_object_get(root, "bundle_version"));
+	const char *kv = json_string_value(json_object_get(root, "k3s_version"));
+
+	if (!bv || !kv || !manifest_version_ok(bv) || !manifest_version_ok(kv) ||
+	    !json_is_array(inputs) || json_array_size(inputs) == 0 ||
+	    json_array_size(inputs) > MANIFEST_MAX_FILES) {
+		err_set(e, EXIT_REFUSED,
+			"%s: needs bundle_version, k3s_version (safe names) and a non-empty inputs array",
+			lock);
+		return NULL;
+	}
+	snprintf(bd->m.bundle_version, sizeof(bd->m.bundle_version), "%s", bv);
+	snprintf(bd->m.k3s_version, sizeof(bd->m.k3s_version), "%s", kv);
+	bd->m.format = MANIFEST_FORMAT;
+	return inputs;
+}
+
+/* Input i of the lock, checked, into bd->m.files[i] and bd->in[i] (its
+ * source resolved against the lock's directory, its size from stat). */
+static int lock_input(struct build *bd, size_t i, json_t *it, const char *lockdir, const char *lock,
+		      struct err *e)
+{
+	struct manifest_file *f = &bd->m.files[i];
+	const char *src = json_string_value(json_object_get(it, "source"));
+	const char *path = json_string_value(json_object_get(it, "path"));
+	const char *role = json_string_value(json_object_get(it, "role"));
+	const char *sha = json_string_value(json_object_get(it, "sha256"));
+	const char *mode = json_string_value(json_object_get(it, "mode"));
+	const char *why = NULL;
+	struct stat st;
+
+	if (!src || !path || !role)
+		return err_set(e, EXIT_REFUSED, "%s: inputs[%zu]: needs source, path, role, sha256", lock, i);
+	if (!manifest_path_ok(path, &why))
+		return err_set(e, EXIT_REFUSED, "%s: input %s: bundle path: %s", lock, path, why);
+	if (!manifest_role_ok(role) || strlen(role) >= sizeof(f->role))
+		return err_set(e, EXIT_REFUSED, "%s: input %s: unknown role '%s'", lock, path, role);
+	if (hex32(sha, f->sha256) < 0)
+		return err_set(e, EXIT_REFUSED, "%s: input %s: sha256 must be 64 lowercase hex digits",
+			       lock, path);
+	if (mode && (strlen(mode) != 4 || mode[0] != '0' || strspn(mode, "01234567") != 4))
+		return err_set(e, EXIT_REFUSED, "%s: input %s: mode '%s' is not 0000-0777", lock, path, mode);
+	f->path = strdup(path);
+	bd->in[i].source = resolve_source(lockdir, src);
+	bd->m.nfiles++;
+	if (!f->path || !bd->in[i].source)
+		return lock_oom(lock, e);
+	snprintf(f->role, sizeof(f->role), "%s", role);
+	f->mode = mode ? (unsigned)strtoul(mode, NULL, 8) : !strcmp(role, "k3s-binary") ? 0755 : 0644;
+	if (stat(bd->in[i].source, &st) < 0)
+		return err_errno(e, errno, "input %s: %s", path, bd->in[i].source);
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, EXIT_REFUSED, "input %s: %s is not a regular file", path, bd->in[i].source);
+	f->size = (uint64_t)st.st_size;
+	bd->total += f->size;
+	/* The input's index travels in `seen` through the sort below. */
+	f->seen = (int)i;
+	return 0;
+}
+
+/* Sorts the files by path, each one's source beside it; a path listed twice
+ * is refused. */
+static int sort_inputs(struct build *bd, const char *lock, struct err *e)
+{
+	struct input *sorted;
+
+	qsort(bd->m.files, bd->m.nfiles, sizeof(*bd->m.files), cmp_files);
+	sorted = calloc(bd->m.nfiles, sizeof(*sorted));
+	if (!sorted)
+		return lock_oom(lock, e);
+	for (size_t i = 0; i < bd->m.nfiles; i++) {
+		sorted[i] = bd->in[bd->m.files[i].seen];
+		bd->m.files[i].seen = 0;
+	}
+	free(bd->in);
+	bd->in = sorted;
+	for (size_t i = 1; i < bd->m.nfiles; i++)
+		if (!strcmp(bd->m.files[i - 1].path, bd->m.files[i].path))
+			return err_set(e, EXIT_REFUSED, "%s: bundle path %s is listed twice", lock,
+				       bd->m.files[i].path);
+	return 0;
+}
+
 /* Fills the manifest's file list from the lock (sorted), with sizes from stat. */
 static int read_lock(struct build *bd, const char *lock, struct err *e)
 {
-	char *text = NULL, *lockdir, *slash;
+	char *text = NULL, *lockdir = NULL;
 	json_t *root = NULL, *inputs, *it;
 	json_error_t je;
 	size_t len, i;
@@ -70,111 +177,27 @@ static int read_lock(struct build *bd, const char *lock, struct err *e)
 
 	if (util_read_file(lock, LOCK_MAX, &text, &len, e) < 0)
 		return -1;
-	lockdir = strdup(lock);
-	if (!lockdir)
-		goto oom;
-	slash = strrchr(lockdir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		strcpy(lockdir, ".");
+	if (!(lockdir = lock_dir(lock))) {
+		lock_oom(lock, e);
+		goto out;
+	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		err_set(e, EXIT_REFUSED, "%s: line %d: %s", lock, je.line, je.text);
 		goto out;
 	}
-	inputs = json_object_get(root, "inputs");
-	const char *bv = json_string_value(json_object_get(root, "bundle_version"));
-	const char *kv = json_string_value(json_object_get(root, "k3s_version"));
-	if (!bv || !kv || !manifest_version_ok(bv) || !manifest_version_ok(kv) ||
-	    !json_is_array(inputs) || json_array_size(inputs) == 0 ||
-	    json_array_size(inputs) > MANIFEST_MAX_FILES) {
-		err_set(e, EXIT_REFUSED,
-			"%s: needs bundle_version, k3s_version (safe names) and a non-empty inputs array",
-			lock);
+	if (!(inputs = lock_header(bd, root, lock, e)))
 		goto out;
-	}
-	snprintf(bd->m.bundle_version, sizeof(bd->m.bundle_version), "%s", bv);
-	snprintf(bd->m.k3s_version, sizeof(bd->m.k3s_version), "%s", kv);
-	bd->m.format = MANIFEST_FORMAT;
 	bd->m.files = calloc(json_array_size(inputs), sizeof(*bd->m.files));
 	bd->in = calloc(json_array_size(inputs), sizeof(*bd->in));
-	if (!bd->m.files || !bd->in)
-		goto oom;
-	json_array_foreach(inputs, i, it) {
-		struct manifest_file *f = &bd->m.files[i];
-		const char *src = json_string_value(json_object_get(it, "source"));
-		const char *path = json_string_value(json_object_get(it, "path"));
-		const char *role = json_string_value(json_object_get(it, "role"));
-		const char *sha = json_string_value(json_object_get(it, "sha256"));
-		const char *mode = json_string_value(json_object_get(it, "mode"));
-		const char *why = NULL;
-		struct stat st;
-
-		if (!src || !path || !role) {
-			err_set(e, EXIT_REFUSED, "%s: inputs[%zu]: needs source, path, role, sha256", lock, i);
-			goto out;
-		}
-		if (!manifest_path_ok(path, &why)) {
-			err_set(e, EXIT_REFUSED, "%s: input %s: bundle path: %s", lock, path, why);
-			goto out;
-		}
-		if (!manifest_role_ok(role) || strlen(role) >= sizeof(f->role)) {
-			err_set(e, EXIT_REFUSED, "%s: input %s: unknown role '%s'", lock, path, role);
-			goto out;
-		}
-		if (hex32(sha, f->sha256) < 0) {
-			err_set(e, EXIT_REFUSED, "%s: input %s: sha256 must be 64 lowercase hex digits", lock,
-				path);
-			goto out;
-		}
-		if (mode && (strlen(mode) != 4 || mode[0] != '0' || strspn(mode, "01234567") != 4)) {
-			err_set(e, EXIT_REFUSED, "%s: input %s: mode '%s' is not 0000-0777", lock, path, mode);
-			goto out;
-		}
-		f->path = strdup(path);
-		bd->in[i].source = resolve_source(lockdir, src);
-		bd->m.nfiles++;
-		if (!f->path || !bd->in[i].source)
-			goto oom;
-		snprintf(f->role, sizeof(f->role), "%s", role);
-		f->mode = mode ? (unsigned)strtoul(mode, NULL, 8) : !strcmp(role, "k3s-binary") ? 0755 : 0644;
-		if (stat(bd->in[i].source, &st) < 0) {
-			err_errno(e, errno, "input %s: %s", path, bd->in[i].source);
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			err_set(e, EXIT_REFUSED, "input %s: %s is not a regular file", path, bd->in[i].source);
-			goto out;
-		}
-		f->size = (uint64_t)st.st_size;
-		bd->total += f->size;
-		/* The input's index travels in `seen` through the sort below. */
-		f->seen = (int)i;
+	if (!bd->m.files || !bd->in) {
+		lock_oom(lock, e);
+		goto out;
 	}
-	/* Sort the files and keep each one's source beside it. */
-	qsort(bd->m.files, bd->m.nfiles, sizeof(*bd->m.files), cmp_files);
-	{
-		struct input *sorted = calloc(bd->m.nfiles, sizeof(*sorted));
-		if (!sorted)
-			goto oom;
-		for (i = 0; i < bd->m.nfiles; i++) {
-			sorted[i] = bd->in[bd->m.files[i].seen];
-			bd->m.files[i].seen = 0;
-		}
-		free(bd->in);
-		bd->in = sorted;
-	}
-	for (i = 1; i < bd->m.nfiles; i++)
-		if (!strcmp(bd->m.files[i - 1].path, bd->m.files[i].path)) {
-			err_set(e, EXIT_REFUSED, "%s: bundle path %s is listed twice", lock,
-				bd->m.files[i].path);
+	json_array_foreach(inputs, i, it)
+		if (lock_input(bd, i, it, lockdir, lock, e) < 0)
 			goto out;
-		}
-	rc = 0;
-	goto out;
-oom:
-	err_set(e, EXIT_RUNTIME, "%s: out of memory", lock);
+	rc = sort_inputs(bd, lock, e);
 out:
 	json_decref(root);
 	free(lockdir);

@@ -375,14 +375,9 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int extract_file(struct bundle *b, struct archive_entry *ent, struct manifest_file *f,
-			int dirfd, struct progress *pg, struct err *e)
+/* The member's header against the manifest: the same mode and size. */
+static int check_file_header(struct archive_entry *ent, const struct manifest_file *f, struct err *e)
 {
-	const char *leaf = NULL;
-	int pfd = -1, fd = -1, rc = -1;
-	uint64_t total = 0;
-	unsigned char md[32];
-	unsigned int mdlen;
 	la_int64_t hsize = archive_entry_size(ent);
 
 	if ((archive_entry_mode(ent) & 0777) != f->mode)
@@ -391,21 +386,33 @@ static int extract_file(struct bundle *b, struct archive_entry *ent, struct mani
 	if (!archive_entry_size_is_set(ent) || hsize < 0 || (uint64_t)hsize != f->size)
 		return err_set(e, EXIT_REFUSED, "%s: size %lld in the archive, manifest says %llu",
 			       f->path, (long long)hsize, (unsigned long long)f->size);
-	if (dirfd >= 0) {
-		pfd = open_parent(dirfd, f->path, &leaf, e);
-		if (pfd < 0)
-			return -1;
-		/* O_EXCL|O_NOFOLLOW: never write through a name that already exists. */
-		fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			err_errno(e, errno, "%s: create", f->path);
-			goto out;
-		}
-	}
-	if (EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1) {
-		err_set(e, EXIT_RUNTIME, "%s: sha256 init failed", f->path);
-		goto out;
-	}
+	return 0;
+}
+
+/* Creates the file below `dirfd` (its directories as needed); the fd, or -1. */
+static int create_file(int dirfd, const struct manifest_file *f, struct err *e)
+{
+	const char *leaf = NULL;
+	int pfd = open_parent(dirfd, f->path, &leaf, e), fd;
+
+	if (pfd < 0)
+		return -1;
+	/* O_EXCL|O_NOFOLLOW: never write through a name that already exists. */
+	fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		err_errno(e, errno, "%s: create", f->path);
+	close(pfd);
+	return fd;
+}
+
+/* Reads the member's data into the digest (and into fd, when >= 0),
+ * refusing a hole and anything past the manifest's size, then a short
+ * member. */
+static int copy_file_data(struct bundle *b, const struct manifest_file *f, int fd,
+			  struct progress *pg, struct err *e)
+{
+	uint64_t total = 0;
+
 	for (;;) {
 		const void *buf;
 		size_t len;
@@ -413,57 +420,60 @@ static int extract_file(struct bundle *b, struct archive_entry *ent, struct mani
 		int r = archive_read_data_block(b->a, &buf, &len, &off);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r != ARCHIVE_OK) {
-			archive_fail(b, e);
-			goto out;
-		}
+		if (r != ARCHIVE_OK)
+			return archive_fail(b, e);
 		/* A hole (sparse member) would be a gap in the offsets. */
-		if (off < 0 || (uint64_t)off != total) {
-			err_set(e, EXIT_REFUSED, "%s: sparse member", f->path);
-			goto out;
-		}
+		if (off < 0 || (uint64_t)off != total)
+			return err_set(e, EXIT_REFUSED, "%s: sparse member", f->path);
 		/* Never more than the manifest's size: a bomb stops here, unwritten. */
-		if (len > f->size - total) {
-			err_set(e, EXIT_REFUSED, "%s: more than the %llu bytes the manifest says",
-				f->path, (unsigned long long)f->size);
-			goto out;
-		}
+		if (len > f->size - total)
+			return err_set(e, EXIT_REFUSED, "%s: more than the %llu bytes the manifest says",
+				       f->path, (unsigned long long)f->size);
 		total += len;
-		if (EVP_DigestUpdate(b->md, buf, len) != 1) {
-			err_set(e, EXIT_RUNTIME, "%s: sha256 failed", f->path);
-			goto out;
-		}
-		if (fd >= 0 && write_all(fd, buf, len) < 0) {
-			err_errno(e, errno, "%s: write", f->path);
-			goto out;
-		}
+		if (EVP_DigestUpdate(b->md, buf, len) != 1)
+			return err_set(e, EXIT_RUNTIME, "%s: sha256 failed", f->path);
+		if (fd >= 0 && write_all(fd, buf, len) < 0)
+			return err_errno(e, errno, "%s: write", f->path);
 		progress_update(pg, (uint64_t)archive_filter_bytes(b->a, -1));
 	}
-	if (total != f->size) {
-		err_set(e, EXIT_REFUSED, "%s: %llu bytes, manifest says %llu (truncated)", f->path,
-			(unsigned long long)total, (unsigned long long)f->size);
-		goto out;
-	}
-	if (EVP_DigestFinal_ex(b->md, md, &mdlen) != 1) {
-		err_set(e, EXIT_RUNTIME, "%s: sha256 failed", f->path);
-		goto out;
-	}
-	if (memcmp(md, f->sha256, sizeof(md))) {
-		char got[65];
-		util_hex(md, sizeof(md), got);
-		err_set(e, EXIT_REFUSED, "%s: sha256 %s does not match the manifest", f->path, got);
-		goto out;
-	}
-	if (fd >= 0 && fchmod(fd, f->mode) < 0) {
-		err_errno(e, errno, "%s: chmod", f->path);
-		goto out;
-	}
-	rc = 0;
-out:
+	if (total != f->size)
+		return err_set(e, EXIT_REFUSED, "%s: %llu bytes, manifest says %llu (truncated)", f->path,
+			       (unsigned long long)total, (unsigned long long)f->size);
+	return 0;
+}
+
+/* The digest of what copy_file_data read against the manifest's sha256. */
+static int check_file_digest(struct bundle *b, const struct manifest_file *f, struct err *e)
+{
+	unsigned char md[32];
+	unsigned int mdlen;
+	char got[65];
+
+	if (EVP_DigestFinal_ex(b->md, md, &mdlen) != 1)
+		return err_set(e, EXIT_RUNTIME, "%s: sha256 failed", f->path);
+	if (!memcmp(md, f->sha256, sizeof(md)))
+		return 0;
+	util_hex(md, sizeof(md), got);
+	return err_set(e, EXIT_REFUSED, "%s: sha256 %s does not match the manifest", f->path, got);
+}
+
+/* A regular member: checked against the manifest and, with dirfd >= 0,
+ * written below it (mode set only once its content is verified). */
+static int extract_file(struct bundle *b, struct archive_entry *ent, struct manifest_file *f,
+			int dirfd, struct progress *pg, struct err *e)
+{
+	int fd = -1, rc = -1;
+
+	if (check_file_header(ent, f, e) < 0)
+		return -1;
+	if (dirfd >= 0 && (fd = create_file(dirfd, f, e)) < 0)
+		return -1;
+	if (EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1)
+		err_set(e, EXIT_RUNTIME, "%s: sha256 init failed", f->path);
+	else if (copy_file_data(b, f, fd, pg, e) == 0 && check_file_digest(b, f, e) == 0)
+		rc = fd >= 0 && fchmod(fd, f->mode) < 0 ? err_errno(e, errno, "%s: chmod", f->path) : 0;
 	if (fd >= 0)
 		close(fd);
-	if (pfd >= 0)
-		close(pfd);
 	return rc;
 }
 

@@ -23,7 +23,7 @@ static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *
 	return NULL;
 }
 
-static const char *scalar(yaml_node_t *n)
+static const char *scalar_text(yaml_node_t *n)
 {
 	if (!n || n->type != YAML_SCALAR_NODE || !n->data.scalar.length)
 		return NULL;
@@ -41,11 +41,23 @@ static yaml_node_t *named_entry(yaml_document_t *doc, yaml_node_t *root, const c
 		return NULL;
 	for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top; i++) {
 		yaml_node_t *entry = yaml_document_get_node(doc, *i);
-		const char *n = scalar(map_get(doc, entry, "name"));
+		const char *n = scalar_text(map_get(doc, entry, "name"));
 		if (n && !strcmp(n, name))
 			return map_get(doc, entry, inner);
 	}
 	return NULL;
+}
+
+/* named_entry, or NULL with the error naming what is missing. */
+static yaml_node_t *named_entry_required(yaml_document_t *doc, yaml_node_t *root, const char *list,
+					 const char *inner, const char *name, const char *where,
+					 struct err *e)
+{
+	yaml_node_t *entry = named_entry(doc, root, list, inner, name);
+
+	if (!entry)
+		err_set(e, EXIT_RUNTIME, "%s: %s: no %s named '%s'", where, list, inner, name);
+	return entry;
 }
 
 /* Base64 as kubeconfig writes it (one line, padded). */
@@ -86,13 +98,13 @@ static int pem_field(yaml_document_t *doc, yaml_node_t *map, const char *path, c
 	const char *v;
 
 	snprintf(key, sizeof(key), "%s-data", field);
-	v = scalar(map_get(doc, map, key));
+	v = scalar_text(map_get(doc, map, key));
 	if (v) {
 		if (b64_decode(v, out, out_len) < 0)
 			return err_set(e, EXIT_RUNTIME, "%s: %s.%s: not valid base64", where, path, key);
 		return 0;
 	}
-	v = scalar(map_get(doc, map, field));
+	v = scalar_text(map_get(doc, map, field));
 	if (v) {
 		char *data = NULL;
 		size_t len = 0;
@@ -105,15 +117,94 @@ static int pem_field(yaml_document_t *doc, yaml_node_t *map, const char *path, c
 	return err_set(e, EXIT_RUNTIME, "%s: %s.%s: missing", where, path, key);
 }
 
+/* The names the current context points at. */
+struct context {
+	const char *name, *cluster, *user;
+};
+
+static int read_context(yaml_document_t *doc, yaml_node_t *root, const char *where,
+			struct context *cx, struct err *e)
+{
+	yaml_node_t *ctx;
+
+	cx->name = scalar_text(map_get(doc, root, "current-context"));
+	if (!cx->name)
+		return err_set(e, EXIT_RUNTIME, "%s: current-context: missing", where);
+	if (!(ctx = named_entry_required(doc, root, "contexts", "context", cx->name, where, e)))
+		return -1;
+	cx->cluster = scalar_text(map_get(doc, ctx, "cluster"));
+	cx->user = scalar_text(map_get(doc, ctx, "user"));
+	if (!cx->cluster || !cx->user)
+		return err_set(e, EXIT_RUNTIME, "%s: contexts[%s].context.%s: missing", where, cx->name,
+			       cx->cluster ? "user" : "cluster");
+	return 0;
+}
+
+/* The API server (https:// only) and the CA that signs its certificate. */
+static int read_cluster(yaml_document_t *doc, yaml_node_t *root, const char *name, const char *where,
+			struct kubeconfig *kc, struct err *e)
+{
+	yaml_node_t *cluster = named_entry_required(doc, root, "clusters", "cluster", name, where, e);
+	const char *server;
+	char path[160];
+
+	if (!cluster)
+		return -1;
+	server = scalar_text(map_get(doc, cluster, "server"));
+	if (!server)
+		return err_set(e, EXIT_RUNTIME, "%s: clusters[%s].cluster.server: missing", where, name);
+	if (strncmp(server, "https://", 8))
+		return err_set(e, EXIT_RUNTIME, "%s: clusters[%s].cluster.server: '%s' is not https://",
+			       where, name, server);
+	if (!(kc->server = strdup(server)))
+		return err_set(e, EXIT_RUNTIME, "%s: out of memory", where);
+	snprintf(path, sizeof(path), "clusters[%s].cluster", name);
+	return pem_field(doc, cluster, path, "certificate-authority", &kc->ca, &kc->ca_len, where, e);
+}
+
+/* The user's credentials: a token, or a client certificate and key. */
+static int read_user(yaml_document_t *doc, yaml_node_t *root, const char *name, const char *where,
+		     struct kubeconfig *kc, struct err *e)
+{
+	yaml_node_t *user = named_entry_required(doc, root, "users", "user", name, where, e);
+	char path[160];
+	const char *token;
+
+	if (!user)
+		return -1;
+	token = scalar_text(map_get(doc, user, "token"));
+	if (token) {
+		if (!(kc->token = strdup(token)))
+			return err_set(e, EXIT_RUNTIME, "%s: out of memory", where);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "users[%s].user", name);
+	if (pem_field(doc, user, path, "client-certificate", &kc->cert, &kc->cert_len, where, e) < 0)
+		return -1;
+	return pem_field(doc, user, path, "client-key", &kc->key, &kc->key_len, where, e);
+}
+
+/* The document's top-level mapping: current-context -> cluster and user. */
+static int read_document(yaml_document_t *doc, const char *where, struct kubeconfig *kc,
+			 struct err *e)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+	struct context cx = { 0 };
+
+	if (!root || root->type != YAML_MAPPING_NODE)
+		return err_set(e, EXIT_RUNTIME, "%s: not a kubeconfig (no top-level mapping)", where);
+	if (read_context(doc, root, where, &cx, e) < 0 ||
+	    read_cluster(doc, root, cx.cluster, where, kc, e) < 0)
+		return -1;
+	return read_user(doc, root, cx.user, where, kc, e);
+}
+
 int kubeconfig_parse(const char *text, size_t len, const char *where, struct kubeconfig **out,
 		     struct err *e)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	yaml_node_t *root, *ctx, *cluster, *user;
 	struct kubeconfig *kc;
-	const char *cur, *cname, *uname, *server, *token;
-	char path[160];
 	int rc = -1;
 
 	*out = NULL;
@@ -130,70 +221,11 @@ int kubeconfig_parse(const char *text, size_t len, const char *where, struct kub
 		free(kc);
 		return -1;
 	}
-	root = yaml_document_get_root_node(&doc);
-	if (!root || root->type != YAML_MAPPING_NODE) {
-		err_set(e, EXIT_RUNTIME, "%s: not a kubeconfig (no top-level mapping)", where);
-		goto out;
+	if (read_document(&doc, where, kc, e) == 0) {
+		*out = kc;
+		kc = NULL;
+		rc = 0;
 	}
-	cur = scalar(map_get(&doc, root, "current-context"));
-	if (!cur) {
-		err_set(e, EXIT_RUNTIME, "%s: current-context: missing", where);
-		goto out;
-	}
-	ctx = named_entry(&doc, root, "contexts", "context", cur);
-	if (!ctx) {
-		err_set(e, EXIT_RUNTIME, "%s: contexts: no context named '%s'", where, cur);
-		goto out;
-	}
-	cname = scalar(map_get(&doc, ctx, "cluster"));
-	uname = scalar(map_get(&doc, ctx, "user"));
-	if (!cname || !uname) {
-		err_set(e, EXIT_RUNTIME, "%s: contexts[%s].context.%s: missing", where, cur,
-			cname ? "user" : "cluster");
-		goto out;
-	}
-	cluster = named_entry(&doc, root, "clusters", "cluster", cname);
-	if (!cluster) {
-		err_set(e, EXIT_RUNTIME, "%s: clusters: no cluster named '%s'", where, cname);
-		goto out;
-	}
-	server = scalar(map_get(&doc, cluster, "server"));
-	if (!server) {
-		err_set(e, EXIT_RUNTIME, "%s: clusters[%s].cluster.server: missing", where, cname);
-		goto out;
-	}
-	if (strncmp(server, "https://", 8)) {
-		err_set(e, EXIT_RUNTIME, "%s: clusters[%s].cluster.server: '%s' is not https://",
-			where, cname, server);
-		goto out;
-	}
-	kc->server = strdup(server);
-	snprintf(path, sizeof(path), "clusters[%s].cluster", cname);
-	if (pem_field(&doc, cluster, path, "certificate-authority", &kc->ca, &kc->ca_len, where, e) < 0)
-		goto out;
-	user = named_entry(&doc, root, "users", "user", uname);
-	if (!user) {
-		err_set(e, EXIT_RUNTIME, "%s: users: no user named '%s'", where, uname);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "users[%s].user", uname);
-	token = scalar(map_get(&doc, user, "token"));
-	if (token) {
-		kc->token = strdup(token);
-	} else {
-		if (pem_field(&doc, user, path, "client-certificate", &kc->cert, &kc->cert_len, where, e) < 0)
-			goto out;
-		if (pem_field(&doc, user, path, "client-key", &kc->key, &kc->key_len, where, e) < 0)
-			goto out;
-	}
-	if (!kc->server || (token && !kc->token)) {
-		err_set(e, EXIT_RUNTIME, "%s: out of memory", where);
-		goto out;
-	}
-	*out = kc;
-	kc = NULL;
-	rc = 0;
-out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	kubeconfig_free(kc);
@@ -215,7 +247,7 @@ int kubeconfig_load(const char *path, struct kubeconfig **out, struct err *e)
 	return rc;
 }
 
-static void wipe(void *p, size_t len)
+static void free_cleansed(void *p, size_t len)
 {
 	if (p) {
 		OPENSSL_cleanse(p, len);
@@ -230,8 +262,8 @@ void kubeconfig_free(struct kubeconfig *kc)
 	free(kc->server);
 	free(kc->ca);
 	free(kc->cert);
-	wipe(kc->key, kc->key_len);
+	free_cleansed(kc->key, kc->key_len);
 	if (kc->token)
-		wipe(kc->token, strlen(kc->token));
+		free_cleansed(kc->token, strlen(kc->token));
 	free(kc);
 }

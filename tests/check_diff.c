@@ -355,7 +355,7 @@ START_TEST(tenants_are_independent)
 	ck_assert_uint_eq(r.nactions, N / 2);
 	for (size_t i = 0; i < r.nactions; i++) {
 		ck_assert_int_eq(r.actions[i].op, DIFF_APPLY);
-		/* The observed object it is applied over (reconcile.c moves its
+		/* The observed object it is applied over (reconcile-execute.c moves its
 		 * field ownership first): the same name, the old hash. */
 		ck_assert_ptr_eq(r.actions[i].observed, &observed[r.actions[i].obj - desired]);
 		ck_assert_str_eq(r.actions[i].observed->hash, "old");
