@@ -14,7 +14,9 @@ list of simplifications):
     consistent however the objects change between pages.
   * namespace deletion sets Terminating and a deletionTimestamp, then after
     `ns_delete_delay` seconds deletes everything in the namespace, then the
-    namespace (finalizers of the contents are not waited for).
+    namespace (finalizers of the contents are not waited for; the
+    namespace's own metadata.finalizers hold it, Terminating, until an
+    update empties them).
   * deletion of an owner deletes its dependents (ownerReferences by uid)
     synchronously for Foreground and Background; Orphan strips the refs.
     Objects with metadata.finalizers get a deletionTimestamp and go away
@@ -130,6 +132,7 @@ class Store:
         self.rv = 0
         self.compacted = 0
         self.ns_delete_delay = ns_delete_delay
+        self.purged = set()  # uids of emptied namespaces held by finalizers
         self.compact_interval = compact_interval
         self.objects = {r.key: {} for r in resources.RESOURCES}
         # (rv, resource key, type, object, previous object) for watches.
@@ -479,7 +482,8 @@ class Store:
         meta = new["metadata"]
         meta["resourceVersion"] = self._next_rv()
         if meta.get("deletionTimestamp") and not meta.get("finalizers") \
-                and res.kind != "Namespace":
+                and (res.kind != "Namespace" or meta["uid"] in self.purged):
+            self.purged.discard(meta["uid"])
             self._commit(res, "DELETED", new, old)
             self._delete_dependents(old, "Background")
         else:
@@ -701,7 +705,13 @@ class Store:
                     if k[0] == name:
                         self._remove(r, self.objects[r.key][k])
             ns = self.lookup(NAMESPACES, None, name)
-            if ns is not None and ns["metadata"]["uid"] == uid:
+            if ns is None or ns["metadata"]["uid"] != uid:
+                return
+            # Emptied, but held by its metadata.finalizers until an update
+            # removes the last one (as on a real server).
+            if ns["metadata"].get("finalizers"):
+                self.purged.add(uid)
+            else:
                 self._remove(NAMESPACES, ns)
 
     # ---- watch ------------------------------------------------------------
