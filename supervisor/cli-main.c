@@ -19,6 +19,7 @@ static const struct cli_command commands[] = {
 	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },
 	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
+	{ "ca", cmd_ca, "print the appliance CA's certificate (tenant hosts' HTTPS)" },
 	{ "reset", cmd_reset, "return the machine to before install (keeps backups)" },
 	{ "backup", cmd_backup, "back up the state, k3s's datastore and token to a local archive" },
 	{ "restore", cmd_restore, "restore a backup (checked in full before anything changes)" },

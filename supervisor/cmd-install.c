@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capacity.h"
 #include "debpkg.h"
@@ -18,6 +19,7 @@
 #include "preflight.h"
 #include "run.h"
 #include "sign.h"
+#include "tls.h"
 #include "trust.h"
 #include "util.h"
 
@@ -61,6 +63,22 @@ int install_cmd_sync_package(struct cli *cli, const char *root, int allow_downgr
 		return -1;
 	if (*changed)
 		printf("installed package %s from the bundle under %s\n", basename(deb), root);
+	return 0;
+}
+
+/* The appliance CA: made on the first install, then kept as it is across
+ * upgrades and rollbacks (the certificates it issued stay valid). */
+static int ensure_ca(struct cli *cli, const char *root)
+{
+	char dir[PATH_MAX], host[256] = "outpost";
+	int created;
+
+	snprintf(dir, sizeof(dir), "%s%s%s", root, root[strlen(root) - 1] == '/' ? "" : "/", TLS_CA_DIR);
+	gethostname(host, sizeof(host) - 1);
+	if (tls_ca_ensure(dir, host, &created, &cli->err) < 0)
+		return err_prefix(&cli->err, "install");
+	if (created)
+		printf("created the appliance CA in %s (outpost ca prints its certificate)\n", dir);
 	return 0;
 }
 
@@ -172,6 +190,8 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 		if (kept)
 			printf("trusted key %s kept in %s\n", id, keydir);
 	}
+	if (ensure_ca(cli, root) < 0)
+		return -1;
 	/* Also on a rerun: it finishes a package step an earlier run did not. */
 	if (install_cmd_sync_package(cli, root, allow_downgrade, &pkg_changed) < 0)
 		return -1;

@@ -72,7 +72,7 @@ int reset_plan(const struct reset_opts *o, struct reset_step **out)
 	for (size_t i = 0; i < NELEM(k3s_paths); i++)
 		rc |= add(s, &n, RESET_REMOVE, o->root, k3s_paths[i], "remove");
 	rc |= add(s, &n, RESET_REMOVE_STATE, o->root, "var/lib/outpost",
-		  o->keep_state ? "remove Outpost's records (keep backups/, state file)"
+		  o->keep_state ? "remove Outpost's records (keep backups/, state file, CA)"
 				: "remove Outpost's records and state (keep backups/)");
 	rc |= add(s, &n, RESET_RELOAD_UNITS, o->root, NULL, "reload systemd's units");
 	if (rc) {

@@ -302,8 +302,10 @@ static void remove_tree(const char *path, struct reset_result *r)
 
 static int kept(const char *name, int keep_state)
 {
+	/* The CA goes with the state: the tenants' certificates it issued are
+	 * part of what --keep-state keeps. */
 	static const char *const state[] = { "state.db", "state.db-wal", "state.db-shm",
-					     "state.db-journal" };
+					     "state.db-journal", "ca" };
 
 	if (!strcmp(name, "backups"))
 		return 1;

@@ -13,21 +13,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "ssl-err.h"
 #include "util.h"
 
 #define KEY_FILE_MAX (16 * 1024)
-
-static const char *ssl_why(void)
-{
-	unsigned long code = ERR_get_error();
-	static _Thread_local char buf[256];
-
-	if (!code)
-		return "OpenSSL error";
-	ERR_error_string_n(code, buf, sizeof(buf));
-	ERR_clear_error();
-	return buf;
-}
 
 static int is_ed25519(EVP_PKEY *k)
 {
@@ -43,7 +32,7 @@ int sign_key_id(EVP_PKEY *key, char id[SIGN_KEYID_HEX], struct err *e)
 	if (!is_ed25519(key) || EVP_PKEY_get_raw_public_key(key, raw, &len) != 1 || len != 32)
 		return err_set(e, EXIT_REFUSED, "key is not an Ed25519 key");
 	if (EVP_Digest(raw, len, md, &mdlen, EVP_sha256(), NULL) != 1)
-		return err_set(e, EXIT_RUNTIME, "sha256: %s", ssl_why());
+		return err_set(e, EXIT_RUNTIME, "sha256: %s", ssl_err_text());
 	util_hex(md, sizeof(md), id);
 	return 0;
 }
@@ -70,7 +59,7 @@ static int load_pem(const char *path, int private, EVP_PKEY **out, struct err *e
 	free(pem);
 	if (!k)
 		return err_set(e, EXIT_REFUSED, "%s: not a PEM %s key: %s", path,
-			       private ? "private" : "public", ssl_why());
+			       private ? "private" : "public", ssl_err_text());
 	if (!is_ed25519(k)) {
 		EVP_PKEY_free(k);
 		return err_set(e, EXIT_REFUSED, "%s: not an Ed25519 key", path);
@@ -102,7 +91,7 @@ static int write_pem(const char *path, EVP_PKEY *k, int private, struct err *e)
 		     : PEM_write_bio_PUBKEY(bio, k);
 	if (!ok) {
 		BIO_free(bio);
-		return err_set(e, EXIT_RUNTIME, "%s: %s", path, ssl_why());
+		return err_set(e, EXIT_RUNTIME, "%s: %s", path, ssl_err_text());
 	}
 	len = BIO_get_mem_data(bio, &data);
 	rc = util_write_atomic(path, data, (size_t)len, private ? 0600 : 0644, e);
@@ -127,7 +116,7 @@ int sign_keygen(const char *dir, char id[SIGN_KEYID_HEX], struct err *e)
 		return -1;
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!k)
-		return err_set(e, EXIT_RUNTIME, "keygen: %s", ssl_why());
+		return err_set(e, EXIT_RUNTIME, "keygen: %s", ssl_err_text());
 	if (sign_key_id(k, id, e) == 0 && write_pem(priv, k, 1, e) == 0 && write_pem(pub, k, 0, e) == 0)
 		rc = 0;
 	EVP_PKEY_free(k);
@@ -148,7 +137,7 @@ int sign_data(EVP_PKEY *priv, const void *data, size_t len, unsigned char sig[SI
 	     EVP_DigestSign(ctx, sig, &siglen, data, len) == 1 && siglen == SIGN_SIG_LEN;
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
-		return err_set(e, EXIT_RUNTIME, "sign: %s", ssl_why());
+		return err_set(e, EXIT_RUNTIME, "sign: %s", ssl_err_text());
 	return 0;
 }
 
