@@ -1,5 +1,7 @@
 /* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]
- * outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]] */
+ *                [--redis ADDR [--redis-passfile FILE]]
+ * outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]
+ *                [--redis ADDR [--redis-passfile FILE]] */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +12,8 @@
 
 static const char backup_usage[] =
 	"Usage: outpost backup [--out DIR] [--keep N] [--root DIR]\n"
-	"                      [--pg CONNINFO [--pg-passfile FILE]]\n\n"
+	"                      [--pg CONNINFO [--pg-passfile FILE]]\n"
+	"                      [--redis ADDR [--redis-passfile FILE]]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
 	"<root>/" BACKUP_DIR "): a manifest with the bundle version and a SHA-256\n"
 	"per part, the tenants' state file and k3s's SQLite datastore (both through\n"
@@ -18,16 +21,22 @@ static const char backup_usage[] =
 	"With --pg, also a pg_dumpall of that PostgreSQL server (every tenant and\n"
 	"platform database and the roles); CONNINFO is a libpq connection string\n"
 	"without a password, which comes from FILE (0600, libpq's .pgpass format).\n"
+	"With --redis (a socket path or HOST:PORT), also every tenant's Redis user\n"
+	"and the keys of its prefix t:<tenant>: in every database; the admin\n"
+	"password is read from the --redis-passfile FILE (0600).\n"
 	"Keeps the newest N archives in DIR (default 7). Needs no object store.\n";
 
 static const char restore_usage[] =
-	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]\n\n"
+	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]\n"
+	"                            [--redis ADDR [--redis-passfile FILE]]\n\n"
 	"Puts back the state file, k3s's datastore and token from a backup, with\n"
 	"outpost.service stopped. Every part is staged and checked first: an\n"
 	"archive from a newer bundle than the installed one, or one whose parts do\n"
 	"not match the manifest's hashes, is refused (exit 3) with nothing changed.\n"
 	"An archive holding a PostgreSQL dump needs --pg: the dump is replayed\n"
-	"there first (dropping and recreating its databases and roles).\n";
+	"there first (dropping and recreating its databases and roles); one holding\n"
+	"a Redis part needs --redis: each tenant's user and the keys of its prefix\n"
+	"are replaced by the archive's (other tenants' are left alone).\n";
 
 static int fail(struct cli *cli, const char *what)
 {
@@ -47,6 +56,8 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "root", required_argument, NULL, 'r' },
 		{ "pg", required_argument, NULL, 'p' },
 		{ "pg-passfile", required_argument, NULL, 'P' },
+		{ "redis", required_argument, NULL, 'R' },
+		{ "redis-passfile", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -66,6 +77,10 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			o->pg.conninfo = optarg;
 		} else if (c == 'P') {
 			o->pg.passfile = optarg;
+		} else if (c == 'R') {
+			o->redis.addr = optarg;
+		} else if (c == 'A') {
+			o->redis.passfile = optarg;
 		} else if (c == 'o' && !strcmp(what, "backup")) {
 			out = optarg;
 		} else if (c == 'k' && !strcmp(what, "backup")) {
@@ -81,7 +96,10 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		return cli_usage(cli, what, "--root must be an absolute path");
 	if (o->pg.passfile && !o->pg.conninfo)
 		return cli_usage(cli, what, "--pg-passfile needs --pg");
-	if (o->pg.conninfo && backup_pg_check(&o->pg, &cli->err) < 0)
+	if (o->redis.passfile && !o->redis.addr)
+		return cli_usage(cli, what, "--redis-passfile needs --redis");
+	if ((o->pg.conninfo && backup_pg_check(&o->pg, &cli->err) < 0) ||
+	    backup_redis_check(&o->redis, &cli->err) < 0)
 		return fail(cli, what);
 	if (!out) {
 		snprintf(dir, cap, "%s%s%s", o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/",
@@ -96,7 +114,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 int cmd_backup(struct cli *cli, int argc, char **argv)
 {
 	struct backup_opts o = { .root = "/", .keep = 7 };
-	char dir[4096], path[4200], missing[128];
+	char dir[4096], path[4200], missing[256];
 	int rc = parse(cli, "backup", backup_usage, argc, argv, &o, dir, sizeof(dir));
 
 	if (rc)
