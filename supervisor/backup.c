@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "backup-pg.h"
-#include "backup-redis.h"
 #include "debver.h"
 #include "run.h"
 #include "util.h"
@@ -28,9 +27,10 @@
 #define PART_LIMIT ((la_int64_t)64 << 30)
 
 /* The parts an archive may hold: its name in the archive, and where it lives. */
-enum part_id { P_STATE, P_K3S_DB, P_K3S_TOKEN, P_PG, P_REDIS, NPARTS };
+enum part_id { P_STATE, P_K3S_DB, P_K3S_TOKEN, P_PG, P_REDIS, P_MINIO, P_KEYCLOAK, NPARTS };
 static const char *const part_names[NPARTS] = { "state.db", "k3s/state.db", "k3s/token",
-						"postgres/all.sql", "redis/tenants.resp" };
+						"postgres/all.sql", "redis/tenants.resp",
+						"minio/buckets.tar", "keycloak/realms.tar" };
 
 static int pg_on(const struct backup_opts *o)
 {
@@ -57,14 +57,39 @@ static int redis_dump(const struct backup_opts *o, const char *dst, struct err *
 	return backup_redis_dump(&o->redis, dst, e);
 }
 
-static int redis_verify(const char *src, struct err *e)
-{
-	return backup_redis_verify(src, e);
-}
-
 static int redis_restore(const struct backup_opts *o, const char *src, struct err *e)
 {
 	return backup_redis_restore(&o->redis, src, e);
+}
+
+static int minio_on(const struct backup_opts *o)
+{
+	return o->minio.url != NULL;
+}
+
+static int minio_dump(const struct backup_opts *o, const char *dst, struct err *e)
+{
+	return backup_minio_dump(&o->minio, dst, e);
+}
+
+static int minio_restore(const struct backup_opts *o, const char *src, struct err *e)
+{
+	return backup_minio_restore(&o->minio, src, e);
+}
+
+static int keycloak_on(const struct backup_opts *o)
+{
+	return o->keycloak.kcsh != NULL;
+}
+
+static int keycloak_dump(const struct backup_opts *o, const char *dst, struct err *e)
+{
+	return backup_keycloak_dump(&o->keycloak, dst, e);
+}
+
+static int keycloak_restore(const struct backup_opts *o, const char *src, struct err *e)
+{
+	return backup_keycloak_restore(&o->keycloak, src, e);
 }
 
 /* The parts taken from a running service through its client rather than
@@ -80,7 +105,10 @@ static const struct service {
 	int (*verify)(const char *src, struct err *e);
 } services[NPARTS] = {
 	[P_PG] = { "PostgreSQL", "--pg", pg_on, pg_dump, pg_restore, NULL },
-	[P_REDIS] = { "Redis", "--redis", redis_on, redis_dump, redis_restore, redis_verify },
+	[P_REDIS] = { "Redis", "--redis", redis_on, redis_dump, redis_restore, backup_redis_verify },
+	[P_MINIO] = { "MinIO", "--minio", minio_on, minio_dump, minio_restore, backup_minio_verify },
+	[P_KEYCLOAK] = { "Keycloak", "--keycloak", keycloak_on, keycloak_dump, keycloak_restore,
+			 backup_keycloak_verify },
 };
 
 static int part_target(const struct backup_opts *o, enum part_id p, char *buf, size_t cap)

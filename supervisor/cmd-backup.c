@@ -1,7 +1,7 @@
 /* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]
- *                [--redis ADDR [--redis-passfile FILE]]
- * outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]
- *                [--redis ADDR [--redis-passfile FILE]] */
+ *                [--redis ADDR [--redis-passfile FILE]] [--minio URL --minio-credfile FILE]
+ *                [--keycloak KCSH]
+ * outpost restore FILE [--root DIR] and the same service options */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,8 @@
 static const char backup_usage[] =
 	"Usage: outpost backup [--out DIR] [--keep N] [--root DIR]\n"
 	"                      [--pg CONNINFO [--pg-passfile FILE]]\n"
-	"                      [--redis ADDR [--redis-passfile FILE]]\n\n"
+	"                      [--redis ADDR [--redis-passfile FILE]]\n"
+	"                      [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
 	"<root>/" BACKUP_DIR "): a manifest with the bundle version and a SHA-256\n"
 	"per part, the tenants' state file and k3s's SQLite datastore (both through\n"
@@ -24,11 +25,17 @@ static const char backup_usage[] =
 	"With --redis (a socket path or HOST:PORT), also every tenant's Redis user\n"
 	"and the keys of its prefix t:<tenant>: in every database; the admin\n"
 	"password is read from the --redis-passfile FILE (0600).\n"
+	"With --minio, every tenant bucket (t-<tenant>) through `mc mirror`; the\n"
+	"root user and password are the two lines of the --minio-credfile FILE\n"
+	"(0600) and reach mc in MC_HOST_outpost, never argv.\n"
+	"With --keycloak (the path of kc.sh), every realm through\n"
+	"`kc.sh export --users realm_file`.\n"
 	"Keeps the newest N archives in DIR (default 7). Needs no object store.\n";
 
 static const char restore_usage[] =
 	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]\n"
-	"                            [--redis ADDR [--redis-passfile FILE]]\n\n"
+	"                            [--redis ADDR [--redis-passfile FILE]]\n"
+	"                            [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
 	"Puts back the state file, k3s's datastore and token from a backup, with\n"
 	"outpost.service stopped. Every part is staged and checked first: an\n"
 	"archive from a newer bundle than the installed one, or one whose parts do\n"
@@ -36,7 +43,9 @@ static const char restore_usage[] =
 	"An archive holding a PostgreSQL dump needs --pg: the dump is replayed\n"
 	"there first (dropping and recreating its databases and roles); one holding\n"
 	"a Redis part needs --redis: each tenant's user and the keys of its prefix\n"
-	"are replaced by the archive's (other tenants' are left alone).\n";
+	"are replaced by the archive's (other tenants' are left alone); a MinIO\n"
+	"part needs --minio: each bucket is mirrored back with --overwrite --remove;\n"
+	"a Keycloak part needs --keycloak: `kc.sh import --override true`.\n";
 
 static int fail(struct cli *cli, const char *what)
 {
@@ -58,6 +67,9 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "pg-passfile", required_argument, NULL, 'P' },
 		{ "redis", required_argument, NULL, 'R' },
 		{ "redis-passfile", required_argument, NULL, 'A' },
+		{ "minio", required_argument, NULL, 'M' },
+		{ "minio-credfile", required_argument, NULL, 'C' },
+		{ "keycloak", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +93,12 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			o->redis.addr = optarg;
 		} else if (c == 'A') {
 			o->redis.passfile = optarg;
+		} else if (c == 'M') {
+			o->minio.url = optarg;
+		} else if (c == 'C') {
+			o->minio.credfile = optarg;
+		} else if (c == 'K') {
+			o->keycloak.kcsh = optarg;
 		} else if (c == 'o' && !strcmp(what, "backup")) {
 			out = optarg;
 		} else if (c == 'k' && !strcmp(what, "backup")) {
@@ -98,8 +116,11 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		return cli_usage(cli, what, "--pg-passfile needs --pg");
 	if (o->redis.passfile && !o->redis.addr)
 		return cli_usage(cli, what, "--redis-passfile needs --redis");
+	if (o->minio.credfile && !o->minio.url)
+		return cli_usage(cli, what, "--minio-credfile needs --minio");
 	if ((o->pg.conninfo && backup_pg_check(&o->pg, &cli->err) < 0) ||
-	    backup_redis_check(&o->redis, &cli->err) < 0)
+	    backup_redis_check(&o->redis, &cli->err) < 0 || backup_minio_check(&o->minio, &cli->err) < 0 ||
+	    backup_keycloak_check(&o->keycloak, &cli->err) < 0)
 		return fail(cli, what);
 	if (!out) {
 		snprintf(dir, cap, "%s%s%s", o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/",
