@@ -3,15 +3,17 @@
  *                [--keycloak KCSH]
  * outpost restore FILE [--root DIR] and the same service options */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup-schedule.h"
 #include "backup.h"
 #include "cmd.h"
 
 static const char backup_usage[] =
-	"Usage: outpost backup [--out DIR] [--keep N] [--root DIR]\n"
+	"Usage: outpost backup [--out DIR] [--keep N | --supervise-config FILE] [--root DIR]\n"
 	"                      [--pg CONNINFO [--pg-passfile FILE]]\n"
 	"                      [--redis ADDR [--redis-passfile FILE]]\n"
 	"                      [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
@@ -30,7 +32,9 @@ static const char backup_usage[] =
 	"(0600) and reach mc in MC_HOST_outpost, never argv.\n"
 	"With --keycloak (the path of kc.sh), every realm through\n"
 	"`kc.sh export --users realm_file`.\n"
-	"Keeps the newest N archives in DIR (default 7). Needs no object store.\n";
+	"Keeps the newest N archives in DIR (default: \"backup-keep\" in FILE, the\n"
+	"--supervise-config, default " OUTPOST_SYSCONFDIR "/outpost/supervise.json; else 7).\n"
+	"Needs no object store.\n";
 
 static const char restore_usage[] =
 	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]\n"
@@ -70,12 +74,12 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "minio", required_argument, NULL, 'M' },
 		{ "minio-credfile", required_argument, NULL, 'C' },
 		{ "keycloak", required_argument, NULL, 'K' },
+		{ "supervise-config", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *out = NULL;
-	unsigned long keep;
-	char *end;
+	const char *out = NULL, *config = OUTPOST_SYSCONFDIR "/outpost/supervise.json";
+	bool keep_given = false;
 	int c;
 
 	optind = 0;
@@ -102,16 +106,19 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		} else if (c == 'o' && !strcmp(what, "backup")) {
 			out = optarg;
 		} else if (c == 'k' && !strcmp(what, "backup")) {
-			keep = strtoul(optarg, &end, 10);
-			if (*end || keep == 0 || keep > 1000)
-				return cli_usage(cli, what, "--keep '%s': a count from 1 to 1000", optarg);
-			o->keep = (unsigned)keep;
+			if (backup_schedule_parse_keep("--keep", optarg, &o->keep, &cli->err) < 0)
+				return fail(cli, what);
+			keep_given = true;
+		} else if (c == 'S' && !strcmp(what, "backup")) {
+			config = optarg;
 		} else {
 			return cli_bad_option(cli, what, argv, optopt);
 		}
 	}
 	if (o->root[0] != '/')
 		return cli_usage(cli, what, "--root must be an absolute path");
+	if (!strcmp(what, "backup") && !keep_given && backup_schedule_keep(config, &o->keep, &cli->err) < 0)
+		return fail(cli, what);
 	if (o->pg.passfile && !o->pg.conninfo)
 		return cli_usage(cli, what, "--pg-passfile needs --pg");
 	if (o->redis.passfile && !o->redis.addr)
@@ -134,7 +141,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 
 int cmd_backup(struct cli *cli, int argc, char **argv)
 {
-	struct backup_opts o = { .root = "/", .keep = 7 };
+	struct backup_opts o = { .root = "/", .keep = BACKUP_KEEP_DEFAULT };
 	char dir[4096], path[4200], missing[256];
 	int rc = parse(cli, "backup", backup_usage, argc, argv, &o, dir, sizeof(dir));
 
