@@ -35,7 +35,8 @@ int cmd_support_bundle(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct support_opts o = { .out_dir = ".", .root = "/", .part_timeout_s = 30,
-				  .supervise_json = OUTPOST_SYSCONFDIR "/outpost/supervise.json" };
+				  .supervise_json = OUTPOST_SYSCONFDIR "/outpost/supervise.json",
+				  .datadir = cli->datadir };
 	char self[PATH_MAX], path[PATH_MAX];
 	ssize_t n;
 	int c, failed = 0;
