@@ -20,8 +20,6 @@
 
 int backup_minio_check(const struct backup_minio *m, struct err *e)
 {
-	struct stat st;
-
 	if (!m->url)
 		return 0;
 	if (strncmp(m->url, "http://", 7) && strncmp(m->url, "https://", 8))
@@ -30,12 +28,7 @@ int backup_minio_check(const struct backup_minio *m, struct err *e)
 		return err_set(e, EXIT_USAGE, "--minio: no credentials in the URL (it would be in argv): use --minio-credfile");
 	if (!m->credfile)
 		return err_set(e, EXIT_USAGE, "--minio needs --minio-credfile");
-	if (stat(m->credfile, &st) < 0)
-		return err_errno(e, errno, "--minio-credfile %s", m->credfile);
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
-		return err_set(e, EXIT_USAGE, "--minio-credfile %s: must be a regular file of mode 0600",
-			       m->credfile);
-	return 0;
+	return util_check_private_file("--minio-credfile", m->credfile, e);
 }
 
 /* Percent-encodes all but RFC 3986's unreserved characters: a password may
@@ -161,21 +154,6 @@ static int dump_buckets(const char *data, struct err *e)
 	return rc;
 }
 
-int backup_minio_dump(const struct backup_minio *m, const char *dst, struct err *e)
-{
-	char work[4200], data[4300];
-	int rc;
-
-	if (backup_tar_workdir(dst, work, sizeof(work), e) < 0)
-		return -1;
-	snprintf(data, sizeof(data), "%s/buckets", work);
-	rc = mkdir(data, 0700) < 0 ? err_errno(e, errno, "%s", data) : 0;
-	if (!rc)
-		rc = mc_env(m, work, e) < 0 || dump_buckets(data, e) < 0 || backup_tar_pack(data, dst, e) < 0 ? -1 : 0;
-	mc_env_clear();
-	return backup_tar_workdone(work, rc, e);
-}
-
 static int restore_buckets(const char *data, struct err *e)
 {
 	struct dirent **list;
@@ -218,17 +196,31 @@ int backup_minio_verify(const char *src, struct err *e)
 	return backup_tar_verify(src, bucket_entry, e);
 }
 
-int backup_minio_restore(const struct backup_minio *m, const char *src, struct err *e)
+/* mc's environment and a work directory around one dump or restore. */
+static int in_work(const struct backup_minio *m, const char *part, int restore, struct err *e)
 {
 	char work[4200], data[4300];
 	int rc;
 
-	if (backup_tar_workdir(src, work, sizeof(work), e) < 0)
+	if (backup_tar_workdir(part, work, sizeof(work), e) < 0)
 		return -1;
 	snprintf(data, sizeof(data), "%s/buckets", work);
 	rc = mkdir(data, 0700) < 0 ? err_errno(e, errno, "%s", data) : 0;
-	if (!rc)
-		rc = backup_tar_unpack(src, data, e) < 0 || mc_env(m, work, e) < 0 || restore_buckets(data, e) < 0 ? -1 : 0;
+	if (!rc && restore)
+		rc = backup_tar_unpack(part, data, e) < 0 || mc_env(m, work, e) < 0 || restore_buckets(data, e) < 0
+			     ? -1 : 0;
+	else if (!rc)
+		rc = mc_env(m, work, e) < 0 || dump_buckets(data, e) < 0 || backup_tar_pack(data, part, e) < 0 ? -1 : 0;
 	mc_env_clear();
 	return backup_tar_workdone(work, rc, e);
+}
+
+int backup_minio_dump(const struct backup_minio *m, const char *dst, struct err *e)
+{
+	return in_work(m, dst, 0, e);
+}
+
+int backup_minio_restore(const struct backup_minio *m, const char *src, struct err *e)
+{
+	return in_work(m, src, 1, e);
 }

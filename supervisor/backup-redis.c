@@ -27,16 +27,7 @@ struct tenants {
 
 int backup_redis_check(const struct backup_redis *rd, struct err *e)
 {
-	struct stat st;
-
-	if (!rd->passfile)
-		return 0;
-	if (stat(rd->passfile, &st) < 0)
-		return err_errno(e, errno, "--redis-passfile %s", rd->passfile);
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
-		return err_set(e, EXIT_USAGE, "--redis-passfile %s: must be a regular file of mode 0600",
-			       rd->passfile);
-	return 0;
+	return rd->passfile ? util_check_private_file("--redis-passfile", rd->passfile, e) : 0;
 }
 
 static int connect_server(const struct backup_redis *rd, struct resp **r, struct err *e)
@@ -162,11 +153,47 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Called with each SCAN page of a database's "t:*" keys; `db` is SELECTed. */
+typedef int (*page_fn)(struct resp *r, const struct resp_reply *keys, long db, void *ctx, struct err *e);
+
+static int scan_db(struct resp *r, long db, page_fn fn, void *ctx, struct err *e)
+{
+	char dbs[24], cursor[32] = "0";
+	struct resp_reply *rep;
+
+	snprintf(dbs, sizeof(dbs), "%ld", db);
+	if (resp_cmd(r, &rep, e, "SELECT", dbs, NULL) < 0)
+		return -1;
+	resp_reply_free(rep);
+	do {
+		int rc;
+
+		if (resp_cmd(r, &rep, e, "SCAN", cursor, "MATCH", "t:*", "COUNT", SCAN_PAGE, NULL) < 0)
+			return -1;
+		if (rep->n != 2 || !rep->elem[0].str || rep->elem[1].type != '*') {
+			resp_reply_free(rep);
+			return err_set(e, EXIT_RUNTIME, "redis: SCAN: an unexpected reply");
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->elem[0].str);
+		rc = fn(r, &rep->elem[1], db, ctx, e);
+		resp_reply_free(rep);
+		if (rc < 0)
+			return -1;
+	} while (strcmp(cursor, "0"));
+	return 0;
+}
+
+struct dump {
+	struct resp *out;
+	const struct tenants *t;
+	long selected; /* the database the stream last SELECTed, -1 for none */
+};
+
 /* One SCAN page's tenant keys: DUMP and PTTL pipelined, then RESTORE lines
  * with the absolute expiry (a key that expired meanwhile stays gone). */
-static int dump_page(struct resp *r, struct resp *out, const struct resp_reply *keys,
-		     const struct tenants *t, long db, int *selected, struct err *e)
+static int dump_page(struct resp *r, const struct resp_reply *keys, long db, void *ctx, struct err *e)
 {
+	struct dump *d = ctx;
 	size_t want = 0;
 
 	for (size_t i = 0; i < keys->n; i++) {
@@ -174,7 +201,7 @@ static int dump_page(struct resp *r, struct resp *out, const struct resp_reply *
 		const char *argv[2] = { "DUMP", k->str };
 		size_t lens[2] = { 4, k->len };
 
-		if (!k->str || !key_in(t, k->str, k->len))
+		if (!k->str || !key_in(d->t, k->str, k->len))
 			continue;
 		if (resp_send(r, 2, argv, lens, e) < 0)
 			return -1;
@@ -189,7 +216,7 @@ static int dump_page(struct resp *r, struct resp *out, const struct resp_reply *
 		char when[32], dbs[24];
 		int rc = 0;
 
-		if (!k->str || !key_in(t, k->str, k->len))
+		if (!k->str || !key_in(d->t, k->str, k->len))
 			continue;
 		done++;
 		if (resp_read(r, &val, e) < 0 || resp_read(r, &ttl, e) < 0)
@@ -202,48 +229,19 @@ static int dump_page(struct resp *r, struct resp *out, const struct resp_reply *
 
 			snprintf(when, sizeof(when), "%lld", ttl->integer < 0 ? 0 : now_ms() + ttl->integer);
 			lens[2] = strlen(when);
-			if (!*selected) {
+			if (d->selected != db) {
 				snprintf(dbs, sizeof(dbs), "%ld", db);
-				*selected = 1;
-				rc = resp_sendv(out, e, "SELECT", dbs, NULL);
+				d->selected = db;
+				rc = resp_sendv(d->out, e, "SELECT", dbs, NULL);
 			}
 			if (!rc)
-				rc = resp_send(out, ttl->integer < 0 ? 5 : 6, argv, lens, e);
+				rc = resp_send(d->out, ttl->integer < 0 ? 5 : 6, argv, lens, e);
 		}
 		resp_reply_free(val);
 		resp_reply_free(ttl);
 		if (rc < 0)
 			return -1; /* the connection is dropped: no replies to drain */
 	}
-	return 0;
-}
-
-static int dump_db(struct resp *r, struct resp *out, const struct tenants *t, long db, struct err *e)
-{
-	char dbs[24], cursor[32] = "0";
-	struct resp_reply *rep;
-	int selected = 0;
-
-	snprintf(dbs, sizeof(dbs), "%ld", db);
-
-	if (resp_cmd(r, &rep, e, "SELECT", dbs, NULL) < 0)
-		return -1;
-	resp_reply_free(rep);
-	do {
-		int rc;
-
-		if (resp_cmd(r, &rep, e, "SCAN", cursor, "MATCH", "t:*", "COUNT", SCAN_PAGE, NULL) < 0)
-			return -1;
-		if (rep->n != 2 || !rep->elem[0].str || rep->elem[1].type != '*') {
-			resp_reply_free(rep);
-			return err_set(e, EXIT_RUNTIME, "redis: SCAN: an unexpected reply");
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->elem[0].str);
-		rc = dump_page(r, out, &rep->elem[1], t, db, &selected, e);
-		resp_reply_free(rep);
-		if (rc < 0)
-			return -1;
-	} while (strcmp(cursor, "0"));
 	return 0;
 }
 
@@ -268,9 +266,12 @@ int backup_redis_dump(const struct backup_redis *rd, const char *dst, struct err
 		if (users->elem[i].str && write_user(out, users->elem[i].str, &t, e) < 0)
 			goto out;
 	qsort(t.names, t.n, sizeof(*t.names), cmp_name);
-	for (long db = 0; t.n && db < ndb; db++)
-		if (dump_db(r, out, &t, db, e) < 0)
+	for (long db = 0; t.n && db < ndb; db++) {
+		struct dump d = { out, &t, -1 };
+
+		if (scan_db(r, db, dump_page, &d, e) < 0)
 			goto out;
+	}
 	rc = resp_flush(out, e);
 out:
 	if (users) {
@@ -347,7 +348,29 @@ static int drain(struct resp *r, size_t n, struct err *e)
 
 /* Every key of the restored tenants' prefixes goes first, so that keys
  * written after the backup do not survive the restore. */
-static int clear_keys(struct resp *r, const struct tenants *t, struct err *e)
+static int unlink_page(struct resp *r, const struct resp_reply *keys, long db, void *ctx, struct err *e)
+{
+	const struct tenants *t = ctx;
+	size_t sent = 0;
+
+	(void)db;
+	for (size_t i = 0; i < keys->n; i++) {
+		const struct resp_reply *k = &keys->elem[i];
+		const char *argv[2] = { "UNLINK", k->str };
+		size_t lens[2] = { 6, k->len };
+
+		if (k->str && key_in(t, k->str, k->len)) {
+			if (resp_send(r, 2, argv, lens, e) < 0)
+				return -1;
+			sent++;
+		}
+	}
+	return drain(r, sent, e);
+}
+
+/* Every key of the restored tenants' prefixes goes first, so that keys
+ * written after the backup do not survive the restore. */
+static int clear_keys(struct resp *r, struct tenants *t, struct err *e)
 {
 	long ndb;
 
@@ -355,41 +378,12 @@ static int clear_keys(struct resp *r, const struct tenants *t, struct err *e)
 		return 0;
 	if (databases(r, &ndb, e) < 0)
 		return -1;
-	for (long db = 0; db < ndb; db++) {
-		char dbs[24], cursor[32] = "0";
-		struct resp_reply *rep;
-
-		snprintf(dbs, sizeof(dbs), "%ld", db);
-		if (resp_cmd(r, &rep, e, "SELECT", dbs, NULL) < 0)
+	for (long db = 0; db < ndb; db++)
+		if (scan_db(r, db, unlink_page, t, e) < 0)
 			return -1;
-		resp_reply_free(rep);
-		do {
-			size_t sent = 0;
-
-			if (resp_cmd(r, &rep, e, "SCAN", cursor, "MATCH", "t:*", "COUNT", SCAN_PAGE, NULL) < 0)
-				return -1;
-			if (rep->n != 2 || !rep->elem[0].str || rep->elem[1].type != '*') {
-				resp_reply_free(rep);
-				return err_set(e, EXIT_RUNTIME, "redis: SCAN: an unexpected reply");
-			}
-			snprintf(cursor, sizeof(cursor), "%s", rep->elem[0].str);
-			for (size_t i = 0; i < rep->elem[1].n; i++) {
-				const struct resp_reply *k = &rep->elem[1].elem[i];
-				const char *argv[2] = { "UNLINK", k->str };
-				size_t lens[2] = { 6, k->len };
-
-				if (k->str && key_in(t, k->str, k->len) && resp_send(r, 2, argv, lens, e) == 0)
-					sent++;
-			}
-			resp_reply_free(rep);
-			if (drain(r, sent, e) < 0)
-				return -1;
-		} while (strcmp(cursor, "0"));
-	}
 	return 0;
 }
 
-/* One pass over the stream: check only (r NULL), or send. */
 static int replay(const char *src, struct resp *r, struct tenants *t, struct err *e)
 {
 	struct resp *in = NULL;

@@ -89,14 +89,7 @@ expect_fgrep "holds a Redis dump: say where to restore it with --redis" "$T/err"
 # A crafted part: a valid archive whose stream ends in FLUSHALL.
 cp -r "$T/x" "$T/bad"
 printf '*1\r\n$8\r\nFLUSHALL\r\n' >>"$T/bad/redis/tenants.resp"
-"$PYTHON3" - "$T/bad/manifest.json" "$T/bad/redis/tenants.resp" <<'PYEOF'
-import hashlib, json, sys
-m = json.load(open(sys.argv[1]))
-for p in m["parts"]:
-    if p["name"] == "redis/tenants.resp":
-        p["sha256"] = hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
-json.dump(m, open(sys.argv[1], "w"))
-PYEOF
+"$PYTHON3" "$top_srcdir/tests/backup-rehash.py" "$T/bad/manifest.json" redis/tenants.resp "$T/bad/redis/tenants.resp"
 (cd "$T/bad" && tar czf "$T/bad.tar.gz" manifest.json state.db redis/tenants.resp)
 expect_exit 3 "a part with a command the backup never writes is refused" -- \
 	"$OUTPOST" --state "$S" restore "$T/bad.tar.gz" --root "$R" --redis "$SOCK" --redis-passfile "$PF"

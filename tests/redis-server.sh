@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced: redis_server DIR starts a throwaway Redis (Debian's redis-server)
 # on 127.0.0.1 (a free port, $REDIS_PORT) and on the socket DIR/redis.sock,
 # with an ACL file whose default user has a random password, kept in the 0600

@@ -7,7 +7,7 @@ set -eu
 echo "kc.sh $*" >>"$STANDIN_LOG"
 cmd=$1
 shift
-dir= users= override=
+dir='' users='' override=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--dir) dir=$2; shift 2 ;;
