@@ -1,62 +1,81 @@
 /* See backup-tar.h. */
-#define _XOPEN_SOURCE 700
 #include "backup-tar.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define ENTRY_LIMIT ((la_int64_t)64 << 30)
 
-/* nftw passes no context: the walk's state lives here for its duration. */
-static struct walk {
-	struct archive *a;
-	size_t skip; /* the length of the top directory's path and its '/' */
-	struct err *e;
-} walk;
-
-static int add_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int add_file(struct archive *a, const char *path, const char *name, const struct stat *st,
+		    struct err *e)
 {
 	struct archive_entry *ent;
 	char buf[65536];
 	ssize_t n = 0;
 	int fd = -1, ok;
 
-	(void)ftw;
-	if (strlen(path) <= walk.skip)
-		return 0; /* the top directory itself */
-	if (flag != FTW_F && flag != FTW_D)
-		return err_set(walk.e, EXIT_RUNTIME, "%s: cannot read", path);
-	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
-		return err_set(walk.e, EXIT_RUNTIME, "%s: neither a file nor a directory", path);
 	if (S_ISREG(st->st_mode) && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return err_errno(walk.e, errno, "%s", path);
+		return err_errno(e, errno, "%s", path);
 	if (!(ent = archive_entry_new())) {
 		if (fd >= 0)
 			close(fd);
-		return err_set(walk.e, EXIT_RUNTIME, "out of memory");
+		return err_set(e, EXIT_RUNTIME, "out of memory");
 	}
-	archive_entry_set_pathname(ent, path + walk.skip);
+	archive_entry_set_pathname(ent, name);
 	archive_entry_set_filetype(ent, S_ISDIR(st->st_mode) ? AE_IFDIR : AE_IFREG);
 	archive_entry_set_perm(ent, S_ISDIR(st->st_mode) ? 0700 : 0600);
 	archive_entry_set_size(ent, S_ISDIR(st->st_mode) ? 0 : st->st_size);
 	archive_entry_set_mtime(ent, st->st_mtime, 0);
-	ok = archive_write_header(walk.a, ent) == ARCHIVE_OK;
+	ok = archive_write_header(a, ent) == ARCHIVE_OK;
 	while (ok && fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
-		ok = archive_write_data(walk.a, buf, (size_t)n) == n;
+		ok = archive_write_data(a, buf, (size_t)n) == n;
 	archive_entry_free(ent);
 	if (fd >= 0)
 		close(fd);
 	if (!ok || n < 0)
-		return err_set(walk.e, EXIT_RUNTIME, "%s: %s", path,
-			       n < 0 ? strerror(errno) : archive_error_string(walk.a));
+		return err_set(e, EXIT_RUNTIME, "%s: %s", path, n < 0 ? strerror(errno) : archive_error_string(a));
 	return 0;
+}
+
+/* Every entry below `dir` ("" at the top), parents before their contents,
+ * in name order; a link or device is refused, never followed. */
+static int add_tree(struct archive *a, const char *top, const char *rel, struct err *e)
+{
+	char dir[4096];
+	struct dirent **list;
+	int n, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s%s%s", top, rel[0] ? "/" : "", rel);
+	if ((n = scandir(dir, &list, NULL, alphasort)) < 0)
+		return err_errno(e, errno, "%s", dir);
+	for (int i = 0; i < n; i++) {
+		char path[4400], name[4400];
+		struct stat st;
+		const char *d = list[i]->d_name;
+
+		if (!rc && strcmp(d, ".") && strcmp(d, "..")) {
+			snprintf(path, sizeof(path), "%s/%s", dir, d);
+			snprintf(name, sizeof(name), "%s%s%s", rel, rel[0] ? "/" : "", d);
+			if (lstat(path, &st) < 0)
+				rc = err_errno(e, errno, "%s", path);
+			else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+				rc = err_set(e, EXIT_RUNTIME, "%s: neither a file nor a directory", path);
+			else if ((rc = add_file(a, path, name, &st, e)) == 0 && S_ISDIR(st.st_mode))
+				rc = add_tree(a, top, name, e);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return rc;
 }
 
 int backup_tar_pack(const char *dir, const char *dst, struct err *e)
@@ -71,9 +90,7 @@ int backup_tar_pack(const char *dir, const char *dst, struct err *e)
 		return rc;
 	}
 	chmod(dst, 0600);
-	walk = (struct walk){ a, strlen(dir) + 1, e };
-	/* Sorted by nftw's directory order; FTW_PHYS: a symlink is refused, not followed. */
-	rc = nftw(dir, add_entry, 16, FTW_PHYS) != 0 ? -1 : 0;
+	rc = add_tree(a, dir, "", e);
 	if (archive_write_close(a) != ARCHIVE_OK && !rc)
 		rc = err_set(e, EXIT_RUNTIME, "%s: %s", dst, archive_error_string(a));
 	archive_write_free(a);

@@ -99,6 +99,26 @@ expect_fgrep "mc" "$T/err" "naming mc"
 expect_true "and leaves no archive or work directory" -- test \
 	"$(find "$R/var/lib/outpost/backups" -name '*.tar.gz' | wc -l)" = "$n" -a \
 	-z "$(find "$R/var/lib/outpost/backups" -name '.outpost-*')"
+ln -s /etc/passwd "$MC_STORE/t-acme/link"
+expect_exit 1 "a symlink in a mirrored bucket fails the backup" -- "$OUTPOST" --state "$S" backup --root "$R" "$@"
+expect_fgrep "link: neither a file nor a directory" "$T/err" "naming it"
+rm "$MC_STORE/t-acme/link"
+
+# A Keycloak part whose entry climbs out of the directory.
+rm -rf "$T/bad" && cp -r "$T/x" "$T/bad"
+echo '{}' >"$T/evil.json"
+# (GNU tar strips a leading ../; Python's tarfile writes it as given.)
+"$PYTHON3" -c 'import sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t: t.add(sys.argv[2], arcname="../evil.json")' \
+	"$T/bad/keycloak/realms.tar" "$T/evil.json"
+"$PYTHON3" "$top_srcdir/tests/backup-rehash.py" "$T/bad/manifest.json" keycloak/realms.tar "$T/bad/keycloak/realms.tar"
+(cd "$T/bad" && tar czf "$T/bad2.tar.gz" manifest.json minio/buckets.tar keycloak/realms.tar)
+: >"$STANDIN_LOG"
+expect_exit 3 "a Keycloak part with an entry '../evil.json' is refused" -- \
+	"$OUTPOST" --state "$S" restore "$T/bad2.tar.gz" --root "$R" "$@"
+expect_fgrep "entry '../evil.json'" "$T/err" "naming the entry"
+expect_true "and nothing was run" -- test ! -s "$STANDIN_LOG"
+
 expect_exit 2 "credentials in the --minio URL are refused" -- "$OUTPOST" --state "$S" backup --root "$R" \
 	--minio "http://root:$pw@127.0.0.1:9" --minio-credfile "$T/cred"
 expect_exit 2 "--minio without --minio-credfile is refused" -- "$OUTPOST" --state "$S" backup --root "$R" --minio http://127.0.0.1:9
