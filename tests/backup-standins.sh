@@ -8,7 +8,11 @@
 # reaches mc only in MC_HOST_outpost, never argv. What mc and kc.sh then do
 # with a real MinIO and Keycloak only a real cluster shows (README.md).
 . "$top_srcdir/tests/lib.sh"
-SI=$top_srcdir/tests/backup-standins
+# Copied and made executable: a source tree may not keep modes.
+SI=$T/standins
+mkdir "$SI"
+cp "$top_srcdir/tests/backup-standins/mc" "$top_srcdir/tests/backup-standins/kc.sh" "$SI/"
+chmod 755 "$SI/mc" "$SI/kc.sh"
 PATH=$SI:$PATH
 STANDIN_LOG=$T/argv.log
 MC_STORE=$T/minio
