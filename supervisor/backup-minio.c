@@ -41,7 +41,7 @@ static void url_escape(const char *in, size_t len, char *out)
 		unsigned char c = (unsigned char)in[i];
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~", c)) {
+		    (c && strchr("-._~", c))) {
 			*out++ = (char)c;
 		} else {
 			*out++ = '%';
@@ -111,16 +111,13 @@ static int tenant_bucket(const char *name)
 static int mirror_out(const char *bucket, const char *data, struct err *e)
 {
 	char src[128], dst[4400];
+	char *const argv[] = { "mc", "--quiet", "mirror", src, dst, NULL };
 
 	snprintf(src, sizeof(src), ALIAS "/%s", bucket);
 	snprintf(dst, sizeof(dst), "%s/%s", data, bucket);
 	if (mkdir(dst, 0700) < 0)
 		return err_errno(e, errno, "%s", dst);
-	{
-		char *const argv[] = { "mc", "--quiet", "mirror", src, dst, NULL };
-
-		return run_argv(argv, NULL, 0, NULL, e);
-	}
+	return run_argv(argv, NULL, 0, NULL, e);
 }
 
 /* `mc ls --json` prints one object per line: {"type":"folder","key":"t-acme/",...}. */
