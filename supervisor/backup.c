@@ -310,10 +310,9 @@ int backup_write(const struct backup_opts *o, char *path, size_t cap, char *miss
 	if (!mkdtemp(stage))
 		return err_errno(e, errno, "%s", o->out_dir);
 	for (int p = 0; p < NPARTS; p++) {
+		const struct service *svc = services[p].dump ? &services[p] : NULL;
 		char hex[65];
 		long long size;
-
-		const struct service *svc = services[p].dump ? &services[p] : NULL;
 
 		if (!svc && part_target(o, (enum part_id)p, src, sizeof(src)) < 0)
 			goto fail_long;
