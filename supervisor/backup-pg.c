@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "util.h"
 
 /* A URI's user:password@ or a password= keyword. */
 static int has_password(const char *c)
@@ -27,19 +28,10 @@ static int has_password(const char *c)
 
 int backup_pg_check(const struct backup_pg *pg, struct err *e)
 {
-	struct stat st;
-
 	if (has_password(pg->conninfo))
 		return err_set(e, EXIT_USAGE,
 			       "--pg: no password in the connection string (it would be in argv): use --pg-passfile");
-	if (!pg->passfile)
-		return 0;
-	if (stat(pg->passfile, &st) < 0)
-		return err_errno(e, errno, "--pg-passfile %s", pg->passfile);
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
-		return err_set(e, EXIT_USAGE, "--pg-passfile %s: must be a regular file of mode 0600",
-			       pg->passfile);
-	return 0;
+	return pg->passfile ? util_check_private_file("--pg-passfile", pg->passfile, e) : 0;
 }
 
 static int use_passfile(const struct backup_pg *pg, struct err *e)

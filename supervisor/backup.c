@@ -27,9 +27,89 @@
 #define PART_LIMIT ((la_int64_t)64 << 30)
 
 /* The parts an archive may hold: its name in the archive, and where it lives. */
-enum part_id { P_STATE, P_K3S_DB, P_K3S_TOKEN, P_PG, NPARTS };
+enum part_id { P_STATE, P_K3S_DB, P_K3S_TOKEN, P_PG, P_REDIS, P_MINIO, P_KEYCLOAK, NPARTS };
 static const char *const part_names[NPARTS] = { "state.db", "k3s/state.db", "k3s/token",
-						"postgres/all.sql" };
+						"postgres/all.sql", "redis/tenants.resp",
+						"minio/buckets.tar", "keycloak/realms.tar" };
+
+static int pg_on(const struct backup_opts *o)
+{
+	return o->pg.conninfo != NULL;
+}
+
+static int pg_dump(const struct backup_opts *o, const char *dst, struct err *e)
+{
+	return backup_pg_dump(&o->pg, dst, e);
+}
+
+static int pg_restore(const struct backup_opts *o, const char *src, struct err *e)
+{
+	return backup_pg_restore(&o->pg, src, e);
+}
+
+static int redis_on(const struct backup_opts *o)
+{
+	return o->redis.addr != NULL;
+}
+
+static int redis_dump(const struct backup_opts *o, const char *dst, struct err *e)
+{
+	return backup_redis_dump(&o->redis, dst, e);
+}
+
+static int redis_restore(const struct backup_opts *o, const char *src, struct err *e)
+{
+	return backup_redis_restore(&o->redis, src, e);
+}
+
+static int minio_on(const struct backup_opts *o)
+{
+	return o->minio.url != NULL;
+}
+
+static int minio_dump(const struct backup_opts *o, const char *dst, struct err *e)
+{
+	return backup_minio_dump(&o->minio, dst, e);
+}
+
+static int minio_restore(const struct backup_opts *o, const char *src, struct err *e)
+{
+	return backup_minio_restore(&o->minio, src, e);
+}
+
+static int keycloak_on(const struct backup_opts *o)
+{
+	return o->keycloak.kcsh != NULL;
+}
+
+static int keycloak_dump(const struct backup_opts *o, const char *dst, struct err *e)
+{
+	return backup_keycloak_dump(&o->keycloak, dst, e);
+}
+
+static int keycloak_restore(const struct backup_opts *o, const char *src, struct err *e)
+{
+	return backup_keycloak_restore(&o->keycloak, src, e);
+}
+
+/* The parts taken from a running service through its client rather than
+ * copied from a file, and replayed into it on restore (not swapped in). */
+static const struct service {
+	const char *name; /* the service, as messages name it */
+	const char *flag; /* the option that says where it is */
+	int (*on)(const struct backup_opts *o);
+	int (*dump)(const struct backup_opts *o, const char *dst, struct err *e);
+	int (*restore)(const struct backup_opts *o, const char *src, struct err *e);
+	/* What the part may hold, checked before anything is restored (NULL:
+	 * the service's own replay is the check). */
+	int (*verify)(const char *src, struct err *e);
+} services[NPARTS] = {
+	[P_PG] = { "PostgreSQL", "--pg", pg_on, pg_dump, pg_restore, NULL },
+	[P_REDIS] = { "Redis", "--redis", redis_on, redis_dump, redis_restore, backup_redis_verify },
+	[P_MINIO] = { "MinIO", "--minio", minio_on, minio_dump, minio_restore, backup_minio_verify },
+	[P_KEYCLOAK] = { "Keycloak", "--keycloak", keycloak_on, keycloak_dump, keycloak_restore,
+			 backup_keycloak_verify },
+};
 
 static int part_target(const struct backup_opts *o, enum part_id p, char *buf, size_t cap)
 {
@@ -230,19 +310,20 @@ int backup_write(const struct backup_opts *o, char *path, size_t cap, char *miss
 	if (!mkdtemp(stage))
 		return err_errno(e, errno, "%s", o->out_dir);
 	for (int p = 0; p < NPARTS; p++) {
+		const struct service *svc = services[p].dump ? &services[p] : NULL;
 		char hex[65];
 		long long size;
 
-		if (p != P_PG && part_target(o, (enum part_id)p, src, sizeof(src)) < 0)
+		if (!svc && part_target(o, (enum part_id)p, src, sizeof(src)) < 0)
 			goto fail_long;
 		stage_path(stage, (enum part_id)p, dst, sizeof(dst));
-		if (p == P_PG ? !o->pg.conninfo : access(src, F_OK) < 0) {
+		if (svc ? !svc->on(o) : access(src, F_OK) < 0) {
 			size_t l = strlen(missing);
 
 			snprintf(missing + l, mcap - l, "%s%s", l ? ", " : "", part_names[p]);
 			continue;
 		}
-		if ((p == P_PG ? backup_pg_dump(&o->pg, dst, e)
+		if ((svc ? svc->dump(o, dst, e)
 		     : p == P_K3S_TOKEN ? copy_file(src, dst, 0600, e)
 		     : sqlite_copy(src, dst, e)) < 0 ||
 		    sha256_file(dst, hex, &size, e) < 0)
@@ -404,15 +485,18 @@ static int verify(const struct backup_opts *o, const char *archive, const char *
 				     name, hex, want);
 			goto out;
 		}
+		if (services[p].verify && (rc = services[p].verify(path, e)) < 0)
+			goto out;
 	}
 	for (int p = 0; p < NPARTS; p++)
 		if (seen[p] && !listed[p]) {
 			rc = err_set(e, EXIT_REFUSED, "%s: part '%s' is not in the manifest", archive, part_names[p]);
 			goto out;
 		}
-	if (seen[P_PG] && !o->pg.conninfo)
-		rc = err_set(e, EXIT_REFUSED, "%s: holds a PostgreSQL dump: say where to restore it with --pg",
-			     archive);
+	for (int p = 0; p < NPARTS && !rc; p++)
+		if (seen[p] && services[p].on && !services[p].on(o))
+			rc = err_set(e, EXIT_REFUSED, "%s: holds a %s dump: say where to restore it with %s",
+				     archive, services[p].name, services[p].flag);
 out:
 	json_decref(man);
 	return rc;
@@ -467,24 +551,26 @@ int backup_restore(const struct backup_opts *o, const char *archive, struct err 
 		return err_errno(e, errno, "%s", o->out_dir);
 	if ((rc = extract(archive, stage, seen, e)) < 0 || (rc = verify(o, archive, stage, seen, e)) < 0)
 		goto out;
-	/* The dump first: it is the part most likely to fail half-way (a
-	 * statement the server refuses), and nothing else is touched yet then. */
+	/* The dumps first (services come after the files in part order): they
+	 * are the parts most likely to fail half-way (a statement the server
+	 * refuses), and the files are not touched yet then. */
 	for (int i = 0; i < NPARTS; i++) {
 		int p = (i + P_PG) % NPARTS;
+		const struct service *svc = services[p].restore ? &services[p] : NULL;
 
 		if (!seen[p])
 			continue;
 		stage_path(stage, (enum part_id)p, staged, sizeof(staged));
-		if (p == P_PG ? (rc = backup_pg_restore(&o->pg, staged, e)) < 0
-			      : (rc = part_target(o, (enum part_id)p, target, sizeof(target))) < 0 ||
-					(rc = place(staged, target, p != P_K3S_TOKEN, e)) < 0) {
+		if (svc ? (rc = svc->restore(o, staged, e)) < 0
+			: (rc = part_target(o, (enum part_id)p, target, sizeof(target))) < 0 ||
+				  (rc = place(staged, target, p != P_K3S_TOKEN, e)) < 0) {
 			/* Never silent: say what is already back. */
 			char why[sizeof(e->msg)];
 
 			snprintf(why, sizeof(why), "%s", e->msg);
-			err_set(e, EXIT_RUNTIME, "%s (already restored: %s%s; run restore again)", why,
-				done[0] ? done : "nothing",
-				p == P_PG ? "; PostgreSQL may be partly restored: the dump is replayed, not swapped in" : "");
+			err_set(e, EXIT_RUNTIME, "%s (already restored: %s%s%s%s; run restore again)", why,
+				done[0] ? done : "nothing", svc ? "; " : "", svc ? svc->name : "",
+				svc ? " may be partly restored: the dump is replayed, not swapped in" : "");
 			goto out;
 		}
 		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s", done[0] ? ", " : "",

@@ -2,13 +2,18 @@
  * version, SHA-256 per part) and the parts: the tenants' state file and
  * k3s's SQLite datastore, both copied with SQLite's online backup API (so
  * the copy is consistent while they run), and k3s's token (a datastore
- * restored without its token does not come up on another host). */
+ * restored without its token does not come up on another host). Parts
+ * taken from running services go through their own clients: backup-pg.h,
+ * backup-redis.h, backup-minio.h, backup-keycloak.h. */
 #ifndef OUTPOST_BACKUP_H
 #define OUTPOST_BACKUP_H
 
 #include <stddef.h>
 
 #include "backup-pg.h"
+#include "backup-keycloak.h"
+#include "backup-minio.h"
+#include "backup-redis.h"
 #include "err.h"
 
 #define BACKUP_DIR "var/lib/outpost/backups"
@@ -21,6 +26,9 @@ struct backup_opts {
 	const char *out_dir;    /* where archives go */
 	unsigned keep;          /* retention: archives kept in out_dir, this one included */
 	struct backup_pg pg;    /* pg.conninfo NULL: no PostgreSQL part */
+	struct backup_redis redis; /* redis.addr NULL: no Redis part */
+	struct backup_minio minio; /* minio.url NULL: no MinIO part */
+	struct backup_keycloak keycloak; /* keycloak.kcsh NULL: no Keycloak part */
 };
 
 /* Writes outpost-backup-<time>.tar.gz (0600, whole or absent) and removes

@@ -1,16 +1,22 @@
 /* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]
- * outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]] */
+ *                [--redis ADDR [--redis-passfile FILE]] [--minio URL --minio-credfile FILE]
+ *                [--keycloak KCSH]
+ * outpost restore FILE [--root DIR] and the same service options */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup-schedule.h"
 #include "backup.h"
 #include "cmd.h"
 
 static const char backup_usage[] =
-	"Usage: outpost backup [--out DIR] [--keep N] [--root DIR]\n"
-	"                      [--pg CONNINFO [--pg-passfile FILE]]\n\n"
+	"Usage: outpost backup [--out DIR] [--keep N | --supervise-config FILE] [--root DIR]\n"
+	"                      [--pg CONNINFO [--pg-passfile FILE]]\n"
+	"                      [--redis ADDR [--redis-passfile FILE]]\n"
+	"                      [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
 	"<root>/" BACKUP_DIR "): a manifest with the bundle version and a SHA-256\n"
 	"per part, the tenants' state file and k3s's SQLite datastore (both through\n"
@@ -18,16 +24,32 @@ static const char backup_usage[] =
 	"With --pg, also a pg_dumpall of that PostgreSQL server (every tenant and\n"
 	"platform database and the roles); CONNINFO is a libpq connection string\n"
 	"without a password, which comes from FILE (0600, libpq's .pgpass format).\n"
-	"Keeps the newest N archives in DIR (default 7). Needs no object store.\n";
+	"With --redis (a socket path or HOST:PORT), also every tenant's Redis user\n"
+	"and the keys of its prefix t:<tenant>: in every database; the admin\n"
+	"password is read from the --redis-passfile FILE (0600).\n"
+	"With --minio, every tenant bucket (t-<tenant>) through `mc mirror`; the\n"
+	"root user and password are the two lines of the --minio-credfile FILE\n"
+	"(0600) and reach mc in MC_HOST_outpost, never argv.\n"
+	"With --keycloak (the path of kc.sh), every realm through\n"
+	"`kc.sh export --users realm_file`.\n"
+	"Keeps the newest N archives in DIR (default: \"backup-keep\" in FILE, the\n"
+	"--supervise-config, default " OUTPOST_SYSCONFDIR "/outpost/supervise.json; else 7).\n"
+	"Needs no object store.\n";
 
 static const char restore_usage[] =
-	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]\n\n"
+	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]\n"
+	"                            [--redis ADDR [--redis-passfile FILE]]\n"
+	"                            [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
 	"Puts back the state file, k3s's datastore and token from a backup, with\n"
 	"outpost.service stopped. Every part is staged and checked first: an\n"
 	"archive from a newer bundle than the installed one, or one whose parts do\n"
 	"not match the manifest's hashes, is refused (exit 3) with nothing changed.\n"
 	"An archive holding a PostgreSQL dump needs --pg: the dump is replayed\n"
-	"there first (dropping and recreating its databases and roles).\n";
+	"there first (dropping and recreating its databases and roles); one holding\n"
+	"a Redis part needs --redis: each tenant's user and the keys of its prefix\n"
+	"are replaced by the archive's (other tenants' are left alone); a MinIO\n"
+	"part needs --minio: each bucket is mirrored back with --overwrite --remove;\n"
+	"a Keycloak part needs --keycloak: `kc.sh import --override true`.\n";
 
 static int fail(struct cli *cli, const char *what)
 {
@@ -47,12 +69,17 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "root", required_argument, NULL, 'r' },
 		{ "pg", required_argument, NULL, 'p' },
 		{ "pg-passfile", required_argument, NULL, 'P' },
+		{ "redis", required_argument, NULL, 'R' },
+		{ "redis-passfile", required_argument, NULL, 'A' },
+		{ "minio", required_argument, NULL, 'M' },
+		{ "minio-credfile", required_argument, NULL, 'C' },
+		{ "keycloak", required_argument, NULL, 'K' },
+		{ "supervise-config", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *out = NULL;
-	unsigned long keep;
-	char *end;
+	const char *out = NULL, *config = OUTPOST_SYSCONFDIR "/outpost/supervise.json";
+	bool keep_given = false;
 	int c;
 
 	optind = 0;
@@ -66,22 +93,41 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			o->pg.conninfo = optarg;
 		} else if (c == 'P') {
 			o->pg.passfile = optarg;
+		} else if (c == 'R') {
+			o->redis.addr = optarg;
+		} else if (c == 'A') {
+			o->redis.passfile = optarg;
+		} else if (c == 'M') {
+			o->minio.url = optarg;
+		} else if (c == 'C') {
+			o->minio.credfile = optarg;
+		} else if (c == 'K') {
+			o->keycloak.kcsh = optarg;
 		} else if (c == 'o' && !strcmp(what, "backup")) {
 			out = optarg;
 		} else if (c == 'k' && !strcmp(what, "backup")) {
-			keep = strtoul(optarg, &end, 10);
-			if (*end || keep == 0 || keep > 1000)
-				return cli_usage(cli, what, "--keep '%s': a count from 1 to 1000", optarg);
-			o->keep = (unsigned)keep;
+			if (backup_schedule_parse_keep("--keep", optarg, &o->keep, &cli->err) < 0)
+				return fail(cli, what);
+			keep_given = true;
+		} else if (c == 'S' && !strcmp(what, "backup")) {
+			config = optarg;
 		} else {
 			return cli_bad_option(cli, what, argv, optopt);
 		}
 	}
 	if (o->root[0] != '/')
 		return cli_usage(cli, what, "--root must be an absolute path");
+	if (!strcmp(what, "backup") && !keep_given && backup_schedule_keep(config, &o->keep, &cli->err) < 0)
+		return fail(cli, what);
 	if (o->pg.passfile && !o->pg.conninfo)
 		return cli_usage(cli, what, "--pg-passfile needs --pg");
-	if (o->pg.conninfo && backup_pg_check(&o->pg, &cli->err) < 0)
+	if (o->redis.passfile && !o->redis.addr)
+		return cli_usage(cli, what, "--redis-passfile needs --redis");
+	if (o->minio.credfile && !o->minio.url)
+		return cli_usage(cli, what, "--minio-credfile needs --minio");
+	if ((o->pg.conninfo && backup_pg_check(&o->pg, &cli->err) < 0) ||
+	    backup_redis_check(&o->redis, &cli->err) < 0 || backup_minio_check(&o->minio, &cli->err) < 0 ||
+	    backup_keycloak_check(&o->keycloak, &cli->err) < 0)
 		return fail(cli, what);
 	if (!out) {
 		snprintf(dir, cap, "%s%s%s", o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/",
@@ -95,8 +141,8 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 
 int cmd_backup(struct cli *cli, int argc, char **argv)
 {
-	struct backup_opts o = { .root = "/", .keep = 7 };
-	char dir[4096], path[4200], missing[128];
+	struct backup_opts o = { .root = "/", .keep = BACKUP_KEEP_DEFAULT };
+	char dir[4096], path[4200], missing[256];
 	int rc = parse(cli, "backup", backup_usage, argc, argv, &o, dir, sizeof(dir));
 
 	if (rc)

@@ -13,11 +13,13 @@ static const char usage[] =
 	"Usage: outpost support-bundle [--out DIR] [--root DIR] [--kubeconfig PATH]\n"
 	"                              [--supervise-config FILE] [--timeout SECONDS]\n\n"
 	"Writes outpost-support-<host>-<time>.tar.gz (mode 0600) into DIR (default: the\n"
-	"current directory): host facts (OS, kernel, CPU, memory, disks, cgroup, time),\n"
-	"Outpost's facts (version, install record, status --json, the tenants,\n"
-	"supervise.json), the journal of outpost.service and outpost-install.service\n"
-	"(last 7 days, at most 50 MB), and the cluster through the API (nodes, events,\n"
-	"pods, HelmCharts, Jobs, quotas; never Secrets). Values of settings and\n"
+	"current directory): host facts (OS, kernel, CPU, memory, disks, cgroup, time,\n"
+	"the preflight table), Outpost's facts (version, install record, status --json,\n"
+	"the tenants and their events, supervise.json), the journal of outpost.service\n"
+	"and outpost-install.service (last 7 days, at most 50 MB), the cluster through\n"
+	"the API (nodes, events, pods, HelmCharts, Jobs, quotas; never Secrets) and the\n"
+	"end of the platform's and tenants' pod logs from /var/log/pods (64 KiB per\n"
+	"container). Values of settings and\n"
 	"variables named like password, token, secret or key, and credentials in URLs\n"
 	"and connection strings, read REDACTED. Each part has --timeout seconds\n"
 	"(default 30); a part that fails is listed with its reason in parts.txt and\n"
@@ -35,7 +37,8 @@ int cmd_support_bundle(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct support_opts o = { .out_dir = ".", .root = "/", .part_timeout_s = 30,
-				  .supervise_json = OUTPOST_SYSCONFDIR "/outpost/supervise.json" };
+				  .supervise_json = OUTPOST_SYSCONFDIR "/outpost/supervise.json",
+				  .datadir = cli->datadir };
 	char self[PATH_MAX], path[PATH_MAX];
 	ssize_t n;
 	int c, failed = 0;

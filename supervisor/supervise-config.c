@@ -50,6 +50,10 @@ const char supervise_usage[] =
 	"                           besides watching the state file with inotify (default\n"
 	"                           10000; when no worker runs, the next --poll-idle health\n"
 	"                           check is the fallback; 0 turns the reconciler off)\n"
+	"  --backup-nightly on|off  enable or disable " BACKUP_TIMER " at start and on\n"
+	"                           SIGHUP (unset: left as systemctl set it)\n"
+	"  --backup-keep N          the archives the nightly backup keeps (default 7;\n"
+	"                           read by `outpost backup` from this file)\n"
 	"  --help                   this text\n"
 	"\n"
 	"The supervising process runs k3s and starts 'outpost supervise --worker-fd N'\n"
@@ -60,7 +64,8 @@ const char supervise_usage[] =
 enum {
 	OPT_CONFIG = 256, OPT_K3S, OPT_K3S_ARG, OPT_KUBECONFIG, OPT_READY, OPT_PLATFORM,
 	OPT_IMAGES, OPT_METRICS, OPT_BASE, OPT_MAX, OPT_HEALTHY, OPT_LOOP, OPT_WINDOW, OPT_GRACE, OPT_POLL,
-	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_WORKER_TIMEOUT, OPT_REC_CHECK, OPT_HELP,
+	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_WORKER_TIMEOUT, OPT_REC_CHECK,
+	OPT_BACKUP_NIGHTLY, OPT_BACKUP_KEEP, OPT_HELP,
 	OPT_WORKER_FD, OPT_FULL_IN, OPT_DUE_IN, OPT_RETRY_MS, OPT_OUTPOST,
 };
 
@@ -85,6 +90,8 @@ static const struct option opts[] = {
 	{ "component-retry", required_argument, NULL, OPT_COMP_RETRY },
 	{ "worker-timeout", required_argument, NULL, OPT_WORKER_TIMEOUT },
 	{ "reconcile-check", required_argument, NULL, OPT_REC_CHECK },
+	{ "backup-nightly", required_argument, NULL, OPT_BACKUP_NIGHTLY },
+	{ "backup-keep", required_argument, NULL, OPT_BACKUP_KEEP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "worker-fd", required_argument, NULL, OPT_WORKER_FD },
 	{ "full-in", required_argument, NULL, OPT_FULL_IN },
@@ -152,6 +159,8 @@ static int set_opt(struct supervise_config *c, int id, const char *name, const c
 	case OPT_KUBECONFIG: return replace(&c->kubeconfig, val, e);
 	case OPT_IMAGES: return replace(&c->images_dir, val, e);
 	case OPT_METRICS: return metrics_listen_parse(val, &c->metrics, e);
+	case OPT_BACKUP_NIGHTLY: return backup_schedule_parse_nightly("--backup-nightly", val, &c->backup_nightly, e);
+	case OPT_BACKUP_KEEP: return backup_schedule_parse_keep("--backup-keep", val, &c->backup_keep, e);
 	case OPT_K3S_ARG: {
 		int r = add_arg(c, val, *first_arg, e);
 		*first_arg = false;
@@ -237,7 +246,7 @@ static int load_file(struct supervise_config *c, const char *path, bool must_exi
 			break;
 		}
 		/* Times and counts are JSON integers, everything else strings. */
-		if (o->val >= OPT_BASE && o->val <= OPT_REC_CHECK) {
+		if ((o->val >= OPT_BASE && o->val <= OPT_REC_CHECK) || o->val == OPT_BACKUP_KEEP) {
 			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 			val = json_is_integer(v) ? num : NULL;
 		}
@@ -323,6 +332,8 @@ int supervise_config_build(struct supervise_args *a, struct supervise_config *c,
 	c->reconcile = true;
 	c->reconcile_check = 10 * USEC_PER_SEC;
 	c->worker_timeout = 180 * USEC_PER_SEC;
+	c->backup_nightly = NIGHTLY_UNSET;
+	c->backup_keep = BACKUP_KEEP_DEFAULT;
 	if (replace(&c->k3s, K3S_DEFAULT, e) < 0 || add_arg(c, "server", true, e) < 0 ||
 	    replace(&c->kubeconfig, "/etc/rancher/k3s/k3s.yaml", e) < 0 ||
 	    replace(&c->images_dir, IMAGES_DIR_DEFAULT, e) < 0 ||

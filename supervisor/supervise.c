@@ -733,6 +733,19 @@ static int on_output(sd_event_source *src, int fd, uint32_t revents, void *data)
 	return 0;
 }
 
+/* Blocks the loop for one systemctl call: only at start and on SIGHUP. */
+static void apply_backup_nightly(enum backup_nightly n)
+{
+	struct err e = { 0 };
+
+	if (n == NIGHTLY_UNSET)
+		return;
+	if (backup_schedule_apply(n, &e) < 0)
+		log_err("backup-nightly: %s", e.msg);
+	else
+		log_info("backup-nightly: " BACKUP_TIMER " %s", n == NIGHTLY_ON ? "enabled" : "disabled");
+}
+
 static void reload(struct supervisor *s)
 {
 	struct err e = { 0 };
@@ -742,6 +755,7 @@ static void reload(struct supervisor *s)
 		return;
 	}
 	s->m.p = s->cfg.sv;
+	apply_backup_nightly(s->cfg.backup_nightly);
 	if (s->w.pid > 0)
 		kill(s->w.pid, SIGHUP);
 	log_info("configuration reloaded; k3s's path and arguments apply at its next start, "
@@ -943,6 +957,7 @@ int supervise_run(struct supervise_config *cfg, char *const *worker_argv,
 		goto out;
 	watch_state(&s);
 	serve_metrics(&s);
+	apply_backup_nightly(s.cfg.backup_nightly);
 	reap_all(&s); /* as PID 1 we may have inherited zombies */
 
 	if (s.nt.watchdog_usec) {

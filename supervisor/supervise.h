@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backup-schedule.h"
 #include "err.h"
 #include "metrics.h"
 
@@ -116,6 +117,8 @@ struct supervise_config {
 	bool reconcile;       /* run the tenant reconciler once the API is ready */
 	uint64_t reconcile_check; /* how often to ask the reconciler whether a pass is due */
 	struct metrics_listen metrics; /* the metrics endpoint (metrics-http.h); read once per process */
+	enum backup_nightly backup_nightly; /* outpost-backup.timer (backup-schedule.h) */
+	unsigned backup_keep; /* checked here, used by `outpost backup` */
 };
 
 void supervise_config_free(struct supervise_config *c);

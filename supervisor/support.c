@@ -22,7 +22,7 @@
 
 #define PART_MAX (50u << 20) /* the journal's bound too */
 
-enum part_kind { PART_FILE, PART_CMD, PART_CLUSTER, PART_VERSION };
+enum part_kind { PART_FILE, PART_CMD, PART_CLUSTER, PART_VERSION, PART_PREFLIGHT, PART_EVENTS, PART_POD_LOGS };
 
 struct part {
 	const char *name; /* in the archive */
@@ -51,15 +51,18 @@ static const struct part parts[] = {
 	{ "host/mountinfo.txt", PART_FILE, "/proc/self/mountinfo", { NULL } },
 	{ "host/cgroup.txt", PART_CMD, NULL, { "stat", "-fc", "%T", "/sys/fs/cgroup", NULL } },
 	{ "host/time.txt", PART_CMD, NULL, { "timedatectl", "status", NULL } },
+	{ "host/preflight.txt", PART_PREFLIGHT, NULL, { NULL } },
 	{ "outpost/version.txt", PART_VERSION, NULL, { NULL } },
 	{ "outpost/install.json", PART_FILE, "var/lib/outpost/install.json", { NULL } },
 	{ "outpost/supervise.json", PART_FILE, "@supervise", { NULL } },
 	{ "outpost/status.json", PART_CMD, NULL, { "@self", "--state", "@state", "status", "--json", NULL } },
 	{ "outpost/tenants.jsonl", PART_CMD, NULL, { "@self", "--state", "@state", "tenant", "export", NULL } },
+	{ "outpost/events.jsonl", PART_EVENTS, NULL, { NULL } },
 	{ "journal/outpost.log", PART_CMD, NULL,
 	  { "journalctl", "-u", "outpost.service", "-u", "outpost-install.service", "--since=-7d",
 	    "--no-pager", "-q", NULL } },
 	{ "cluster/", PART_CLUSTER, NULL, { NULL } },
+	{ "cluster/pod-logs.txt", PART_POD_LOGS, NULL, { NULL } },
 };
 
 struct bundle {
@@ -227,6 +230,15 @@ static void collect(struct bundle *b, const struct part *p)
 		break;
 	case PART_FILE:
 		rc = collect_file(b, p, &data, &len, &e);
+		break;
+	case PART_PREFLIGHT:
+		rc = support_preflight(b->o, &data, &len, &e);
+		break;
+	case PART_EVENTS:
+		rc = support_events(b->o, &data, &len, &e);
+		break;
+	case PART_POD_LOGS:
+		rc = support_pod_logs(b->o, &data, &len, &e);
 		break;
 	default:
 		rc = collect_cmd(b, p, &data, &len, &e);

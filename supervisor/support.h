@@ -16,6 +16,7 @@ struct support_opts {
 	const char *supervise_json;  /* supervise.json */
 	const char *kubeconfig;      /* the cluster; NULL: KUBECONFIG_DEFAULT */
 	const char *self;            /* this program, for `status --json` and `tenant export` */
+	const char *datadir;         /* charts: the capacity budget the preflight table judges by */
 	unsigned part_timeout_s;     /* each part's bound */
 };
 
@@ -25,5 +26,13 @@ struct support_opts {
  * archive could be written. */
 int support_bundle_write(const struct support_opts *o, char *path, size_t cap, int *failed,
 			 struct err *e);
+
+/* Parts made in this process (support-local.c): the preflight table, the
+ * state file's events as JSON lines, and the last 64 KiB of each container
+ * log of the platform's and tenants' pods under <root>/var/log/pods (16 MiB
+ * in all). *data is the caller's to free. */
+int support_preflight(const struct support_opts *o, char **data, size_t *len, struct err *e);
+int support_events(const struct support_opts *o, char **data, size_t *len, struct err *e);
+int support_pod_logs(const struct support_opts *o, char **data, size_t *len, struct err *e);
 
 #endif

@@ -94,6 +94,17 @@ fail:
 	return err_errno(e, saved, "write %s", path);
 }
 
+int util_check_private_file(const char *what, const char *path, struct err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return err_errno(e, errno, "%s %s", what, path);
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
+		return err_set(e, EXIT_USAGE, "%s %s: must be a regular file of mode 0600", what, path);
+	return 0;
+}
+
 int util_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e)
 {
 	FILE *f = fopen(path, "rbe");

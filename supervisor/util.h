@@ -23,6 +23,11 @@ int util_fsync_parent(const char *path, struct err *e);
 /* Reads a whole file (at most `max` bytes) into a NUL-terminated buffer the caller frees. */
 int util_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e);
 
+/* 0 when `path` is a regular file that only its owner may read (mode 0600 or
+ * less), as a file holding a password must be; else -1 with a message naming
+ * it as `what` (EXIT_USAGE, or EXIT_RUNTIME when it cannot be looked at). */
+int util_check_private_file(const char *what, const char *path, struct err *e);
+
 /* Fills `buf` from OpenSSL's CSPRNG. */
 int util_random_bytes(void *buf, size_t len, struct err *e);
 
