@@ -1,6 +1,7 @@
 /* outpost reconcile --once | --dry-run: one pass of the tenant reconciler
  * outside the daemon (the daemon runs the same passes from its loop). */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -8,6 +9,7 @@
 #include "cmd.h"
 #include "kubeconfig.h"
 #include "reconcile.h"
+#include "tls.h"
 
 static void usage(FILE *out)
 {
@@ -54,7 +56,9 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct reconcile_config cfg = { .state_path = cli->state_path, .datadir = cli->datadir };
+	char ca_dir[PATH_MAX];
+	struct reconcile_config cfg = { .state_path = cli->state_path, .datadir = cli->datadir,
+					.ca_dir = ca_dir };
 	struct reconcile_summary sum;
 	struct reconcile *r = NULL;
 	int c, once = 0, dry = 0, rc;
@@ -102,6 +106,7 @@ int cmd_reconcile(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "reconcile", "--dry-run uses no cluster: drop --kubeconfig");
 	if (dry)
 		cfg.dry_run_out = stdout;
+	tls_ca_dir_for_state(cli->state_path, ca_dir, sizeof(ca_dir));
 	if (reconcile_new(&cfg, &r, &cli->err) < 0)
 		return err_prefix(&cli->err, "reconcile");
 	rc = reconcile_pass(r, &sum, &cli->err);

@@ -6,13 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "reconcile-pass.h"
 #include "util.h"
 
 /* The render input of tenant i; *why is set when the tenant cannot be rendered. */
 static int render_input(struct pass *p, size_t i, struct render_tenant *rt, struct render_plan *rp,
-			struct render_set *sets, char *why, size_t whylen)
+			struct render_set *sets, struct render_tls *tls, char *why, size_t whylen)
 {
 	const struct tenant *t = &p->tenants.v[i];
 	const struct plan *pl = plan_find(p->plans, p->nplans, t->plan);
@@ -42,6 +43,10 @@ static int render_input(struct pass *p, size_t i, struct render_tenant *rt, stru
 		.suspended = t->suspended, .generation = t->generation, .set = sets,
 		.nset = t->nvalues, .plan = rp,
 	};
+	if (p->tls[i].cert_pem) {
+		*tls = (struct render_tls){ p->tls[i].cert_pem, p->tls[i].key_pem };
+		rt->tls = tls;
+	}
 	return 0;
 }
 
@@ -50,11 +55,12 @@ int pass_tenant_render(struct pass *p, size_t i, json_t *out, struct err *e)
 	struct render_set sets[TENANT_VALUES_MAX];
 	struct render_tenant rt;
 	struct render_plan rp;
+	struct render_tls tls;
 	char why[512];
 
 	if (p->tenants.v[i].nvalues > TENANT_VALUES_MAX)
 		return err_set(e, EXIT_RUNTIME, "values: more than %d", TENANT_VALUES_MAX);
-	if (render_input(p, i, &rt, &rp, sets, why, sizeof(why)) < 0)
+	if (render_input(p, i, &rt, &rp, sets, &tls, why, sizeof(why)) < 0)
 		return err_set(e, EXIT_RUNTIME, "%s", why);
 	return render_tenant(p->cfg->render, &rt, &p->cred[i], out, e);
 }
@@ -77,6 +83,32 @@ static int credentials_for(const struct pass *p, const char *tenant, struct rend
 		util_hex(raw, sizeof(raw), cred->password[k]);
 		OPENSSL_cleanse(raw, sizeof(raw));
 	}
+	return 0;
+}
+
+/* The host's certificate: the one its TLS Secret holds while this CA issued
+ * it for this host and it is not due for renewal (so a pass in sync writes
+ * nothing), else a new one. A dry run shows placeholders. */
+static int tls_for(struct pass *p, size_t i, bool dry, struct err *e)
+{
+	const struct tenant *t = &p->tenants.v[i];
+	const struct observed *s;
+	struct tls_pair *pair = &p->tls[i];
+
+	if (dry) {
+		pair->cert_pem = strdup("REDACTED");
+		pair->key_pem = strdup("REDACTED");
+	} else if (!p->ca) {
+		return 0;
+	} else if ((s = pass_tls_find(p, t->name)) &&
+		   tls_reusable(p->ca, s->tls_cert, s->tls_key, t->host, time(NULL))) {
+		pair->cert_pem = strdup(s->tls_cert);
+		pair->key_pem = strdup(s->tls_key);
+	} else {
+		return tls_issue(p->ca, t->host, time(NULL), pair, e);
+	}
+	if (!pair->cert_pem || !pair->key_pem)
+		return err_errno(e, ENOMEM, "certificate");
 	return 0;
 }
 
@@ -128,6 +160,8 @@ static int desired_render_tenant(struct pass *p, size_t i, json_t *dry, struct e
 	if (dry)
 		credentials_redacted(&p->cred[i]);
 	else if (credentials_for(p, p->tenants.v[i].name, &p->cred[i], e) < 0)
+		return -1;
+	if ((dry ? p->cfg->ca_dir != NULL : p->ca != NULL) && tls_for(p, i, dry, e) < 0)
 		return -1;
 	objs = json_array();
 	if (!objs)

@@ -80,6 +80,11 @@ void observed_clear(struct observed *o)
 			free(o->passwords[i]);
 		}
 	}
+	free(o->tls_cert);
+	if (o->tls_key) {
+		OPENSSL_cleanse(o->tls_key, strlen(o->tls_key));
+		free(o->tls_key);
+	}
 }
 
 /* Names, labels, hash and whether it is going away. */
@@ -126,6 +131,22 @@ static void listed_passwords(struct observed *listed, json_t *item)
 	}
 }
 
+/* The certificate and key of the tenant's TLS Secret (base64 in `data`). */
+static void listed_tls(struct observed *listed, json_t *item)
+{
+	char want[128], ns[128];
+	json_t *data = json_object_get(item, "data");
+	const char *crt = json_string_value(json_object_get(data, "tls.crt"));
+	const char *key = json_string_value(json_object_get(data, "tls.key"));
+
+	render_tls_secret_name(listed->tenant, want, sizeof(want));
+	render_namespace_name(listed->tenant, ns, sizeof(ns));
+	if (strcmp(listed->name, want) || !listed->ns || strcmp(listed->ns, ns) || !crt || !key)
+		return;
+	listed->tls_cert = b64_text(crt);
+	listed->tls_key = b64_text(key);
+}
+
 /* What only some kinds tell: how far a Job got, why a Job or HelmChart
  * failed, the passwords of a credentials Secret. */
 static void listed_state(struct observed *listed, json_t *item)
@@ -144,6 +165,7 @@ static void listed_state(struct observed *listed, json_t *item)
 		failure = failed_condition(item);
 	} else if (!strcmp(d->kind, "Secret") && listed->tenant && d->managed) {
 		listed_passwords(listed, item);
+		listed_tls(listed, item);
 	}
 	if (failure)
 		listed->failure = strdup(failure);
@@ -262,6 +284,11 @@ static bool has_password(const struct observed *o)
 	return false;
 }
 
+static bool has_tls(const struct observed *o)
+{
+	return o->tls_cert && o->tls_key;
+}
+
 static bool has_body(const struct observed *o)
 {
 	return o->body != NULL;
@@ -286,17 +313,28 @@ static int index_observed(struct pass *p, bool (*pick)(const struct observed *),
  * fields are compared with their renderings (those with a body), by key. */
 int pass_observed_index(struct pass *p)
 {
-	if (index_observed(p, has_password, cred_cmp, &p->creds, &p->ncreds) < 0)
+	if (index_observed(p, has_password, cred_cmp, &p->creds, &p->ncreds) < 0 ||
+	    index_observed(p, has_tls, cred_cmp, &p->tls_secrets, &p->ntls_secrets) < 0)
 		return -1;
 	return index_observed(p, has_body, by_key_cmp, &p->by_key, &p->nby_key);
 }
 
-const struct observed *pass_credentials_find(const struct pass *p, const char *tenant)
+static const struct observed *by_tenant(struct observed **v, size_t n, const char *tenant)
 {
 	struct observed probe = { .tenant = (char *)tenant }, *pp = &probe, **hit;
 
-	hit = bsearch(&pp, p->creds, p->ncreds, sizeof(*p->creds), cred_cmp);
+	hit = bsearch(&pp, v, n, sizeof(*v), cred_cmp);
 	return hit ? *hit : NULL;
+}
+
+const struct observed *pass_credentials_find(const struct pass *p, const char *tenant)
+{
+	return by_tenant(p->creds, p->ncreds, tenant);
+}
+
+const struct observed *pass_tls_find(const struct pass *p, const char *tenant)
+{
+	return by_tenant(p->tls_secrets, p->ntls_secrets, tenant);
 }
 
 /* An observed object that cannot be parsed back counts as drifted: the apply

@@ -27,6 +27,7 @@
 #include "reconcile.h"
 #include "render.h"
 #include "state.h"
+#include "tls.h"
 
 /* The log component of every message of a pass. */
 #define RECONCILE_LOG "reconcile"
@@ -36,6 +37,7 @@ struct observed {
 	struct diff_object diff_obj; /* what the diff sees: points into the strings below */
 	char *ns, *name, *tenant, *failure;
 	char *passwords[RENDER_NSERVICES]; /* the credentials Secret's, when it is one */
+	char *tls_cert, *tls_key;          /* the TLS Secret's, when it is one */
 	/* Full passes: the owned object as listed (compact JSON, without status
 	 * and server-owned metadata) until its rendering is compared with it.
 	 * Text, not a json_t: a parsed tree costs several times the memory. */
@@ -52,6 +54,7 @@ struct pass {
 	struct state *st;
 	struct kube *kube;
 	struct catalog *catalog;
+	const struct tls_ca *ca; /* NULL: no certificates (or a dry run) */
 	unsigned ready;         /* need bits (render.h) the platform meets */
 	struct reconcile_summary *sum;
 
@@ -67,6 +70,7 @@ struct pass {
 	/* Per tenant, parallel to tenants.v. */
 	struct diff_tenant *diff_tenants;
 	struct render_credentials *cred;
+	struct tls_pair *tls;   /* the host's certificate, when cfg->ca_dir is set */
 	char **invalid;         /* why it could not be rendered, or NULL */
 
 	struct diff_object *desired;
@@ -79,6 +83,8 @@ struct pass {
 	const struct kube_resource *listing; /* the kind being listed */
 	struct observed **creds;  /* the credentials Secrets, by tenant */
 	size_t ncreds;
+	struct observed **tls_secrets; /* the TLS Secrets, by tenant */
+	size_t ntls_secrets;
 	struct observed **by_key; /* full passes: the observed with a body, by diff_object_cmp */
 	size_t nby_key;
 
@@ -118,6 +124,8 @@ int pass_observed_list(struct pass *p, struct err *e);
 int pass_observed_index(struct pass *p);
 /* The tenant's credentials Secret as listed (in its namespace, both labels), or NULL. */
 const struct observed *pass_credentials_find(const struct pass *p, const char *tenant);
+/* The same for the tenant's TLS Secret. */
+const struct observed *pass_tls_find(const struct pass *p, const char *tenant);
 /* Marks the observed object of rendering `obj` (desired `d`) drifted when it
  * no longer carries every field of the rendering; its body is done with then. */
 void pass_drift_mark(struct pass *p, const struct diff_object *d, const json_t *obj);

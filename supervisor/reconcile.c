@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kubeconfig.h"
 #include "log.h"
@@ -28,6 +29,7 @@ struct reconcile {
 	uint64_t retry_at_ms;   /* 0: none */
 	unsigned retry_ms;      /* current retry delay */
 	struct catalog catalog;
+	struct tls_ca ca;       /* cfg.ca_dir's, loaded once; ca.cert NULL: no TLS */
 	unsigned ready;         /* need bits (render.h) the platform meets */
 	bool woken;             /* a service became ready since the last pass */
 };
@@ -37,6 +39,21 @@ uint64_t reconcile_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The appliance CA: `outpost install` makes it; a daemon started without
+ * an install (a lab, the tests) makes its own in the same place. */
+static int load_ca(struct reconcile *r, struct err *e)
+{
+	char host[256] = "outpost";
+	int created;
+
+	gethostname(host, sizeof(host) - 1);
+	if (tls_ca_ensure(r->cfg.ca_dir, host, &created, e) < 0 || tls_ca_load(r->cfg.ca_dir, &r->ca, e) < 0)
+		return err_prefix(e, "reconcile: certificates");
+	if (created)
+		log_emit(LOG_INFO, RECONCILE_LOG, NULL, "created the appliance CA in %s", r->cfg.ca_dir);
+	return 0;
 }
 
 int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, struct err *e)
@@ -73,6 +90,8 @@ int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, st
 		r->retry_at_ms = reconcile_now_ms() + cfg->first_due_in_ms;
 	}
 	r->retry_ms = cfg->retry_ms > RETRY_MAX_MS ? RETRY_MAX_MS : cfg->retry_ms;
+	if (cfg->ca_dir && !cfg->dry_run_out && load_ca(r, e) < 0)
+		goto fail;
 	if (!cfg->dry_run_out) {
 		if (kubeconfig_load(cfg->kubeconfig_path ? cfg->kubeconfig_path : KUBECONFIG_DEFAULT,
 				    &r->kc, e) < 0)
@@ -96,6 +115,7 @@ void reconcile_free(struct reconcile *r)
 	kubeconfig_free(r->kc);
 	state_close(r->st);
 	catalog_free(&r->catalog);
+	tls_ca_free(&r->ca);
 	free(r);
 }
 
@@ -301,6 +321,9 @@ static void pass_free(struct pass *p)
 		OPENSSL_cleanse(p->cred, p->tenants.n * sizeof(*p->cred));
 		free(p->cred);
 	}
+	for (size_t i = 0; p->tls && i < p->tenants.n; i++)
+		tls_pair_free(&p->tls[i]);
+	free(p->tls);
 	free(p->diff_tenants);
 	for (size_t i = 0; p->invalid && i < p->tenants.n; i++)
 		free(p->invalid[i]);
@@ -351,7 +374,8 @@ static int pass_scope(struct pass *p, const struct reconcile *r, bool *full, str
 	p->diff_tenants = calloc(p->tenants.n + 1, sizeof(*p->diff_tenants));
 	p->cred = calloc(p->tenants.n + 1, sizeof(*p->cred));
 	p->invalid = calloc(p->tenants.n + 1, sizeof(*p->invalid));
-	if (!p->diff_tenants || !p->cred || !p->invalid)
+	p->tls = calloc(p->tenants.n + 1, sizeof(*p->tls));
+	if (!p->diff_tenants || !p->cred || !p->invalid || !p->tls)
 		return err_errno(e, ENOMEM, "reconcile");
 	return 0;
 }
@@ -465,6 +489,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 {
 	struct pass p = {
 		.cfg = &r->cfg, .st = r->st, .kube = r->kube, .catalog = &r->catalog, .sum = sum,
+		.ca = r->ca.cert ? &r->ca : NULL,
 	};
 	struct kube_stats before = { 0 };
 	int64_t version = 0;

@@ -59,6 +59,11 @@ struct reconcile_config {
 	const char *kubeconfig_path;   /* NULL: KUBECONFIG_DEFAULT */
 	const char *datadir;           /* charts: apps/<chart>/Chart.yaml gives the version */
 	const struct render_config *render; /* NULL: render_config_default */
+	/* The appliance CA (tls.h), created there if missing: every tenant host
+	 * gets an HTTPS certificate from it, kept in the tenant's TLS Secret and
+	 * issued again at two thirds of its life. NULL: plain HTTP. A dry run
+	 * shows the Secret with placeholder text and needs no CA. */
+	const char *ca_dir;
 	unsigned resync_s;             /* full resync period; 0: 600 */
 	unsigned max_inflight;         /* requests in flight; 0: 8 */
 	unsigned list_limit;           /* items per list page; 0: 250 */

@@ -129,6 +129,11 @@ void render_platform_secret_name(const char *tenant, char *buf, size_t len)
 	snprintf(buf, len, "outpost-tenant-%s", tenant);
 }
 
+void render_tls_secret_name(const char *tenant, char *buf, size_t len)
+{
+	snprintf(buf, len, "t-%s-tls", tenant);
+}
+
 char *render_dump(const json_t *obj)
 {
 	return json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
@@ -357,6 +362,19 @@ static int render_identity(const struct render_tenant *t, const struct render_cr
 
 	render_secret_name(t->name, secret, sizeof(secret));
 	s = credentials_secret(secret, ns, t->name, cred);
+	if (emit(out, s) < 0)
+		return -1;
+	if (!t->tls)
+		return 0;
+	/* The type the Ingress controller reads: tls.crt (leaf first) and tls.key. */
+	render_tls_secret_name(t->name, secret, sizeof(secret));
+	s = object("v1", "Secret", meta(secret, ns, t->name, "namespace"));
+	if (!s || json_object_set_new(s, "type", json_string("kubernetes.io/tls")) < 0 ||
+	    json_object_set_new(s, "data", json_pack("{s:o, s:o}", "tls.crt", b64(t->tls->cert_pem),
+						     "tls.key", b64(t->tls->key_pem))) < 0) {
+		json_decref(s);
+		return -1;
+	}
 	return emit(out, s);
 }
 
@@ -395,7 +413,7 @@ out:
 static int render_app(const struct render_config *cfg, const struct render_tenant *t,
 		      const char *ns, json_t *out)
 {
-	char secret[128], chart[512];
+	char secret[128], chart[512], tls[128];
 	json_t *values = json_object(), *hc;
 	char *values_text;
 	int rc;
@@ -412,7 +430,9 @@ static int render_app(const struct render_config *cfg, const struct render_tenan
 	    json_object_set_new(values, "secretName", json_string(secret)) < 0 ||
 	    json_object_set_new(values, "serviceAccountName", json_string("app")) < 0 ||
 	    json_object_set_new(values, "resources", resources(t->plan)) < 0 ||
-	    json_object_set_new(values, "replicas", json_integer(t->suspended ? 0 : 1)) < 0)
+	    json_object_set_new(values, "replicas", json_integer(t->suspended ? 0 : 1)) < 0 ||
+	    (t->tls && (render_tls_secret_name(t->name, tls, sizeof(tls)),
+			set_path(values, "ingress.tlsSecretName", json_string(tls)) < 0)))
 		goto fail;
 	/* JSON is YAML (1.2): sorted and indented it is deterministic and readable. */
 	values_text = json_dumps(values, JSON_INDENT(2) | JSON_SORT_KEYS);

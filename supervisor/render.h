@@ -62,6 +62,13 @@ struct render_set {
 	const char *value;
 };
 
+/* The tenant host's certificate (PEM, the chain after the leaf) and its key:
+ * a kubernetes.io/tls Secret that the app's Ingress serves. */
+struct render_tls {
+	const char *cert_pem;
+	const char *key_pem;
+};
+
 struct render_tenant {
 	const char *name;          /* DNS-1123 label, already validated */
 	const char *app;           /* app chart name in charts/apps ("site", "webapp") */
@@ -72,6 +79,7 @@ struct render_tenant {
 	const struct render_set *set;
 	size_t nset;
 	const struct render_plan *plan;
+	const struct render_tls *tls; /* NULL: plain HTTP */
 };
 
 /* What a rendered object needs from the platform before it may be applied
@@ -112,6 +120,7 @@ int render_deprovision(const struct render_config *cfg, const char *tenant, json
 void render_namespace_name(const char *tenant, char *buf, size_t len);
 void render_secret_name(const char *tenant, char *buf, size_t len);
 void render_platform_secret_name(const char *tenant, char *buf, size_t len);
+void render_tls_secret_name(const char *tenant, char *buf, size_t len);
 
 /* The content hash of an object (ignoring any hash annotation it carries). */
 int render_hash(const json_t *obj, char out[RENDER_HASH_LEN + 1]);

@@ -271,16 +271,17 @@ static const char *text_problem(const unsigned char *s)
 /* The app values render.c writes after a tenant's --set values: a --set there
  * would be replaced without a word, so it is refused instead. */
 static const char *const owned_keys[] = { "tenant", "host", "secretName", "serviceAccountName",
-					   "resources", "replicas" };
+					   "resources", "replicas", "ingress.tlsSecretName" };
 
 /* The owned key that `key` is, or is under (replicas, replicas.x); NULL if none. */
 static const char *owned_key(const char *key)
 {
-	size_t top = strcspn(key, ".");
+	for (size_t i = 0; i < sizeof(owned_keys) / sizeof(owned_keys[0]); i++) {
+		size_t len = strlen(owned_keys[i]);
 
-	for (size_t i = 0; i < sizeof(owned_keys) / sizeof(owned_keys[0]); i++)
-		if (strlen(owned_keys[i]) == top && strncmp(key, owned_keys[i], top) == 0)
+		if (strncmp(key, owned_keys[i], len) == 0 && (key[len] == '\0' || key[len] == '.'))
 			return owned_keys[i];
+	}
 	return NULL;
 }
 
@@ -289,7 +290,8 @@ int tenant_check_set_key(const char *key, struct err *e)
 	if (owned_key(key))
 		return refuse(e, "set key", key,
 			      "Outpost sets it (tenant, host, secretName, serviceAccountName, "
-			      "resources, replicas come from the tenant and its plan)");
+			      "resources, replicas and ingress.tlsSecretName come from the tenant, "
+			      "its plan and its certificate)");
 	return 0;
 }
 

@@ -173,6 +173,35 @@ out:
 	return rc;
 }
 
+int tls_reusable(const struct tls_ca *ca, const char *cert_pem, const char *key_pem, const char *host,
+		 time_t now)
+{
+	BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+	X509 *leaf = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+	int ok = leaf && key && X509_verify(leaf, X509_get0_pubkey(ca->cert)) == 1 &&
+		 X509_check_private_key(leaf, key) == 1 && X509_check_host(leaf, host, 0, 0, NULL) == 1 &&
+		 !tls_needs_renewal(asn1_to_time(X509_get0_notBefore(leaf)),
+				    asn1_to_time(X509_get0_notAfter(leaf)), now);
+
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(leaf);
+	BIO_free(cb);
+	BIO_free(kb);
+	return ok;
+}
+
+void tls_ca_dir_for_state(const char *state_path, char *buf, size_t len)
+{
+	const char *slash = strrchr(state_path, '/');
+
+	if (!slash)
+		snprintf(buf, len, "ca");
+	else
+		snprintf(buf, len, "%.*s/ca", (int)(slash - state_path), state_path);
+}
+
 /* ---- an operator's certificate ---- */
 
 static STACK_OF(X509) *read_chain(const char *pem)

@@ -62,6 +62,16 @@ void tls_pair_free(struct tls_pair *p);
 int tls_issue(const struct tls_ca *ca, const char *host, time_t now, struct tls_pair *out,
 	      struct err *e);
 
+/* 1 when cert_pem (leaf first) and key_pem are a pair this CA issued for
+ * host and not yet due for renewal at now: the reconciler keeps it. 0 when
+ * it must be issued again (another host, another CA, a foreign key, damaged
+ * text, or two thirds of its life gone). */
+int tls_reusable(const struct tls_ca *ca, const char *cert_pem, const char *key_pem, const char *host,
+		 time_t now);
+
+/* The CA directory next to a state file: <dir of state_path>/ca. */
+void tls_ca_dir_for_state(const char *state_path, char *buf, size_t len);
+
 /* 1 once two thirds of [not_before, not_after] have passed (or the dates
  * make no sense), else 0. Pure. */
 int tls_needs_renewal(time_t not_before, time_t not_after, time_t now);

@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "supervise-config.h"
 #include "reconcile.h"
 #include "state.h"
+#include "tls.h"
 #include "util.h"
 #include "worker-msg.h"
 
@@ -143,6 +145,7 @@ static void share_readiness(struct worker *w)
 
 static void reconcile_start(struct worker *w)
 {
+	char ca_dir[PATH_MAX];
 	struct reconcile_config rc = {
 		.state_path = w->cfg.state_path, .kubeconfig_path = w->cfg.kubeconfig,
 		.datadir = w->cfg.datadir, .progress = alive, .progress_ud = w,
@@ -153,8 +156,10 @@ static void reconcile_start(struct worker *w)
 		.first_full_in_ms = w->h.full_in_ms,
 		.first_due_in_ms = w->h.due_in_ms,
 		.retry_ms = w->h.retry_ms,
+		.ca_dir = ca_dir,
 	};
 
+	tls_ca_dir_for_state(w->cfg.state_path, ca_dir, sizeof(ca_dir));
 	reconcile_free(w->rec);
 	w->rec = NULL;
 	if (!w->cfg.reconcile)

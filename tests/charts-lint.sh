@@ -60,6 +60,13 @@ expect_exit 0 "the ingress configuration parses" -- \
 expect_grep '"kind": "HelmChartConfig"' "$T/out" "it is a HelmChartConfig"
 expect_grep '"name": "traefik"' "$T/out" "named traefik"
 expect_grep '"namespace": "kube-system"' "$T/out" "in kube-system"
+if "${PYTHON3:-python3}" -c 'import json, sys
+v = json.loads(json.load(sys.stdin)["spec"]["valuesContent"])
+a = v.get("additionalArguments", [])
+assert "--entryPoints.web.http.redirections.entryPoint.to=websecure" in a, a
+assert "--entryPoints.web.http.redirections.entryPoint.scheme=https" in a, a' <"$T/out" >"$T/redirect.err" 2>&1
+then ok "plain HTTP is redirected to HTTPS"
+else not_ok "plain HTTP is redirected to HTTPS"; sed 's/^/# /' "$T/redirect.err"; fi
 
 # Provisioning scripts: shellcheck, and the ConfigMap carries them unchanged.
 if [ -n "${SHELLCHECK:-}" ] || command -v shellcheck >/dev/null 2>&1; then

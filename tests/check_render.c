@@ -30,11 +30,23 @@ static const struct render_credentials cred = {
 	},
 };
 
+static const struct render_set secure_sets[] = {
+	{ "ingress.tlsSecretName", "elsewhere" }, /* Outpost names the Secret */
+};
+/* Render does not parse PEM: any text shows where it goes. */
+static const struct render_tls tls = {
+	.cert_pem = "-----BEGIN CERTIFICATE-----\nleaf\n-----END CERTIFICATE-----\n"
+		    "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n",
+	.key_pem = "-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n",
+};
+
 static const struct render_tenant cases[] = {
 	{ .name = "acme", .app = "site", .app_version = "0.1.0", .host = "acme.example.org",
 	  .generation = 3, .set = sets, .nset = 3, .plan = &small },
 	{ .name = "sleepy", .app = "webapp", .app_version = "0.2.0", .host = "sleepy.example.org",
 	  .suspended = true, .generation = 1, .plan = &small },
+	{ .name = "secure", .app = "site", .app_version = "0.1.0", .host = "secure.example.org",
+	  .generation = 2, .set = secure_sets, .nset = 1, .plan = &small, .tls = &tls },
 };
 
 static json_t *render_case(const struct render_tenant *t)

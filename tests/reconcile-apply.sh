@@ -23,7 +23,7 @@ done
 rec_owned "$T/owned"; rec_desired "$T/desired"
 if cmp -s "$T/owned" "$T/desired"; then ok "the cluster holds exactly the rendered objects"
 else not_ok "the cluster holds exactly the rendered objects"; diff "$T/desired" "$T/owned" | sed 's/^/# /' >&2; fi
-[ "$(wc -l <"$T/desired")" -eq 42 ] && ok "14 objects per tenant" || not_ok "14 objects per tenant ($(wc -l <"$T/desired"))"
+[ "$(wc -l <"$T/desired")" -eq 45 ] && ok "15 objects per tenant" || not_ok "15 objects per tenant ($(wc -l <"$T/desired"))"
 
 # Objects that are not Outpost's: none of them may ever change or go.
 kapply() { echo "$1" | $K apply --server-side -f - >/dev/null; }

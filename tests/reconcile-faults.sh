@@ -32,7 +32,7 @@ rec_once
 rec_owned "$T/owned"; rec_desired "$T/desired"
 if cmp -s "$T/owned" "$T/desired"; then ok "exactly the desired set: no orphans, no duplicates"
 else not_ok "exactly the desired set"; diff "$T/desired" "$T/owned" | sed 's/^/# /' >&2; fi
-[ "$(wc -l <"$T/desired")" -eq $((9 * 14)) ] && ok "9 tenants x 14 objects" || not_ok "9 tenants x 14 objects"
+[ "$(wc -l <"$T/desired")" -eq $((9 * 15)) ] && ok "9 tenants x 15 objects" || not_ok "9 tenants x 15 objects"
 [ "$(sqlite3 "$OUTPOST_STATE" "SELECT count(*) FROM tenant_status WHERE phase = 'Ready'")" -eq 9 ] &&
 	ok "9 Ready" || not_ok "9 Ready"
 [ "$(sqlite3 "$OUTPOST_STATE" "SELECT count(*) FROM tenant_status")" -eq 9 ] &&

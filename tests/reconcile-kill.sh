@@ -34,7 +34,7 @@ if rec_converge 20; then ok "a rerun converges"; else not_ok "a rerun converges"
 rec_owned "$T/owned"; rec_desired "$T/desired"
 if cmp -s "$T/owned" "$T/desired"; then ok "exactly the desired set (2800 objects)"
 else not_ok "exactly the desired set"; diff "$T/desired" "$T/owned" | head | sed 's/^/# /' >&2; fi
-[ "$(wc -l <"$T/owned")" -eq 2800 ] && ok "200 x 14 objects" || not_ok "200 x 14 objects ($(wc -l <"$T/owned"))"
+[ "$(wc -l <"$T/owned")" -eq 3000 ] && ok "200 x 15 objects" || not_ok "200 x 15 objects ($(wc -l <"$T/owned"))"
 [ "$(sqlite3 "$OUTPOST_STATE" "SELECT count(*) FROM tenant_status WHERE phase = 'Ready'")" -eq 200 ] &&
 	ok "200 Ready" || not_ok "200 Ready"
 

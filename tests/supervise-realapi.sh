@@ -83,6 +83,12 @@ wait_for 120 "acme becomes Ready" -- sh -c "[ \"\$(sqlite3 '$T/state.db' \"selec
 	{ echo "# acme: $(sqlite3 "$T/state.db" "select phase, message from tenant_status where name = 'acme'")"; dump; }
 k get namespace t-acme >/dev/null 2>&1 && ok "acme's namespace exists" || not_ok "no namespace t-acme"
 wait_for 60 "acme's app release is installed by the real helm" -- sh -c "helm --kubeconfig '$KC' list -n t-acme -q | grep -q ."
+# HTTPS: the chart's Ingress serves the certificate the daemon issued.
+wait_for 60 "acme's Ingress serves TLS for its host from t-acme-tls" -- sh -c \
+	"[ \"\$(kubectl --kubeconfig '$DATA/realapi/tester.yaml' get ingress -n t-acme -o jsonpath='{.items[0].spec.tls[0].secretName} {.items[0].spec.tls[0].hosts[0]}')\" = 't-acme-tls acme.example.test' ]"
+k get secret t-acme-tls -n t-acme -o jsonpath='{.data.tls\.crt}' | base64 -d >"$T/acme.crt"
+openssl verify -CAfile "$T/ca/ca.crt" -purpose sslserver -verify_hostname acme.example.test "$T/acme.crt" >/dev/null 2>&1 &&
+	ok "openssl verifies acme's certificate against the appliance CA" || not_ok "acme's certificate does not verify"
 expect_exit 0 "the tenant is removed" -- "$OUTPOST" --state "$T/state.db" tenant rm acme
 wait_for 180 "the real namespace controller deletes namespace t-acme" -- gone namespace t-acme
 wait_for 30 "acme's status row goes" -- sh -c "[ -z \"\$(sqlite3 '$T/state.db' \"select phase from tenant_status where name = 'acme'\")\" ]"
