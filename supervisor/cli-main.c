@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },
 	{ "rollback", cmd_rollback, "go back to the previously installed bundle" },
 	{ "ca", cmd_ca, "print the appliance CA's certificate (tenant hosts' HTTPS)" },
+	{ "tls", cmd_tls, "operators' certificates for tenant hosts: import, list, rm" },
 	{ "reset", cmd_reset, "return the machine to before install (keeps backups)" },
 	{ "backup", cmd_backup, "back up the state, k3s's datastore and token to a local archive" },
 	{ "restore", cmd_restore, "restore a backup (checked in full before anything changes)" },

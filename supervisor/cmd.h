@@ -13,6 +13,7 @@ int cmd_supervise(struct cli *cli, int argc, char **argv);
 int cmd_install(struct cli *cli, int argc, char **argv);
 int cmd_rollback(struct cli *cli, int argc, char **argv);
 int cmd_ca(struct cli *cli, int argc, char **argv);
+int cmd_tls(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_reset(struct cli *cli, int argc, char **argv);
 int cmd_support_bundle(struct cli *cli, int argc, char **argv);

@@ -2,6 +2,7 @@
  * p->desired, with the passwords its credentials Secret already holds, and
  * each rendering compared with its listed object for drift. */
 #include <errno.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,15 +87,35 @@ static int credentials_for(const struct pass *p, const char *tenant, struct rend
 	return 0;
 }
 
-/* The host's certificate: the one its TLS Secret holds while this CA issued
- * it for this host and it is not due for renewal (so a pass in sync writes
- * nothing), else a new one. A dry run shows placeholders. */
+/* An operator's certificate for the host (tls.h), while it covers the host
+ * and has not expired: 0 with *pair filled, 1 when there is none to use. */
+static int tls_operator(struct pass *p, const struct tenant *t, struct tls_pair *pair, struct err *e)
+{
+	char dir[PATH_MAX];
+	int rc;
+
+	tls_store_dir_for_state(p->cfg->state_path, dir, sizeof(dir));
+	rc = tls_store_for_host(dir, t->name, t->host, pair, e);
+	if (rc != 0)
+		return rc;
+	if (tls_serves(pair->cert_pem, t->host, time(NULL)))
+		return 0;
+	tls_pair_free(pair);
+	return 1;
+}
+
+/* The host's certificate: an operator's, else the one its TLS Secret holds
+ * while this CA issued it for this host and it is not due for renewal (so a
+ * pass in sync writes nothing), else a new one. A dry run shows placeholders. */
 static int tls_for(struct pass *p, size_t i, bool dry, struct err *e)
 {
 	const struct tenant *t = &p->tenants.v[i];
 	const struct observed *s;
 	struct tls_pair *pair = &p->tls[i];
+	int rc;
 
+	if (!dry && p->ca && (rc = tls_operator(p, t, pair, e)) <= 0)
+		return rc;
 	if (dry) {
 		pair->cert_pem = strdup("REDACTED");
 		pair->key_pem = strdup("REDACTED");

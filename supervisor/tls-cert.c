@@ -192,6 +192,31 @@ int tls_reusable(const struct tls_ca *ca, const char *cert_pem, const char *key_
 	return ok;
 }
 
+int tls_serves(const char *cert_pem, const char *host, time_t now)
+{
+	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	int ok = x && X509_check_host(x, host, 0, 0, NULL) == 1 &&
+		 asn1_to_time(X509_get0_notAfter(x)) > now;
+
+	ERR_clear_error();
+	X509_free(x);
+	BIO_free(bio);
+	return ok;
+}
+
+time_t tls_not_after(const char *cert_pem)
+{
+	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	time_t t = x ? asn1_to_time(X509_get0_notAfter(x)) : 0;
+
+	ERR_clear_error();
+	X509_free(x);
+	BIO_free(bio);
+	return t;
+}
+
 void tls_ca_dir_for_state(const char *state_path, char *buf, size_t len)
 {
 	const char *slash = strrchr(state_path, '/');

@@ -93,4 +93,29 @@ struct tls_subject {
 int tls_check_operator(const char *chain_pem, const char *key_pem, const struct tls_subject *s,
 		       const char *trusted_pem, time_t now, time_t *not_after, struct err *e);
 
+/* Operators' certificates (`outpost tls import`), kept next to the state
+ * file: <state dir>/tls/{tenant,domain}/<subject>.{crt,key}, every file 0600
+ * in 0700 directories. One for a tenant serves its host; one for a domain
+ * (a wildcard) serves every tenant host directly under it. They take the
+ * place of the appliance CA's and are never renewed by Outpost. */
+enum tls_kind { TLS_KIND_TENANT, TLS_KIND_DOMAIN };
+
+void tls_store_dir_for_state(const char *state_path, char *buf, size_t len);
+/* Writes the key, then the certificate, each atomically. */
+int tls_store_put(const char *dir, enum tls_kind kind, const char *subject, const char *cert_pem,
+		  const char *key_pem, struct err *e);
+/* 0 and *out filled when there is one, 1 when there is none, -1 on error. */
+int tls_store_get(const char *dir, enum tls_kind kind, const char *subject, struct tls_pair *out,
+		  struct err *e);
+/* 0 removed, 1 there was none. */
+int tls_store_rm(const char *dir, enum tls_kind kind, const char *subject, struct err *e);
+/* The certificate that serves `host` for tenant `tenant`: the tenant's own,
+ * else one for the domain `host` is directly under. 0 found, 1 none. */
+int tls_store_for_host(const char *dir, const char *tenant, const char *host, struct tls_pair *out,
+		       struct err *e);
+/* 1 when the first certificate of cert_pem covers host and has not expired at now. */
+int tls_serves(const char *cert_pem, const char *host, time_t now);
+/* The date a PEM certificate (its first) stops being valid, or 0. */
+time_t tls_not_after(const char *cert_pem);
+
 #endif

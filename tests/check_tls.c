@@ -4,6 +4,7 @@
 #include <check.h>
 
 #include "check-run.h"
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static void spill(const char *dir, const char *file, const char *text)
 
 static int sh(const char *dir, const char *cmd)
 {
-	char line[4096];
+	char line[PATH_MAX + 8192];
 
 	snprintf(line, sizeof(line), "cd '%s' && (\n%s\n) >>openssl.log 2>&1", dir, cmd);
 	return system(line);
@@ -158,32 +159,6 @@ START_TEST(renewal_at_two_thirds)
 }
 END_TEST
 
-/* An operator's PKI made with the openssl command: a root, an intermediate,
- * leaves for one host, a wildcard, an expiring one, an expired one, and a
- * self-signed leaf; each leaf's key in <name>.key. */
-static const char *const operator_pki =
-	"set -e\n"
-	"ext() { printf '%s\\n' \"$@\" >$1.ext; }\n"
-	"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem "
-	"  -days 3650 -subj /CN=Operator-Root -addext basicConstraints=critical,CA:TRUE\n"
-	"openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout int.key -out int.csr -subj /CN=Operator-Int\n"
-	"printf 'basicConstraints=critical,CA:TRUE,pathlen:0\\nkeyUsage=critical,keyCertSign\\n' >int.ext\n"
-	"openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -days 1000 -extfile int.ext -out int.pem\n"
-	"leaf() { name=$1 san=$2 days=$3\n"
-	"  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $name.key -out $name.csr -subj /CN=$name\n"
-	"  printf 'subjectAltName=%s\\nextendedKeyUsage=serverAuth\\n' \"$san\" >$name.ext\n"
-	"  openssl x509 -req -in $name.csr -CA int.pem -CAkey int.key -CAcreateserial -days $days -extfile $name.ext "
-	"    -out $name.pem; }\n"
-	"leaf host DNS:shop.example.com 365\n"
-	"leaf wild DNS:*.example.com 365\n"
-	"leaf soon DNS:shop.example.com 3\n"
-	"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout self.key -out self.pem -days 365 "
-	"  -subj /CN=shop.example.com -addext subjectAltName=DNS:shop.example.com\n"
-	"cat host.pem int.pem root.pem >host-full.pem\n"
-	"cat host.pem int.pem >host-noroot.pem\n"
-	"cat wild.pem int.pem root.pem >wild-full.pem\n"
-	"cat soon.pem int.pem root.pem >soon-full.pem\n";
-
 static int check_files(const char *dir, const char *chain, const char *key, const char *host,
 		       const char *domain, const char *trusted, time_t now, struct err *e)
 {
@@ -216,7 +191,15 @@ START_TEST(operator_certificates)
 	time_t now;
 
 	check_tmpdir_make(dir, sizeof(dir), "tls");
-	ck_assert_msg(sh(dir, operator_pki) == 0, "the openssl command could not make the test PKI");
+	{
+		char cmd[PATH_MAX + 64], *src = realpath(getenv("top_srcdir") ? getenv("top_srcdir") : ".", NULL);
+
+		/* The same PKI as the shell tests use (tests/tls-pki.sh). */
+		ck_assert_ptr_nonnull(src);
+		snprintf(cmd, sizeof(cmd), "sh '%s/tests/tls-pki.sh' .", src);
+		free(src);
+		ck_assert_msg(sh(dir, cmd) == 0, "the openssl command could not make the test PKI");
+	}
 	now = time(NULL); /* after the certificates' notBefore */
 	/* Accepted: the full chain; the chain without the root when the root is trusted. */
 	ck_assert_msg(check_files(dir, "host-full.pem", "host.key", "shop.example.com", NULL, NULL, now, &e) == 0,
