@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "jsonout.h"
 #include "state.h"
 #include "table.h"
+#include "tls.h"
 #include "util.h"
 
 #define NPHASES (TENANT_PHASE_DELETING + 1)
@@ -120,6 +122,35 @@ static int print_tables(const struct component_status *c, size_t nc, const size_
 	return rc;
 }
 
+/* Operators' certificates close to their end: Outpost does not renew them. */
+static void print_expiring(enum tls_kind kind, const char *subject, time_t not_after, void *ud)
+{
+	long long left = (long long)((not_after - time(NULL)) / 86400);
+	json_t *when = jsonout_time(not_after);
+
+	(void)ud;
+	if (left < TLS_EXPIRY_WARN_DAYS)
+		printf("Certificate for %s %s: %s on %s; import a new one (outpost tls import)\n",
+		       kind == TLS_KIND_TENANT ? "tenant" : "domain", subject,
+		       left < 0 ? "expired" : "expires", json_string_value(when));
+	json_decref(when);
+}
+
+static void certificate_json(enum tls_kind kind, const char *subject, time_t not_after, void *ud)
+{
+	json_array_append_new(ud, json_pack("{s:s, s:s, s:o}", "for", kind == TLS_KIND_TENANT ? "tenant" : "domain",
+					    "subject", subject, "not_after", jsonout_time(not_after)));
+}
+
+static json_t *certificates_json(const char *dir)
+{
+	json_t *a = json_array();
+
+	if (a)
+		tls_store_each(dir, certificate_json, a);
+	return a;
+}
+
 static json_t *to_json(const struct component_status *c, size_t nc, const size_t *by_phase,
 		       size_t desired, int64_t now, const char *stale)
 {
@@ -170,6 +201,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	size_t nc = 0, nts = 0, by_phase[NPHASES] = { 0 };
 	struct state *st = NULL;
 	bool json = false;
+	char tls_dir[PATH_MAX];
 	const char *stale;
 	int c, rc = -1;
 
@@ -200,14 +232,20 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	/* A desired tenant the daemon has not reported on yet is pending. */
 	by_phase[TENANT_PHASE_PENDING] += tl.n > nts ? tl.n - nts : 0;
 	stale = why_stale(comps, nc, boot_time());
+	tls_store_dir_for_state(cli->state_path, tls_dir, sizeof(tls_dir));
 	if (json) {
 		json_t *o = to_json(comps, nc, by_phase, tl.n, (int64_t)time(NULL), stale);
+
+		if (o)
+			json_object_set_new(o, "certificates", certificates_json(tls_dir));
 		rc = o && json_dumpf(o, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF ? 0 : -1;
 		json_decref(o);
 		if (rc < 0)
 			err_set(&cli->err, EXIT_RUNTIME, "status: cannot write JSON");
 	} else if ((rc = print_tables(comps, nc, by_phase, tl.n, (int64_t)time(NULL), stale)) < 0) {
 		err_errno(&cli->err, -rc, "status");
+	} else {
+		tls_store_each(tls_dir, print_expiring, NULL);
 	}
 out:
 	state_rollback(st);

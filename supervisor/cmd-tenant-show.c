@@ -4,11 +4,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "table.h"
+#include "tls.h"
 
 #define SHOW_EVENTS 20
 
@@ -164,7 +167,7 @@ out:
 	return rc;
 }
 
-static void print_human(const struct tenant *t, const struct tenant_status *s,
+static void print_human(const struct tenant *t, const struct tenant_status *s, const char *cert,
 			const struct state_event *ev, size_t nev)
 {
 	char ns[64], app[160];
@@ -184,6 +187,7 @@ static void print_human(const struct tenant *t, const struct tenant_status *s,
 		       (long long)s->observed_generation, s->message[0] ? ": " : "", s->message);
 	else
 		printf("phase:       - (not seen by the daemon yet)\n");
+	printf("certificate: %s\n", cert);
 	if (nev == 0)
 		return;
 	static const char *const head[] = { "TIME", "TYPE", "REASON", "MESSAGE" };
@@ -226,6 +230,7 @@ int cmd_tenant_show(struct cli *cli, int argc, char **argv)
 	size_t nev = 0;
 	bool json;
 	const char *name;
+	char tls_dir[PATH_MAX], cert[200];
 	int rc = parse(cli, "show", "Usage: outpost tenant show NAME [--json]\n", true, argc, argv,
 		       &json, &name);
 
@@ -246,8 +251,10 @@ int cmd_tenant_show(struct cli *cli, int argc, char **argv)
 	rc = -1;
 	if (state_event_list(st, name, SHOW_EVENTS, &ev, &nev, &cli->err) < 0)
 		goto fail;
+	tls_store_dir_for_state(cli->state_path, tls_dir, sizeof(tls_dir));
+	tls_store_describe(tls_dir, t.name, t.host, time(NULL), cert, sizeof(cert));
 	if (!json) {
-		print_human(&t, sp, ev, nev);
+		print_human(&t, sp, cert, ev, nev);
 		rc = 0;
 		goto out;
 	}
@@ -257,6 +264,7 @@ int cmd_tenant_show(struct cli *cli, int argc, char **argv)
 	if (doc) {
 		json_object_set_new(doc, "namespace", json_string(ns));
 		json_object_set_new(doc, "events", events_json(ev, nev));
+		json_object_set_new(doc, "certificate", json_string(cert));
 		if (state_plan_get(st, t.plan, &plan, &cli->err) == 0)
 			json_object_set_new(doc, "resources", json_pack(
 				"{s:I, s:I, s:I, s:I, s:I, s:I}",

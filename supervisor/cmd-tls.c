@@ -3,7 +3,6 @@
  * generation of every tenant it serves, so the daemon applies it at once. */
 #include "cmd.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -175,30 +174,13 @@ out:
 	return rc;
 }
 
-static void list_kind(const char *dir, enum tls_kind kind, const char *label)
+static void list_one(enum tls_kind kind, const char *subject, time_t not_after, void *ud)
 {
-	char path[PATH_MAX], when[64];
-	struct dirent **names = NULL;
-	int n;
+	char when[64];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, kind == TLS_KIND_TENANT ? "tenant" : "domain");
-	n = scandir(path, &names, NULL, alphasort);
-	for (int i = 0; i < n; i++) {
-		char *dot = strrchr(names[i]->d_name, '.');
-		struct tls_pair p;
-		struct err e = { 0 };
-
-		if (dot && !strcmp(dot, ".crt")) {
-			*dot = '\0';
-			if (tls_store_get(dir, kind, names[i]->d_name, &p, &e) == 0) {
-				days_left(p.not_after, when, sizeof(when));
-				printf("%-8s %-40s %s\n", label, names[i]->d_name, when);
-				tls_pair_free(&p);
-			}
-		}
-		free(names[i]);
-	}
-	free(names);
+	(void)ud;
+	days_left(not_after, when, sizeof(when));
+	printf("%-8s %-40s %s\n", kind == TLS_KIND_TENANT ? "tenant" : "domain", subject, when);
 }
 
 static int cmd_tls_list(struct cli *cli, int argc, char **argv)
@@ -210,8 +192,7 @@ static int cmd_tls_list(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "tls list", "takes no arguments");
 	tls_store_dir_for_state(cli->state_path, dir, sizeof(dir));
 	printf("%-8s %-40s %s\n", "FOR", "SUBJECT", "EXPIRES");
-	list_kind(dir, TLS_KIND_TENANT, "tenant");
-	list_kind(dir, TLS_KIND_DOMAIN, "domain");
+	tls_store_each(dir, list_one, NULL);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* Operators' certificates on disk, next to the state file (tls.h). */
 #include "tls.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -97,4 +98,58 @@ int tls_store_for_host(const char *dir, const char *tenant, const char *host, st
 	if (rc != 1 || !dot)
 		return rc;
 	return tls_store_get(dir, TLS_KIND_DOMAIN, dot + 1, out, e);
+}
+
+static void each_kind(const char *dir, enum tls_kind kind,
+		      void (*fn)(enum tls_kind, const char *, time_t, void *), void *ud)
+{
+	char path[PATH_MAX];
+	struct dirent **names = NULL;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, kind_dir[kind]);
+	n = scandir(path, &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		char *dot = strrchr(names[i]->d_name, '.');
+		struct tls_pair p;
+		struct err e = { 0 };
+
+		if (dot && !strcmp(dot, ".crt")) {
+			*dot = '\0';
+			if (tls_store_get(dir, kind, names[i]->d_name, &p, &e) == 0) {
+				fn(kind, names[i]->d_name, p.not_after, ud);
+				tls_pair_free(&p);
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+void tls_store_each(const char *dir, void (*fn)(enum tls_kind, const char *, time_t, void *), void *ud)
+{
+	each_kind(dir, TLS_KIND_TENANT, fn, ud);
+	each_kind(dir, TLS_KIND_DOMAIN, fn, ud);
+}
+
+void tls_store_describe(const char *dir, const char *tenant, const char *host, time_t now, char *buf,
+			size_t len)
+{
+	struct tls_pair p;
+	struct err e = { 0 };
+	struct tm tm;
+	char day[32];
+	long long left;
+
+	if (tls_store_for_host(dir, tenant, host, &p, &e) != 0 || !tls_serves(p.cert_pem, host, now)) {
+		tls_pair_free(&p);
+		snprintf(buf, len, "the appliance CA's (renewed by the daemon)");
+		return;
+	}
+	gmtime_r(&p.not_after, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	left = (long long)((p.not_after - now) / 86400);
+	snprintf(buf, len, "the operator's, expires %s (%lld days)%s", day, left,
+		 left < TLS_EXPIRY_WARN_DAYS ? ": renew it with outpost tls import" : "");
+	tls_pair_free(&p);
 }

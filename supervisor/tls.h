@@ -113,6 +113,17 @@ int tls_store_rm(const char *dir, enum tls_kind kind, const char *subject, struc
  * else one for the domain `host` is directly under. 0 found, 1 none. */
 int tls_store_for_host(const char *dir, const char *tenant, const char *host, struct tls_pair *out,
 		       struct err *e);
+/* Calls fn for every stored certificate, tenants' then domains', each by
+ * name, with the date it expires. */
+void tls_store_each(const char *dir, void (*fn)(enum tls_kind kind, const char *subject, time_t not_after,
+						void *ud),
+		    void *ud);
+/* One line on the certificate that serves tenant `tenant` at `host`: an
+ * operator's with its expiry (and a warning within TLS_EXPIRY_WARN_DAYS),
+ * or the appliance CA's. */
+void tls_store_describe(const char *dir, const char *tenant, const char *host, time_t now, char *buf,
+			size_t len);
+
 /* 1 when the first certificate of cert_pem covers host and has not expired at now. */
 int tls_serves(const char *cert_pem, const char *host, time_t now);
 /* The date a PEM certificate (its first) stops being valid, or 0. */

@@ -43,9 +43,10 @@ assert a['app'] == {'chart': 'webapp', 'version': '0.1.0'} and a['values'] == {'
 assert b['suspended'] is True and b['generation'] == 2 and b['app'] is None"
 
 expect_exit 0 "tenant show --json" -- "$OUTPOST" tenant show acme --json
-check "show: tenant + namespace, resources, events" "$TENANT
+check "show: tenant + namespace, resources, events, certificate" "$TENANT
 tenant(d)
-assert set(d) == TENANT | {'namespace', 'resources', 'events'}
+assert set(d) == TENANT | {'namespace', 'resources', 'events', 'certificate'}
+assert d['certificate'] == \"the appliance CA's (renewed by the daemon)\"
 assert d['namespace'] == 't-acme'
 assert d['resources'] == {'cpu_request_millicores': 250, 'cpu_limit_millicores': 500, 'memory_request_mib': 512, 'memory_limit_mib': 768, 'storage_gib': 1, 'pods': 10}
 assert len(d['events']) == 1 and set(d['events'][0]) == {'at', 'type', 'reason', 'message'}

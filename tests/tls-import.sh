@@ -67,12 +67,30 @@ rec_once --changed
 [ "$(served blog)" = "$(fp "$P/wild.pem")" ] && ok "blog is served the wildcard" || not_ok "blog serves $(served blog)"
 [ "$(served shop)" = "$(fp "$P/host.pem")" ] && ok "shop keeps its own" || not_ok "shop serves $(served shop)"
 
+# Expiry shows in tenant show and status; within 14 days they warn.
+expect_exit 0 "tenant show blog" -- "$OUTPOST" tenant show blog
+expect_grep "^certificate: the operator's, expires [0-9-]* ([0-9]* days)\$" "$T/out" "tenant show: the operator's and its expiry"
+"$OUTPOST" status --json >"$T/status.json"
+expect_exit 0 "status --json lists both certificates" -- "${PYTHON3:-python3}" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert sorted((c["for"], c["subject"]) for c in d["certificates"]) == [("domain", "example.com"), ("tenant", "shop")], d["certificates"]' "$T/status.json"
+expect_exit 0 "a certificate valid for 10 more days is taken" -- "$OUTPOST" tls import --tenant shop \
+	--cert "$P/ten-full.pem" --key "$P/ten.key"
+expect_exit 0 "status" -- "$OUTPOST" status
+expect_grep "^Certificate for tenant shop: expires on [0-9T:Z-]*; import a new one" "$T/out" "status warns 14 days ahead"
+grep -q "example.com: expires" "$T/out" && not_ok "status warns about the wildcard" || ok "not about the wildcard (a year left)"
+expect_exit 0 "tenant show shop" -- "$OUTPOST" tenant show shop
+expect_grep "^certificate: the operator's, expires .* (9 days): renew it with outpost tls import" "$T/out" "tenant show warns too"
+expect_exit 0 "shop's own again" -- "$OUTPOST" tls import --tenant shop --cert "$P/host-full.pem" --key "$P/host.key"
+
 # Removal: shop falls back to the wildcard, then both to the appliance CA.
 expect_exit 0 "tls rm --tenant shop" -- "$OUTPOST" tls rm --tenant shop
 rec_once --changed
 [ "$(served shop)" = "$(fp "$P/wild.pem")" ] && ok "shop falls back to the wildcard" || not_ok "shop serves $(served shop)"
 expect_exit 0 "tls rm --domain example.com" -- "$OUTPOST" tls rm --domain example.com
 rec_once --changed
+expect_exit 0 "tenant show shop" -- "$OUTPOST" tenant show shop
+expect_grep "^certificate: the appliance CA's" "$T/out" "tenant show: the appliance CA's again"
 for t in shop blog; do
 	$K get secret "t-$t-tls" -n "t-$t" -o jsonpath='{.data.tls\.crt}' | base64 -d >"$T/$t.pem"
 	openssl verify -CAfile "$T/ca/ca.crt" -verify_hostname "$t.example.com" "$T/$t.pem" >/dev/null 2>&1 &&

@@ -2,9 +2,10 @@
 # tests/tls-pki.sh DIR: an operator's PKI made with the openssl command, for
 # the certificate tests: a root (root.pem), an intermediate (int.pem), leaves
 # signed by it for one host (host.pem: shop.example.com), a wildcard
-# (wild.pem: *.example.com) and one that expires in 3 days (soon.pem), a
-# self-signed leaf (self.pem), each key in <name>.key, and the chains
-# host-full.pem, host-noroot.pem, wild-full.pem, soon-full.pem.
+# (wild.pem: *.example.com) and ones that expire in 3 and 10 days (soon.pem,
+# ten.pem), a self-signed leaf (self.pem), each key in <name>.key, and the
+# chains host-full.pem, host-noroot.pem, wild-full.pem, soon-full.pem,
+# ten-full.pem.
 set -eu
 cd "$1"
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
@@ -26,6 +27,7 @@ leaf() { # NAME SAN DAYS
 leaf host DNS:shop.example.com 365
 leaf wild 'DNS:*.example.com' 365
 leaf soon DNS:shop.example.com 3
+leaf ten DNS:shop.example.com 10
 key self
 openssl req -x509 -key self.key -out self.pem -days 365 -subj /CN=shop.example.com \
 	-addext subjectAltName=DNS:shop.example.com 2>/dev/null
@@ -33,3 +35,4 @@ cat host.pem int.pem root.pem >host-full.pem
 cat host.pem int.pem >host-noroot.pem
 cat wild.pem int.pem root.pem >wild-full.pem
 cat soon.pem int.pem root.pem >soon-full.pem
+cat ten.pem int.pem root.pem >ten-full.pem
