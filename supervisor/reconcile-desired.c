@@ -98,8 +98,10 @@ static int tls_operator(struct pass *p, const struct tenant *t, struct tls_pair 
 	rc = tls_store_for_host(dir, t->name, t->host, pair, e);
 	if (rc != 0)
 		return rc;
-	if (tls_serves(pair->cert_pem, t->host, time(NULL)))
+	if (tls_serves(pair->cert_pem, t->host, time(NULL))) {
+		pair->from_operator = true;
 		return 0;
+	}
 	tls_pair_free(pair);
 	return 1;
 }

@@ -2,7 +2,9 @@
  * an event per drift repair, and the end of finished teardowns. Written only
  * where something changed, so a pass over tenants in sync commits nothing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "reconcile-pass.h"
@@ -136,6 +138,43 @@ static int status_drop_finished(struct pass *p, struct err *e)
 	return 0;
 }
 
+/* Outpost never renews an operator's certificate: within
+ * TLS_EXPIRY_WARN_DAYS of its end the tenant gets a warning event, once per
+ * certificate (the message names the date). */
+static int status_write_expiring(struct pass *p, struct err *e)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; p->tls && i < p->tenants.n; i++) {
+		const struct tls_pair *c = &p->tls[i];
+		const char *name = p->tenants.v[i].name;
+		struct state_event *ev = NULL;
+		size_t nev = 0;
+		char msg[300], day[32];
+		bool told = false;
+		struct tm tm;
+
+		if (!c->from_operator || c->not_after - now >= (time_t)TLS_EXPIRY_WARN_DAYS * 86400)
+			continue;
+		gmtime_r(&c->not_after, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d %H:%M UTC", &tm);
+		snprintf(msg, sizeof(msg), "the operator's certificate for %s expires on %s: import a new one",
+			 p->tenants.v[i].host, day);
+		if (state_event_list(p->st, name, 20, &ev, &nev, e) < 0)
+			return -1;
+		for (size_t k = 0; k < nev && !told; k++)
+			told = !strcmp(ev[k].reason, "CertificateExpiring") && !strcmp(ev[k].message, msg);
+		free(ev);
+		if (told)
+			continue;
+		if (state_event_append(p->st, name, true, "CertificateExpiring", e, "%s", msg) < 0)
+			return -1;
+		p->sum->status_writes++;
+		log_emit(LOG_WARNING, RECONCILE_LOG, name, "%s", msg);
+	}
+	return 0;
+}
+
 int pass_status_write(struct pass *p, struct err *e)
 {
 	if (state_begin(p->st, e) < 0)
@@ -144,6 +183,7 @@ int pass_status_write(struct pass *p, struct err *e)
 		if (status_write_report(p, i, e) < 0)
 			goto fail;
 	if (status_write_repairs(p, e) < 0 || status_drop_finished(p, e) < 0 ||
+	    status_write_expiring(p, e) < 0 ||
 	    state_commit(p->st, e) < 0)
 		goto fail;
 	return 0;

@@ -8,6 +8,7 @@
 #ifndef OUTPOST_TLS_H
 #define OUTPOST_TLS_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -54,6 +55,7 @@ struct tls_pair {
 	char *cert_pem; /* the leaf, then the CA certificate */
 	char *key_pem;
 	time_t not_before, not_after;
+	bool from_operator; /* an operator's (tls import), not the CA's */
 };
 void tls_pair_free(struct tls_pair *p);
 

@@ -81,6 +81,13 @@ expect_grep "^Certificate for tenant shop: expires on [0-9T:Z-]*; import a new o
 grep -q "example.com: expires" "$T/out" && not_ok "status warns about the wildcard" || ok "not about the wildcard (a year left)"
 expect_exit 0 "tenant show shop" -- "$OUTPOST" tenant show shop
 expect_grep "^certificate: the operator's, expires .* (9 days): renew it with outpost tls import" "$T/out" "tenant show warns too"
+rec_once --changed
+rec_once
+expect_exit 0 "tenant show shop" -- "$OUTPOST" tenant show shop
+expect_grep "Warning  *CertificateExpiring  *the operator's certificate for shop.example.com expires on " "$T/out" \
+	"the daemon's pass left a warning event"
+[ "$(sqlite3 "$OUTPOST_STATE" "select count(*) from events where reason = 'CertificateExpiring'")" = 1 ] &&
+	ok "once per certificate, not at every pass" || not_ok "$(sqlite3 "$OUTPOST_STATE" "select count(*) from events where reason = 'CertificateExpiring'") events"
 expect_exit 0 "shop's own again" -- "$OUTPOST" tls import --tenant shop --cert "$P/host-full.pem" --key "$P/host.key"
 
 # Removal: shop falls back to the wildcard, then both to the appliance CA.
