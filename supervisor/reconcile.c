@@ -307,6 +307,7 @@ static void pass_free(struct pass *p)
 		observed_clear(&p->observed[i]);
 	free(p->observed);
 	free(p->creds);
+	free(p->tls_secrets);
 	free(p->by_key);
 	for (size_t i = 0; i < p->nrepaired; i++)
 		free(p->repaired[i]);
