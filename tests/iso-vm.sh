@@ -94,8 +94,7 @@ sh_vm() {
 # diag: what the appliance says about itself, into the test's log.
 diag() {
 	mark=$(wc -l <"$LOG")
-	sh_vm 60 'systemctl --no-pager status outpost.service outpost-install.service 2>&1 | tail -n 30;
-		journalctl -b --no-pager -n 60 -u outpost.service; outpost status'
+	sh_vm 60 'systemctl --no-pager status outpost.service outpost-install.service 2>&1 | tail -n 30; journalctl -b --no-pager -n 60 -u outpost.service; outpost status'
 	tail -n +"$mark" "$LOG" | tr -d '\r' | sed 's/^/# /' >&2
 }
 # in_vm SECONDS DESCRIPTION -- CMD: ok when CMD succeeds in the VM within SECONDS.
