@@ -11,7 +11,7 @@
 if [ "${CI:-}" != true ] && [ "${OUTPOST_ISO_CHECK:-}" != 1 ]; then
 	echo "SKIP: the VM install takes minutes; run make iso-check (or set OUTPOST_ISO_CHECK=1)"; exit 77
 fi
-for t in qemu-system-x86_64 qemu-img mmdebstrap mksquashfs grub-mkrescue xorriso mkfs.vfat mcopy helm dpkg-buildpackage; do
+for t in qemu-system-x86_64 qemu-img mmdebstrap mksquashfs grub-mkrescue xorriso mkfs.vfat mcopy helm kubectl dpkg-buildpackage; do
 	skip_unless "$t"
 done
 FIRMWARE=${FIRMWARE:-uefi}
