@@ -50,6 +50,13 @@ mkfs.vfat -n OUTPOSTCFG -C "$T/cfg.img" 2048 >/dev/null
 mcopy -i "$T/cfg.img" "$T/outpost-install.conf" ::outpost-install.conf
 qemu-img create -q -f qcow2 "$T/disk.qcow2" 64G
 mkfifo "$T/ser.in" "$T/ser.out"
+# The serial logs outlive $T, for a failure's full story.
+keep_serial() {
+	for f in install boot1 boot2 small; do
+		[ ! -f "$T/$f.log" ] || { echo "=== $f"; tr -d '\r' <"$T/$f.log"; }
+	done >"$top_builddir/tests/iso-vm-serial-$FIRMWARE.log" 2>/dev/null || :
+}
+on_exit keep_serial
 
 # vm LOG [EXTRA QEMU ARGS]: starts the VM with the disk $DRIVE, its serial
 # port copied to LOG.
