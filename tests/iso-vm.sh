@@ -11,7 +11,7 @@
 if [ "${CI:-}" != true ] && [ "${OUTPOST_ISO_CHECK:-}" != 1 ]; then
 	echo "SKIP: the VM install takes minutes; run make iso-check (or set OUTPOST_ISO_CHECK=1)"; exit 77
 fi
-for t in qemu-system-x86_64 qemu-img mmdebstrap mksquashfs grub-mkrescue xorriso mkfs.vfat mcopy helm dpkg-buildpackage; do
+for t in qemu-system-x86_64 qemu-img mmdebstrap mksquashfs grub-mkrescue xorriso mkfs.vfat mcopy helm kubectl dpkg-buildpackage; do
 	skip_unless "$t"
 done
 FIRMWARE=${FIRMWARE:-uefi}
@@ -50,8 +50,17 @@ mkfs.vfat -n OUTPOSTCFG -C "$T/cfg.img" 2048 >/dev/null
 mcopy -i "$T/cfg.img" "$T/outpost-install.conf" ::outpost-install.conf
 qemu-img create -q -f qcow2 "$T/disk.qcow2" 64G
 mkfifo "$T/ser.in" "$T/ser.out"
+# The serial logs outlive $T, for a failure's full story.
+keep_serial() {
+	for f in install boot1 boot2 small; do
+		[ ! -f "$T/$f.log" ] || { echo "=== $f"; tr -d '\r' <"$T/$f.log"; }
+	done >"$top_builddir/tests/iso-vm-serial-$FIRMWARE.log" 2>/dev/null || :
+}
+on_exit keep_serial
 
-# vm LOG [EXTRA QEMU ARGS]: starts the VM, its serial port copied to LOG.
+# vm LOG [EXTRA QEMU ARGS]: starts the VM with the disk $DRIVE, its serial
+# port copied to LOG.
+DRIVE=file=$T/disk.qcow2,format=qcow2
 vm() {
 	log=$1; shift
 	: >"$log"
@@ -59,7 +68,7 @@ vm() {
 	CAT_PID=$!
 	# shellcheck disable=SC2086 # $fw is zero or two words
 	qemu-system-x86_64 -m 2048 -smp 2 $fw -nographic -monitor none -serial pipe:"$T/ser" -no-reboot \
-		-drive file="$T/disk.qcow2",if=virtio,format=qcow2 -nic user,model=virtio-net-pci "$@" \
+		-drive "$DRIVE",if=virtio -nic user,model=virtio-net-pci "$@" \
 		>"$T/qemu.out" 2>&1 &
 	QEMU_PID=$!
 	on_exit "kill $QEMU_PID $CAT_PID 2>/dev/null || :"
@@ -89,6 +98,12 @@ sh_vm() {
 	done
 	RC=$(grep -o "@@$n [0-9]*@@" "$LOG" | head -1 | tr -d @ | cut -d' ' -f2)
 }
+# diag: what the appliance says about itself, into the test's log.
+diag() {
+	mark=$(wc -l <"$LOG")
+	sh_vm 60 'systemctl --no-pager status outpost.service outpost-install.service 2>&1 | tail -n 30; journalctl -b --no-pager -n 60 -u outpost.service; outpost status'
+	tail -n +"$mark" "$LOG" | tr -d '\r' | sed 's/^/# /' >&2
+}
 # in_vm SECONDS DESCRIPTION -- CMD: ok when CMD succeeds in the VM within SECONDS.
 in_vm() {
 	s=$1 d=$2; shift 3
@@ -96,7 +111,7 @@ in_vm() {
 	while :; do
 		sh_vm 30 "$*"
 		[ "$RC" = 0 ] && { ok "$d"; return 0; }
-		[ "$(now)" -lt "$end" ] || { not_ok "$d (last exit $RC)"; tail -n 20 "$LOG" | sed 's/^/# /' >&2; return 1; }
+		[ "$(now)" -lt "$end" ] || { not_ok "$d (last exit $RC)"; diag; return 1; }
 		sleep 5
 	done
 }
@@ -117,14 +132,30 @@ boot() {
 	wait_log 600 "root@outpost-vm" "$LOG" "$2: the installed system boots to its console" || return 1
 	echo "# $2: console after $(($(now) - tb)) s"
 }
+# ready_figure WHAT: power-on (QEMU started at $tb) to outpost.service's
+# READY=1, from the guest's clock (kernel start to READY=1) and the wall clock
+# at which this script saw it active (an upper bound: it polls).
+ready_figure() {
+	sh_vm 30 'echo "@READY $(systemctl show -p ActiveEnterTimestampMonotonic --value outpost.service)"'
+	us=$(grep -ao "@READY [0-9][0-9]*" "$LOG" | tail -1 | cut -d' ' -f2)
+	echo "# $1: READY=1 $((${us:-0} / 1000000)) s after the kernel started; seen active $(($(now) - tb)) s after power-on"
+}
 boot "$T/boot1.log" "first boot" || { vm_down; finish; exit; }
 in_vm 30 "booted from the disk, not the ISO" -- 'grep -q "root=UUID" /proc/cmdline && ! grep -q boot=live /proc/cmdline'
 in_vm 600 "outpost-install.service succeeded" -- 'systemctl is-active outpost-install.service && systemctl show -p Result outpost-install.service | grep -qx Result=success'
 in_vm 600 "outpost.service is active" -- 'systemctl is-active outpost.service'
+ready_figure "first boot"
 in_vm 300 "outpost status shows k3s Running" -- 'outpost status | grep -E "^k3s +Running"'
+# The VM (2 CPUs, 2 GiB) is below the platform's own budget, so the tenant is
+# admitted against the reference box's profile, as on a lab machine.
+in_vm 60 "a tenant is added through the CLI" -- \
+	'echo "{\"cpu_millicores\": 8000, \"memory_mib\": 16384, \"disk_gib\": 100}" >/root/ref.json && { outpost tenant show demo >/dev/null 2>&1 || outpost --profile /root/ref.json tenant add demo --host demo.example.test; }'
+in_vm 600 "the tenant reaches Ready (outpost tenant show)" -- 'outpost tenant show demo | grep -q "^phase: *Ready"'
+# QEMU's user network hands out 10.0.2.15.
+in_vm 120 "the login banner shows the address" -- 'agetty --show-issue | grep -q "^Address: 10\.0\.2\.15"'
 sh_vm 30 'outpost status; systemd-analyze; journalctl -b -u outpost-install.service --no-pager | tail -n 5'
 sh_vm 30 'echo "@STATE $(sha256sum /var/lib/outpost/install.json /usr/local/bin/k3s /etc/rancher/k3s/config.yaml | sha256sum | cut -c1-16)"'
-before=$(grep -o "^@STATE [0-9a-f]*" "$LOG" | tail -1)
+before=$(grep -ao "@STATE [0-9a-f][0-9a-f]*" "$LOG" | tail -1)
 sh_vm 30 'systemctl poweroff'
 wait "$QEMU_PID" 2>/dev/null || :
 kill "$CAT_PID" 2>/dev/null || :
@@ -132,13 +163,31 @@ t5=$(now)
 
 boot "$T/boot2.log" "second boot" || { vm_down; finish; exit; }
 in_vm 600 "second boot: outpost.service is active" -- 'systemctl is-active outpost.service'
+ready_figure "second boot"
+in_vm 300 "second boot: the tenant is Ready again" -- 'outpost tenant show demo | grep -q "^phase: *Ready"'
 in_vm 60 "second boot: the bundle was not installed again" -- 'journalctl -b -u outpost-install.service | grep -q "already installed"'
 sh_vm 30 'echo "@STATE $(sha256sum /var/lib/outpost/install.json /usr/local/bin/k3s /etc/rancher/k3s/config.yaml | sha256sum | cut -c1-16)"'
-after=$(grep -o "^@STATE [0-9a-f]*" "$LOG" | tail -1)
+after=$(grep -ao "@STATE [0-9a-f][0-9a-f]*" "$LOG" | tail -1)
 [ -n "$before" ] && [ "$before" = "$after" ] && ok "second boot changed nothing ($after)" ||
 	not_ok "second boot changed the installed state ($before -> $after)"
 sh_vm 30 'systemctl poweroff'
 wait "$QEMU_PID" 2>/dev/null || :
 kill "$CAT_PID" 2>/dev/null || :
-echo "# figures ($FIRMWARE): install boot $((t4 - t3)) s, first boot to checks done $((t5 - t4)) s, whole test $(($(now) - t0)) s"
+t6=$(now)
+
+# --- a failure: a disk below capacity.json's minimum ----------------------
+# The installer must refuse before writing, say why on the console (with the
+# log's tail) and keep its log on the RAM disk.
+truncate -s 20G "$T/small.raw"
+DRIVE=file=$T/small.raw,format=raw
+LOG=$T/small.log
+vm "$LOG" -cdrom "$T/outpost.iso" -boot order=dc -drive file="$T/cfg.img",if=virtio,format=raw,readonly=on
+if wait_log 900 "outpost-installer: FAILED: preflight" "$LOG" "a 20 GiB disk: the installer stops at the preflight"; then
+	expect_grep "FAILED: preflight: /dev/vda: disk is 20 GiB, the minimum is 64 GiB" "$LOG" "the console says why"
+	wait_log 120 "the log is in /run/outpost-install.log" "$LOG" "the console names the log on the RAM disk"
+fi
+vm_down
+if blkid -p "$T/small.raw" >/dev/null 2>&1 || [ "$(head -c 1048576 "$T/small.raw" | tr -d '\000' | wc -c)" != 0 ]; then
+	not_ok "the refused disk was written"; else ok "the refused disk was not written"; fi
+echo "# figures ($FIRMWARE): install boot $((t4 - t3)) s, first boot to checks done $((t5 - t4)) s, refused install $(($(now) - t6)) s, whole test $(($(now) - t0)) s"
 finish
