@@ -84,6 +84,42 @@ static int get_component(json_t *c, const char *name, const char *path,
 	return 0;
 }
 
+/* reserved.k3s.includes names the k3s-packaged add-ons (metrics-server...)
+ * whose requests the k3s reservation must cover; an add-on that outgrows it
+ * must raise the reservation, not silently eat into the tenants' share. */
+static int check_k3s_parts(json_t *k3s, const char *path, const struct capacity_res *whole,
+			   struct err *e)
+{
+	json_t *parts = json_object_get(k3s, "includes");
+	struct capacity_res sum = { 0 }, one;
+	const char *name;
+	json_t *c;
+
+	if (!parts)
+		return 0;
+	if (!json_is_object(parts))
+		return err_set(e, EXIT_RUNTIME, "%s: reserved.k3s.includes: not an object", path);
+	json_object_foreach(parts, name, c) {
+		char where[96];
+
+		snprintf(where, sizeof(where), "reserved.k3s.includes.%s", name);
+		if (!json_is_object(c))
+			return err_set(e, EXIT_RUNTIME, "%s: %s: not an object", path, where);
+		if (get_num(c, "cpu_millicores", true, &one.cpu_m, path, where, e) < 0 ||
+		    get_num(c, "memory_mib", true, &one.memory_mib, path, where, e) < 0)
+			return -1;
+		sum.cpu_m += one.cpu_m;
+		sum.memory_mib += one.memory_mib;
+	}
+	if (sum.cpu_m > whole->cpu_m || sum.memory_mib > whole->memory_mib)
+		return err_set(e, EXIT_RUNTIME,
+			       "%s: reserved.k3s.includes: %lldm CPU and %lld MiB exceed the reservation "
+			       "(%lldm, %lld MiB)",
+			       path, (long long)sum.cpu_m, (long long)sum.memory_mib,
+			       (long long)whole->cpu_m, (long long)whole->memory_mib);
+	return 0;
+}
+
 static int parse_budget(json_t *root, const char *path, struct capacity_budget *b, struct err *e)
 {
 	json_t *reserved = json_object_get(root, "reserved");
@@ -98,7 +134,8 @@ static int parse_budget(json_t *root, const char *path, struct capacity_budget *
 	if (get_res(json_object_get(root, "reference_profile"), path, "reference_profile",
 		    &b->reference, e) < 0 ||
 	    get_res(json_object_get(reserved, "system"), path, "reserved.system", &b->system, e) < 0 ||
-	    get_res(json_object_get(reserved, "k3s"), path, "reserved.k3s", &b->k3s, e) < 0)
+	    get_res(json_object_get(reserved, "k3s"), path, "reserved.k3s", &b->k3s, e) < 0 ||
+	    check_k3s_parts(json_object_get(reserved, "k3s"), path, &b->k3s, e) < 0)
 		return -1;
 	if (!json_is_object(ev))
 		return err_set(e, EXIT_RUNTIME, "%s: reserved.eviction: missing", path);

@@ -14,8 +14,9 @@ char *k3s_render_config(const struct capacity_budget *b)
 
 	/* One file system holds nodefs and imagefs on the appliance, so the
 	 * budget's single disk threshold (the larger of the two) is used for both.
-	 * servicelb and metrics-server are not needed on one offline node;
-	 * traefik is the ingress and local-storage backs every PVC, so both stay.
+	 * servicelb is not needed on one offline node; traefik is the ingress,
+	 * local-storage backs every PVC and metrics-server feeds tenant usage
+	 * (its cost is part of reserved.k3s in capacity.json), so they stay.
 	 * disable-default-registry-endpoint makes the registries.yaml mirrors the
 	 * only place containerd may try, so nothing is ever pulled from outside. */
 	if (asprintf(&out,
@@ -24,7 +25,6 @@ char *k3s_render_config(const struct capacity_budget *b)
 		     "write-kubeconfig-mode: \"0600\"\n"
 		     "disable:\n"
 		     "  - servicelb\n"
-		     "  - metrics-server\n"
 		     "disable-default-registry-endpoint: true\n"
 		     "kubelet-arg:\n"
 		     "  - \"system-reserved=cpu=%lldm,memory=%lldMi,ephemeral-storage=%lldGi\"\n"

@@ -53,8 +53,7 @@ in="$T/in-1.0.0"
 C="$R/etc/rancher/k3s/config.yaml"
 expect_grep 'write-kubeconfig-mode: "0600"' "$C" "kubeconfig mode 0600"
 expect_grep '^  - servicelb' "$C" "servicelb disabled"
-expect_grep '^  - metrics-server' "$C" "metrics-server disabled"
-if grep -q -e traefik -e local-storage "$C"; then not_ok "traefik/local-storage must stay"; else ok "traefik and local-storage kept"; fi
+if grep -q -e traefik -e local-storage -e metrics-server "$C"; then not_ok "traefik/local-storage/metrics-server must stay"; else ok "traefik, local-storage and metrics-server kept"; fi
 expect_grep 'system-reserved=cpu=500m,memory=1024Mi' "$C" "system-reserved from capacity.json"
 expect_grep 'kube-reserved=cpu=750m,memory=1792Mi' "$C" "kube-reserved from capacity.json"
 expect_grep 'eviction-hard=memory.available<512Mi,nodefs.available<10%,imagefs.available<10%' "$C" "eviction from capacity.json (one file system: the larger threshold)"

@@ -200,6 +200,8 @@ START_TEST(k3s_renders)
 	load_capacity(&c);
 	cfg = k3s_render_config(&c);
 	ck_assert_ptr_nonnull(strstr(cfg, "kube-reserved=cpu=750m,memory=1792Mi"));
+	ck_assert_ptr_nonnull(strstr(cfg, "  - servicelb\n"));
+	ck_assert_ptr_null(strstr(cfg, "metrics-server")); /* tenant usage needs it */
 	free(cfg);
 	ck_assert_int_eq(k3s_render_platform(plat, strlen(plat), &c, charts, 3, &r, &n, &e), 0);
 	ck_assert_uint_eq(n, 1); /* the ingress is k3s's own chart */

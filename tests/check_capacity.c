@@ -1,5 +1,6 @@
 /* The capacity arithmetic against hand-computed figures, with the real
- * charts/capacity.json: system 500m/1024 MiB/8 GiB, k3s 750m/1792 MiB/15 GiB,
+ * charts/capacity.json: system 500m/1024 MiB/8 GiB, k3s 750m/1792 MiB/15 GiB
+ * (metrics-server's 100m/70 MiB included),
  * eviction 512 MiB and max(nodefs 10 %, imagefs 10 %) of the disk; platform
  * requests 2750m/3968 MiB/41 GiB, limits 7500m/5632 MiB; limits ratio 2. */
 #include <check.h>
@@ -188,6 +189,58 @@ START_TEST(profile_files)
 }
 END_TEST
 
+/* The real capacity.json with its first `from` replaced by `to`, loaded from a
+ * temporary directory; returns capacity_budget_load's result. */
+static int load_edited(const char *from, const char *to, struct err *e)
+{
+	char src[512], dir[] = "/tmp/outpost-check-budget.XXXXXX", dst[64], text[16384];
+	struct capacity_budget b;
+	FILE *f;
+	size_t n;
+	char *at;
+	int rc;
+
+	snprintf(src, sizeof(src), "%s/charts/capacity.json", getenv("top_srcdir"));
+	f = fopen(src, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	at = strstr(text, from);
+	ck_assert_ptr_nonnull(at);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(dst, sizeof(dst), "%s/capacity.json", dir);
+	f = fopen(dst, "w");
+	fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	fclose(f);
+	rc = capacity_budget_load(dir, &b, e);
+	unlink(dst);
+	rmdir(dir);
+	return rc;
+}
+
+/* metrics-server's requests are carried by the k3s reservation; a part that
+ * outgrows it is refused at load, so it cannot eat the tenants' share. */
+START_TEST(k3s_reservation_covers_its_parts)
+{
+	struct err e = { 0 };
+	const char *ms = "\"metrics-server\": { \"cpu_millicores\": 100, \"memory_mib\": 70";
+
+	ck_assert_msg(load_edited(ms, ms, &e) == 0, "%s", e.msg);
+	ck_assert_int_lt(load_edited(ms, "\"metrics-server\": { \"cpu_millicores\": 800, \"memory_mib\": 70",
+				     &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "reserved.k3s.includes: 800m CPU and 70 MiB exceed the "
+					    "reservation (750m, 1792 MiB)"));
+	ck_assert_int_lt(load_edited(ms, "\"metrics-server\": { \"cpu_millicores\": 100, \"memory_mib\": 1793",
+				     &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "exceed the reservation"));
+	ck_assert_int_lt(load_edited(ms, "\"metrics-server\": { \"cpu_millicores\": \"1\", \"memory_mib\": 70",
+				     &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "reserved.k3s.includes.metrics-server.cpu_millicores: must be "
+					    "a non-negative integer"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("capacity");
@@ -200,6 +253,7 @@ int main(void)
 	tcase_add_test(tc, larger_32c_128g);
 	tcase_add_test(tc, suspended_and_unknown_plan_tenants_do_not_count);
 	tcase_add_test(tc, profile_files);
+	tcase_add_test(tc, k3s_reservation_covers_its_parts);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
