@@ -74,3 +74,25 @@ confirm_erase() {
 	read -r ans || ans=
 	[ "$ans" = "$1" ] || [ "$ans" = "/dev/$1" ]
 }
+
+# network_unit: the systemd-networkd file for the installed system. Static
+# when the config gives address= (CIDR, e.g. 192.0.2.10/24), with gateway=
+# and dns= (addresses separated by commas or spaces); DHCP otherwise.
+# Returns 1, with the reason on stderr, for an address without a prefix
+# length or a gateway/dns without an address.
+network_unit() {
+	addr=$(cfg address) gw=$(cfg gateway) dns=$(cfg dns)
+	printf '[Match]\nName=en* eth*\n\n[Network]\n'
+	if [ -z "$addr" ]; then
+		if [ -n "$gw$dns" ]; then echo "gateway= or dns= without address=" >&2; return 1; fi
+		echo "DHCP=yes"
+		return 0
+	fi
+	case $addr in
+	*/[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
+	*) echo "address=$addr: give it as ADDRESS/PREFIX (e.g. 192.0.2.10/24)" >&2; return 1 ;;
+	esac
+	echo "Address=$addr"
+	[ -z "$gw" ] || echo "Gateway=$gw"
+	for d in $(echo "$dns" | tr ',' ' '); do echo "DNS=$d"; done
+}

@@ -49,6 +49,24 @@ CFG_FILE=$T/conf; export CFG_FILE
 [ "$(cfg disk)" = /dev/sdz ] && [ "$(cfg wipe)" = true ] && [ "$(cfg ssh_key)" = "ssh-ed25519 AAAA admin@x" ] &&
 	ok "the config file wins, the command line fills in" || not_ok "file config: $(cfg disk) $(cfg wipe) $(cfg ssh_key)"
 
+# Network: DHCP unless address= is given; static with gateway and DNS.
+unset CFG_FILE
+printf 'disk=/dev/vda\n' >"$T/net.conf"
+CFG_FILE=$T/net.conf network_unit >"$T/net" 2>"$T/net.err" && grep -qx "DHCP=yes" "$T/net" &&
+	ok "no address: DHCP" || not_ok "DHCP: $(cat "$T/net" "$T/net.err")"
+printf 'address=10.0.2.15/24\ngateway=10.0.2.2\ndns=10.0.2.3, 192.0.2.53\n' >"$T/net.conf"
+CFG_FILE=$T/net.conf network_unit >"$T/net" 2>"$T/net.err"
+printf '[Match]\nName=en* eth*\n\n[Network]\nAddress=10.0.2.15/24\nGateway=10.0.2.2\nDNS=10.0.2.3\nDNS=192.0.2.53\n' >"$T/want"
+cmp -s "$T/net" "$T/want" && ok "address=: a static network with gateway and DNS" ||
+	{ not_ok "static network"; diff "$T/want" "$T/net" | sed 's/^/# /' >&2; }
+printf 'address=10.0.2.15\n' >"$T/net.conf"
+if CFG_FILE=$T/net.conf network_unit >/dev/null 2>"$T/net.err"; then not_ok "an address without prefix was taken"; else
+	expect_grep "give it as ADDRESS/PREFIX" "$T/net.err" "an address without its prefix length is refused"; fi
+printf 'gateway=10.0.2.2\n' >"$T/net.conf"
+if CFG_FILE=$T/net.conf network_unit >/dev/null 2>"$T/net.err"; then not_ok "a gateway without address was taken"; else
+	expect_grep "without address=" "$T/net.err" "a gateway without an address is refused"; fi
+CFG_FILE=$T/conf; export CFG_FILE
+
 # Preflight: capacity.json's minimum (system + k3s + platform volumes) and reference box.
 min=$(min_disk_gib)
 [ "$min" = 64 ] && ok "minimum disk from capacity.json is 64 GiB" || not_ok "minimum disk $min"
@@ -61,7 +79,8 @@ if [ -n "${SHELLCHECK:-}" ]; then
 	# SC2016: single-quoted code runs in the target (mmdebstrap hooks, sh -c).
 	expect_exit 0 "the ISO's scripts pass shellcheck" -- "$SHELLCHECK" -x -e SC1091,SC2015,SC2016,SC2012,SC2154 \
 		"$top_srcdir/iso/build" "$top_srcdir/iso/build-root" "$top_srcdir/iso/installer" \
-		"$top_srcdir/iso/installer-lib.sh" "$top_srcdir/iso/k3s-standin" "$top_srcdir/tests/iso-vm.sh" \
+		"$top_srcdir/iso/installer-lib.sh" "$top_srcdir/iso/k3s-standin" "$top_srcdir/iso/outpost-issue" \
+		"$top_srcdir/tests/iso-vm.sh" \
 		"$top_srcdir/tests/iso-installer.sh"
 else
 	echo "# shellcheck not installed: the ISO's scripts not linted"

@@ -45,7 +45,10 @@ expect_grep "El Torito boot img.*UEFI" "$T/eltorito" "the ISO boots on UEFI"
 echo "# figures: ISO $(($(stat -c %s "$T/outpost.iso") / 1048576)) MiB, bundle $(($(stat -c %s "$T/test.bundle") / 1048576)) MiB (stand-in), ISO build $((t2 - t1)) s (plus $((t1 - t0)) s deb and bundle)"
 
 # --- the VM ----------------------------------------------------------------
+# UEFI installs with a static address (QEMU's user network: 10.0.2.15/24,
+# gateway .2, DNS .3), BIOS with DHCP, so both network paths are booted.
 printf 'disk=/dev/vda\nwipe=true\nhostname=outpost-vm\npreflight=skip\nautologin=1\n' >"$T/outpost-install.conf"
+[ "$FIRMWARE" = bios ] || printf 'address=10.0.2.15/24\ngateway=10.0.2.2\ndns=10.0.2.3\n' >>"$T/outpost-install.conf"
 mkfs.vfat -n OUTPOSTCFG -C "$T/cfg.img" 2048 >/dev/null
 mcopy -i "$T/cfg.img" "$T/outpost-install.conf" ::outpost-install.conf
 qemu-img create -q -f qcow2 "$T/disk.qcow2" 64G
@@ -151,8 +154,14 @@ in_vm 300 "outpost status shows k3s Running" -- 'outpost status | grep -E "^k3s 
 in_vm 60 "a tenant is added through the CLI" -- \
 	'echo "{\"cpu_millicores\": 8000, \"memory_mib\": 16384, \"disk_gib\": 100}" >/root/ref.json && { outpost tenant show demo >/dev/null 2>&1 || outpost --profile /root/ref.json tenant add demo --host demo.example.test; }'
 in_vm 600 "the tenant reaches Ready (outpost tenant show)" -- 'outpost tenant show demo | grep -q "^phase: *Ready"'
-# QEMU's user network hands out 10.0.2.15.
+if [ "$FIRMWARE" = bios ]; then
+	in_vm 30 "the network came up by DHCP" -- 'grep -qx DHCP=yes /etc/systemd/network/50-outpost.network && ip -4 addr show scope global | grep -q "inet 10\.0\.2\.15/"'
+else
+	in_vm 30 "the static address, gateway and DNS are configured" -- 'grep -qx Address=10.0.2.15/24 /etc/systemd/network/50-outpost.network && ip -4 addr show scope global | grep -q "inet 10\.0\.2\.15/24" && ip route | grep -q "^default via 10\.0\.2\.2"'
+fi
+# QEMU's user network hands out (or, static, was given) 10.0.2.15.
 in_vm 120 "the login banner shows the address" -- 'agetty --show-issue | grep -q "^Address: 10\.0\.2\.15"'
+in_vm 180 "and a snapshot of outpost status (every minute)" -- 'agetty --show-issue | grep -qE "^k3s +Running"'
 sh_vm 30 'outpost status; systemd-analyze; journalctl -b -u outpost-install.service --no-pager | tail -n 5'
 sh_vm 30 'echo "@STATE $(sha256sum /var/lib/outpost/install.json /usr/local/bin/k3s /etc/rancher/k3s/config.yaml | sha256sum | cut -c1-16)"'
 before=$(grep -ao "@STATE [0-9a-f][0-9a-f]*" "$LOG" | tail -1)
