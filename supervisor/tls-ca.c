@@ -2,12 +2,14 @@
  * read. The key never leaves the host (0600 in a 0700 directory). */
 #include "tls.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -115,6 +117,25 @@ out:
 	return rc;
 }
 
+/* What a write killed half-way left (util_write_atomic's "<file>.tmp.<pid>"):
+ * the next install makes the CA again and must not leave it behind. */
+static void remove_stale(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, TLS_CA_KEY ".tmp.", sizeof(TLS_CA_KEY ".tmp.") - 1) ||
+		    !strncmp(de->d_name, TLS_CA_CERT ".tmp.", sizeof(TLS_CA_CERT ".tmp.") - 1)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	closedir(d);
+}
+
 int tls_ca_ensure(const char *dir, const char *name, int *created, struct err *e)
 {
 	char path[PATH_MAX];
@@ -133,6 +154,7 @@ int tls_ca_ensure(const char *dir, const char *name, int *created, struct err *e
 	}
 	if (errno != ENOENT)
 		return err_errno(e, errno, "%s", path);
+	remove_stale(dir);
 	if (create(dir, name, e) < 0)
 		return -1;
 	*created = 1;
