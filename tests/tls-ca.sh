@@ -21,7 +21,12 @@ CA=$R/var/lib/outpost/ca
 
 expect_exit 1 "outpost ca before any install" -- "$OUTPOST" ca --root "$R"
 expect_fgrep "outpost: ca: no CA yet (outpost install creates it)" "$T/err" "says what creates it"
+# What a first install killed while writing the CA leaves (util_write_atomic's temp files).
+mkdir -p "$CA"
+echo partial >"$CA/ca.key.tmp.12345"
+echo partial >"$CA/ca.crt.tmp.12346"
 expect_exit 0 "first install" -- inst --bundle "$T/v1.bundle"
+[ -z "$(find "$CA" -name '*.tmp.*')" ] && ok "a killed write's temp files are gone" || not_ok "left: $(ls "$CA")"
 expect_fgrep "created the appliance CA in $CA" "$T/out" "install says it created the CA"
 [ "$(stat -c %a "$CA")" = 700 ] && ok "CA directory 0700" || not_ok "CA directory $(stat -c %a "$CA")"
 [ "$(stat -c %a "$CA/ca.key")" = 600 ] && ok "CA key 0600" || not_ok "CA key $(stat -c %a "$CA/ca.key")"
