@@ -143,8 +143,11 @@ int tls_ca_ensure(const char *dir, const char *name, int *created, struct err *e
 	struct stat st;
 
 	*created = 0;
+	/* Only root reads the key: the directory is 0700 even if someone made it wider. */
 	if (util_mkdir_p(dir, 0700, e) < 0)
 		return -1;
+	if (chmod(dir, 0700) < 0)
+		return err_errno(e, errno, "%s", dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, TLS_CA_CERT);
 	if (stat(path, &st) == 0) {
 		if (tls_ca_load(dir, &ca, e) < 0)
