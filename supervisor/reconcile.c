@@ -178,11 +178,13 @@ uint64_t reconcile_next_full(const struct reconcile *r)
 
 uint64_t reconcile_next_deadline(const struct reconcile *r)
 {
-	uint64_t resync = r->full_done ? r->next_full_ms : 0;
-
 	if (!r->passed)
 		return 0;
-	return r->retry_at_ms && r->retry_at_ms < resync ? r->retry_at_ms : resync;
+	/* Until a full pass succeeds one is due at once, except after a failed
+	 * one: then at its retry, so a list that keeps failing backs off. */
+	if (!r->full_done)
+		return r->retry_at_ms;
+	return r->retry_at_ms && r->retry_at_ms < r->next_full_ms ? r->retry_at_ms : r->next_full_ms;
 }
 
 /* ---- one pass: its memory, its scope, its steps in order ---- */
