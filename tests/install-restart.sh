@@ -41,6 +41,22 @@ for m in etc:/etc usrlocal:/usr/local varlib:/var/lib; do
 	mount --bind "$T/${m%%:*}" "${m#*:}" || { not_ok "cannot bind a scratch ${m#*:}"; finish; }
 done
 
+# The trusted keys live under the build's sysconfdir (under distcheck, its
+# private prefix): a scratch copy of its nearest existing directory too,
+# unless one of the above already covers it.
+keydir=$("$OUTPOST" install --help | sed -n 's|.*Trusted keys: \(/[^ ]*\)/\*\.pub.*|\1|p')
+[ -n "$keydir" ] || { not_ok "install --help names no trusted-keys directory"; finish; }
+a=$keydir
+while [ ! -d "$a" ]; do a=$(dirname "$a"); done
+case $a in
+/etc | /etc/* | /usr/local | /usr/local/* | /var/lib | /var/lib/*) ;;
+*)
+	cp -a "$a" "$T/keysroot"
+	on_exit "umount -l '$a' 2>/dev/null || true"
+	mount --bind "$T/keysroot" "$a" || { not_ok "cannot bind a scratch $a"; finish; }
+	;;
+esac
+
 mkdir -p "$T/bin"
 for tool in dpkg dpkg-query systemctl; do
 	# dpkg-query: no outpost package installed yet.
