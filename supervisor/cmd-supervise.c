@@ -131,7 +131,7 @@ int cmd_supervise(struct cli *cli, int argc, char **argv)
 {
 	struct probe probe;
 	struct supervise_args a = { .cli = cli, .argc = argc, .argv = argv, .probe = &probe,
-				    .worker_fd = -1 };
+				    .worker_fd = -1, .handover = WORKER_TIMING_FRESH };
 	struct supervise_config c;
 
 	/* Read here too, so a bad option or file is reported before the exec. */

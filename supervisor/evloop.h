@@ -6,10 +6,7 @@
 
 #include <systemd/sd-event.h>
 
-/* CLOCK_MONOTONIC in microseconds, the clock of the loops' timers. */
-uint64_t evloop_now(void);
-
-/* Fires `src` (a one-shot timer) `usec` from now, replacing any earlier time. */
+/* Fires `src` (a one-shot timer) `usec` (clock.h) from now, replacing any earlier time. */
 void evloop_rearm(sd_event_source *src, uint64_t usec);
 
 /* Calls fn(ud) when `path` (an SQLite file: its -wal and -shm count) is

@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "util.h"
 
 const struct kube_resource kube_resources[] = {
@@ -92,9 +93,7 @@ struct kube {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return clock_mono_us() / USEC_PER_MSEC;
 }
 
 /* Jitter only has to spread retries apart, not be unpredictable. */

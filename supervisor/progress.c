@@ -5,15 +5,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define BAR_INTERVAL 0.2
 #define LINE_INTERVAL 5.0
 
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_us() / (double)USEC_PER_SEC;
 }
 
 static void human(char *buf, size_t cap, double bytes)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "reconcile-pass.h"
 
@@ -393,7 +394,7 @@ static int run_round(struct pass *p, struct exec_ctx *ctx, size_t n, enum round 
 		struct exec_ctx *c = &ctx[i];
 		if (!in_round(p, c, round))
 			continue;
-		if (reconcile_now_ms() - p->start_ms > p->cfg->pass_budget_ms) {
+		if ((clock_mono_us() - p->start) / USEC_PER_MSEC > p->cfg->pass_budget_ms) {
 			p->sum->incomplete = true;
 			break;
 		}

@@ -96,7 +96,7 @@ struct pass {
 	char **repaired;        /* "<tenant>\0Kind ns/name": drift repaired this pass */
 	size_t nrepaired;
 	bool again;             /* something will need another pass soon */
-	uint64_t start_ms;
+	uint64_t start;
 };
 
 /* reconcile.c: the pass's own memory and callbacks. */

@@ -8,14 +8,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "kubeconfig.h"
 #include "log.h"
 #include "reconcile-pass.h"
 
 /* How soon to look again while something is in progress (Jobs, teardown). */
-#define PROGRESS_POLL_MS 3000
-#define RETRY_MIN_MS 2000
-#define RETRY_MAX_MS 60000
+#define PROGRESS_POLL (3 * USEC_PER_SEC)
+#define RETRY_MIN (2 * USEC_PER_SEC)
+#define RETRY_MAX (60 * USEC_PER_SEC)
 
 struct reconcile {
 	struct reconcile_config cfg;
@@ -25,21 +26,15 @@ struct reconcile {
 	int64_t data_version;
 	bool passed;            /* at least one pass ran */
 	bool full_done;         /* a full pass succeeded: status rows can be trusted */
-	uint64_t next_full_ms;  /* when the next full pass is due (with full_done) */
-	uint64_t retry_at_ms;   /* 0: none */
-	unsigned retry_ms;      /* current retry delay */
+	/* clock_mono_us: */
+	uint64_t next_full;     /* when the next full pass is due (with full_done) */
+	uint64_t retry_at;      /* 0: none */
+	uint64_t retry;         /* current retry delay */
 	struct catalog catalog;
 	struct tls_ca ca;       /* cfg.ca_dir's, loaded once; ca.cert NULL: no TLS */
 	unsigned ready;         /* need bits (render.h) the platform meets */
 	bool woken;             /* a service became ready since the last pass */
 };
-
-uint64_t reconcile_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The appliance CA: `outpost install` makes it; a daemon started without
  * an install (a lab, the tests) makes its own in the same place. */
@@ -53,6 +48,25 @@ static int load_ca(struct reconcile *r, struct err *e)
 		return err_prefix(e, "reconcile: certificates");
 	if (created)
 		log_emit(LOG_INFO, RECONCILE_LOG, NULL, "created the appliance CA in %s", r->cfg.ca_dir);
+	return 0;
+}
+
+/* The schedule an earlier process left (reconcile_config.handover). */
+static int take_over(struct reconcile *r, const struct worker_timing *h, struct err *e)
+{
+	uint64_t now = clock_mono_us();
+
+	if (h->full_in != WORKER_TIMING_NONE) {
+		r->full_done = true;
+		r->next_full = now + h->full_in;
+	}
+	if (h->due_in != WORKER_TIMING_NONE) {
+		if (state_data_version(r->st, &r->data_version, e) < 0)
+			return -1;
+		r->passed = true;
+		r->retry_at = now + h->due_in;
+	}
+	r->retry = h->retry > RETRY_MAX ? RETRY_MAX : h->retry;
 	return 0;
 }
 
@@ -77,19 +91,9 @@ int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, st
 	if (!r->cfg.pass_budget_ms)
 		r->cfg.pass_budget_ms = 120000;
 	r->ready = cfg->readiness_by_caller ? 0 : RENDER_NEED_ALL;
-	if (cfg->first_full_in_ms) {
-		r->full_done = true;
-		r->next_full_ms = reconcile_now_ms() + cfg->first_full_in_ms;
-	}
-	if (state_open(cfg->state_path, STATE_OPEN_EXISTING, &r->st, e) < 0)
+	if (state_open(cfg->state_path, STATE_OPEN_EXISTING, &r->st, e) < 0 ||
+	    (cfg->handover && take_over(r, cfg->handover, e) < 0))
 		goto fail;
-	if (cfg->first_due_in_ms) {
-		if (state_data_version(r->st, &r->data_version, e) < 0)
-			goto fail;
-		r->passed = true;
-		r->retry_at_ms = reconcile_now_ms() + cfg->first_due_in_ms;
-	}
-	r->retry_ms = cfg->retry_ms > RETRY_MAX_MS ? RETRY_MAX_MS : cfg->retry_ms;
 	if (cfg->ca_dir && !cfg->dry_run_out && load_ca(r, e) < 0)
 		goto fail;
 	if (!cfg->dry_run_out) {
@@ -154,7 +158,7 @@ static int ready_from_rows(struct reconcile *r, struct err *e)
 	return 0;
 }
 
-bool reconcile_wants_pass(struct reconcile *r, uint64_t now_ms)
+bool reconcile_wants_pass(struct reconcile *r, uint64_t now)
 {
 	struct err e = { 0 };
 	int64_t v;
@@ -163,17 +167,23 @@ bool reconcile_wants_pass(struct reconcile *r, uint64_t now_ms)
 		return true;
 	if (state_data_version(r->st, &v, &e) == 0 && v != r->data_version)
 		return true;
-	return now_ms >= reconcile_next_deadline(r);
-}
-
-unsigned reconcile_retry_ms(const struct reconcile *r)
-{
-	return r->retry_ms;
+	return now >= reconcile_next_deadline(r);
 }
 
 uint64_t reconcile_next_full(const struct reconcile *r)
 {
-	return r->full_done ? r->next_full_ms : 0;
+	return r->full_done ? r->next_full : 0;
+}
+
+struct worker_timing reconcile_handover(const struct reconcile *r, uint64_t now)
+{
+	uint64_t due = reconcile_next_deadline(r), full = reconcile_next_full(r);
+
+	return (struct worker_timing){
+		.due_in = !r->passed || !due ? WORKER_TIMING_NONE : due > now ? due - now : 0,
+		.full_in = !full ? WORKER_TIMING_NONE : full > now ? full - now : 0,
+		.retry = r->retry,
+	};
 }
 
 uint64_t reconcile_next_deadline(const struct reconcile *r)
@@ -183,8 +193,8 @@ uint64_t reconcile_next_deadline(const struct reconcile *r)
 	/* Until a full pass succeeds one is due at once, except after a failed
 	 * one: then at its retry, so a list that keeps failing backs off. */
 	if (!r->full_done)
-		return r->retry_at_ms;
-	return r->retry_at_ms && r->retry_at_ms < r->next_full_ms ? r->retry_at_ms : r->next_full_ms;
+		return r->retry_at;
+	return r->retry_at && r->retry_at < r->next_full ? r->retry_at : r->next_full;
 }
 
 /* ---- one pass: its memory, its scope, its steps in order ---- */
@@ -365,7 +375,7 @@ static int pass_scope(struct pass *p, const struct reconcile *r, bool *full, str
 {
 	/* A dry run renders everything. */
 	*full = r->cfg.dry_run_out || (!r->cfg.changed_only && (!r->full_done ||
-		p->start_ms >= r->next_full_ms));
+		p->start >= r->next_full));
 	if (!*full) {
 		int t = select_targets(p);
 		if (t < 0)
@@ -462,29 +472,29 @@ static void summary_count_requests(struct reconcile_summary *sum, const struct k
 
 /* When the next pass is due: the resync after a full pass, a growing back-off
  * after a failure, soon while something is in progress. */
-static void schedule_next(struct reconcile *r, const struct reconcile_summary *sum, uint64_t start_ms,
+static void schedule_next(struct reconcile *r, const struct reconcile_summary *sum, uint64_t start,
 			  bool full, bool again, int64_t version, int rc)
 {
 	r->passed = true;
 	if (full && rc == 0) {
 		r->full_done = true;
-		r->next_full_ms = start_ms + (uint64_t)r->cfg.resync_s * 1000;
+		r->next_full = start + (uint64_t)r->cfg.resync_s * USEC_PER_SEC;
 	}
 	if (version)
 		r->data_version = version;
 	if (rc < 0 || sum->action_errors) {
-		r->retry_ms = r->retry_ms ? r->retry_ms * 2 : RETRY_MIN_MS;
-		if (r->retry_ms > RETRY_MAX_MS)
-			r->retry_ms = RETRY_MAX_MS;
-		r->retry_at_ms = reconcile_now_ms() + r->retry_ms;
+		r->retry = r->retry ? r->retry * 2 : RETRY_MIN;
+		if (r->retry > RETRY_MAX)
+			r->retry = RETRY_MAX;
+		r->retry_at = clock_mono_us() + r->retry;
 	} else {
-		r->retry_ms = 0;
+		r->retry = 0;
 		if (sum->incomplete)
-			r->retry_at_ms = reconcile_now_ms();
+			r->retry_at = clock_mono_us();
 		else if (again || sum->pending || sum->provisioning || sum->deleting)
-			r->retry_at_ms = reconcile_now_ms() + PROGRESS_POLL_MS;
+			r->retry_at = clock_mono_us() + PROGRESS_POLL;
 		else
-			r->retry_at_ms = 0;
+			r->retry_at = 0;
 	}
 }
 
@@ -500,7 +510,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
-	p.start_ms = reconcile_now_ms();
+	p.start = clock_mono_us();
 	r->woken = false;
 	if (r->kube)
 		before = *kube_stats(r->kube);
@@ -511,8 +521,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_summary *sum, struct er
 		rc = r->cfg.dry_run_out ? dry_run(&p, e) : pass_against_cluster(&p, e);
 	if (r->kube)
 		summary_count_requests(sum, &before, kube_stats(r->kube));
-	sum->elapsed_ms = reconcile_now_ms() - p.start_ms;
-	schedule_next(r, sum, p.start_ms, full, p.again, version, rc);
+	sum->elapsed_ms = (clock_mono_us() - p.start) / USEC_PER_MSEC;
+	schedule_next(r, sum, p.start, full, p.again, version, rc);
 	pass_free(&p);
 	return rc;
 }

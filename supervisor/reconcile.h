@@ -50,6 +50,7 @@
 
 #include "err.h"
 #include "render.h"
+#include "worker-timing.h"
 
 /* A targeted pass looks at this many tenants at most; beyond, a full pass. */
 #define RECONCILE_TARGETED_MAX 64
@@ -68,18 +69,13 @@ struct reconcile_config {
 	unsigned max_inflight;         /* requests in flight; 0: 8 */
 	unsigned list_limit;           /* items per list page; 0: 250 */
 	unsigned pass_budget_ms;       /* 0: 120000 */
-	/* 0: the first pass is full. Else the status rows are those of a full
-	 * pass an earlier process made, and the first full pass is due in this
-	 * many ms (passes before it are targeted). */
-	uint64_t first_full_in_ms;
 	/* A process taking over from an earlier one (the supervisor's worker):
-	 * with first_due_in_ms, no pass is due before that many ms (the earlier
-	 * one's retry or resync) unless the state file changes; retry_ms is the
-	 * retry delay it had reached, so the back-off goes on rather than
-	 * restart. 0: the first pass runs at once (a worker started for a
-	 * change to the state file). */
-	uint64_t first_due_in_ms;
-	unsigned retry_ms;
+	 * its schedule. full_in set: the status rows are those of a full pass the
+	 * earlier process made, and passes before full_in are targeted. due_in
+	 * set: no pass is due before it (the earlier one's retry or resync)
+	 * unless the state file changes. retry: the back-off goes on rather than
+	 * restart. NULL: a fresh start, a full pass at once. */
+	const struct worker_timing *handover;
 	/* Dry run: no cluster. The pass renders every valid tenant and writes the
 	 * objects it would apply to `dry_run_out` as one JSON List (credentials
 	 * redacted); nothing is written to the state file. */
@@ -116,12 +112,9 @@ struct reconcile;
 int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, struct err *e);
 void reconcile_free(struct reconcile *r);
 
-/* Monotonic milliseconds, the clock of the two functions below. */
-uint64_t reconcile_now_ms(void);
-
-/* Whether a pass is due at `now_ms`. Returns false (and sets nothing) when the
+/* Whether a pass is due at `now` (clock_mono_us). Returns false (and sets nothing) when the
  * state file cannot be read; the next pass then reports the error. */
-bool reconcile_wants_pass(struct reconcile *r, uint64_t now_ms);
+bool reconcile_wants_pass(struct reconcile *r, uint64_t now);
 
 /* Whether platform component `component` (charts/platform.json's name:
  * "postgresql", "redis", "minio", "keycloak", "provision") is ready; other
@@ -133,13 +126,13 @@ bool reconcile_set_ready(struct reconcile *r, const char *component, bool ready)
  * changes of the state file still need polling reconcile_wants_pass. */
 uint64_t reconcile_next_deadline(const struct reconcile *r);
 
-/* When the next full pass is due (reconcile_now_ms clock); 0 when the next
- * pass is full whenever it runs. */
+/* When the next full pass is due (clock_mono_us); 0 when the next pass is
+ * full whenever it runs. */
 uint64_t reconcile_next_full(const struct reconcile *r);
 
-/* The retry delay reached (ms; 0 when the last pass needs no retry), to hand
- * over with reconcile_config.retry_ms. */
-unsigned reconcile_retry_ms(const struct reconcile *r);
+/* What the next process takes over (reconcile_config.handover), as seen at
+ * `now`. */
+struct worker_timing reconcile_handover(const struct reconcile *r, uint64_t now);
 
 /* One pass. Returns 0 when every tenant was handled (tenants may still be
  * Failed: see summary->failed), or -1 when the pass itself could not run

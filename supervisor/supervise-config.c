@@ -297,15 +297,17 @@ static int set_internal(struct supervise_args *a, int opt, const char *val, stru
 		return 0;
 	}
 	if (opt == OPT_FULL_IN || opt == OPT_DUE_IN || opt == OPT_RETRY_MS) {
+		uint64_t *slot = opt == OPT_FULL_IN ? &a->handover.full_in
+				 : opt == OPT_DUE_IN ? &a->handover.due_in : &a->handover.retry;
+		/* A deadline may be unset; the retry delay is a number. */
+		if (opt != OPT_RETRY_MS && !strcmp(val, "none")) {
+			*slot = WORKER_TIMING_NONE;
+			return 0;
+		}
 		if (parse_ms(opt == OPT_FULL_IN ? "full-in" : opt == OPT_DUE_IN ? "due-in" : "retry-ms",
 			     val, &usec, e) < 0)
 			return -1;
-		if (opt == OPT_FULL_IN)
-			a->handover.full_in_ms = usec / USEC_PER_MSEC;
-		else if (opt == OPT_DUE_IN)
-			a->handover.due_in_ms = usec / USEC_PER_MSEC;
-		else
-			a->handover.retry_ms = usec / USEC_PER_MSEC;
+		*slot = usec;
 		return 0;
 	}
 	errno = 0;

@@ -1,6 +1,6 @@
 /* The pure half of supervision: the k3s state machine and the STATUS= text.
  * No I/O, no clock reads; walked event by event in tests/check_supervise.c. */
-#include "supervise.h"
+#include "supervise-machine.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "log.h"
 #include "supervise-config.h"
+#include "supervise.h"
 
 /* --outpost must name the outpost program (it starts the workers), not us. */
 static bool started_by_outpost(const char *outpost)

@@ -22,13 +22,14 @@
 
 #include <systemd/sd-event.h>
 
+#include "clock.h"
 #include "evloop.h"
 #include "log.h"
 #include "metrics-http.h"
 #include "notify.h"
-#include "supervise-config.h"
 #include "state.h"
 #include "util.h"
+#include "worker-machine.h"
 #include "worker-msg.h"
 
 
@@ -36,23 +37,13 @@
  * reloads, SIGCHLD reaps; the rest of these are passed on to k3s. */
 static const int forwarded[] = { SIGUSR1, SIGUSR2, SIGQUIT, SIGWINCH };
 
+/* The running worker's process and pipe; its life cycle is wm's. */
 struct worker_child {
 	pid_t pid;            /* 0 when none runs */
 	int fd;               /* the read end of its report pipe */
 	sd_event_source *io;
 	char buf[WORKER_MSG_MAX];
 	size_t len;
-	bool idle;            /* it said it was idle: its exit is the normal end */
-	bool kick;            /* the state file changed after that: start another at once */
-	uint64_t term_at;     /* when we sent SIGTERM (monotonic usec), 0 when not */
-	bool rerun;           /* started again at once for what its predecessor left unobserved */
-	struct worker_idle when; /* from its idle line */
-	unsigned failures;    /* consecutive abnormal exits */
-	uint64_t last_heard;  /* monotonic usec */
-	/* What the next worker takes over (worker.h), as monotonic usec: */
-	uint64_t full_at;     /* the next full reconcile pass; 0: the next pass is full */
-	uint64_t due_at;      /* the reconciler's next retry or resync; 0: a pass at once */
-	unsigned retry_ms;    /* the retry delay reached */
 };
 
 struct supervisor {
@@ -78,7 +69,7 @@ struct supervisor {
 	time_t started_wall;
 
 	struct worker_child w;
-	bool change;             /* the next worker is for a change to the state file: it passes at once */
+	struct wk_machine wm;
 	struct worker_view view; /* the worker's last view, kept between workers */
 
 	struct state *st;                 /* NULL when the state file could not be opened */
@@ -246,7 +237,7 @@ static int k3s_spawn(struct supervisor *s)
 	setpgid(pid, pid);
 	free(argv);
 	s->pid = s->pgid = pid;
-	s->started_at = evloop_now();
+	s->started_at = clock_mono_us();
 	s->started_wall = time(NULL);
 	log_emit(LOG_INFO, "k3s", NULL, "started %s (pid %d, restart %u)", s->cfg.k3s, (int)pid,
 		 s->m.restarts);
@@ -287,16 +278,51 @@ static void on_view(struct supervisor *s, const struct worker_view *v)
 	update_status(s);
 }
 
+/* The worker machine's tunables, from the configuration. */
+static struct wk_params wk_params_of(const struct supervise_config *c)
+{
+	return (struct wk_params){
+		.timeout = c->worker_timeout, .kill_wait = c->sv.kill_wait,
+		.poll_idle = c->poll_idle, .poll_busy = c->poll_busy,
+		.again = 20 * USEC_PER_MSEC, .backoff = c->sv,
+	};
+}
+
+static void wk_apply(struct supervisor *s, const struct wk_out *o, int status);
+
+/* Feeds the worker's machine and carries out what it asks. `status` is the
+ * exit status of a WK_EV_EXIT_*. */
+static void wk_event(struct supervisor *s, enum wk_event ev, const struct worker_timing *idle,
+		     int status)
+{
+	enum wk_state from = s->wm.state;
+	struct wk_out o;
+
+	if (!s->worker_argv)
+		return;
+	if (wk_step(&s->wm, ev, clock_mono_us(), idle, &o) < 0) {
+		if (ev != WK_EV_HEARD)
+			log_debug("worker machine: event %s ignored in state %s", wk_event_name(ev),
+				  wk_state_name(from));
+		return;
+	}
+	if (s->wm.state != from)
+		log_debug("worker: %s + %s -> %s", wk_state_name(from), wk_event_name(ev),
+			  wk_state_name(s->wm.state));
+	wk_apply(s, &o, status);
+}
+
 static void worker_line(struct supervisor *s, const char *line)
 {
+	struct worker_timing idle;
 	struct worker_view v;
 
-	switch (worker_msg_parse(line, &v, &s->w.when)) {
+	switch (worker_msg_parse(line, &v, &idle)) {
 	case WORKER_MSG_VIEW:
 		on_view(s, &v);
 		break;
 	case WORKER_MSG_IDLE:
-		s->w.idle = true;
+		wk_event(s, WK_EV_IDLE, &idle, 0);
 		break;
 	case WORKER_MSG_ALIVE:
 		break;
@@ -321,7 +347,7 @@ static void worker_read(struct supervisor *s)
 			sd_event_source_set_enabled(s->w.io, SD_EVENT_OFF);
 		if (n <= 0)
 			return;
-		s->w.last_heard = evloop_now();
+		wk_event(s, WK_EV_HEARD, NULL, 0);
 		s->w.len += (size_t)n;
 		s->w.buf[s->w.len] = '\0';
 		while ((nl = strchr(start, '\n'))) {
@@ -347,18 +373,20 @@ static int on_worker_output(sd_event_source *src, int fd, uint32_t revents, void
 	return 0;
 }
 
-/* How often a running worker's silence is checked. */
-static uint64_t worker_check(const struct supervisor *s)
+/* A deadline option for the worker, in the milliseconds of its command line. */
+static void deadline_opt(char *buf, size_t len, const char *name, uint64_t usec)
 {
-	return s->cfg.worker_timeout / 4;
+	if (usec == WORKER_TIMING_NONE)
+		snprintf(buf, len, "--%s=none", name);
+	else
+		snprintf(buf, len, "--%s=%" PRIu64, name, usec / USEC_PER_MSEC);
 }
 
 /* The worker's command: ours (the outpost program and the same options), plus
- * the report descriptor and when the next full reconcile pass is due. */
-static int worker_spawn(struct supervisor *s)
+ * the report descriptor and what it takes over. */
+static int worker_spawn(struct supervisor *s, const struct worker_timing *h)
 {
 	char fd_opt[] = "--worker-fd=3", full_opt[48], due_opt[48], retry_opt[48];
-	uint64_t now = evloop_now();
 	size_t n = 0;
 	char **argv;
 	int pfd[2], r;
@@ -369,11 +397,9 @@ static int worker_spawn(struct supervisor *s)
 	if (!(argv = calloc(n + 5, sizeof(*argv))))
 		return -ENOMEM;
 	memcpy(argv, s->worker_argv, n * sizeof(*argv));
-	snprintf(full_opt, sizeof(full_opt), "--full-in=%" PRIu64,
-		 s->w.full_at > now ? (s->w.full_at - now) / USEC_PER_MSEC : 0);
-	snprintf(due_opt, sizeof(due_opt), "--due-in=%" PRIu64,
-		 !s->change && s->w.due_at > now ? (s->w.due_at - now) / USEC_PER_MSEC : 0);
-	snprintf(retry_opt, sizeof(retry_opt), "--retry-ms=%u", s->w.retry_ms);
+	deadline_opt(full_opt, sizeof(full_opt), "full-in", h->full_in);
+	deadline_opt(due_opt, sizeof(due_opt), "due-in", h->due_in);
+	snprintf(retry_opt, sizeof(retry_opt), "--retry-ms=%" PRIu64, h->retry / USEC_PER_MSEC);
 	argv[n] = fd_opt;
 	argv[n + 1] = full_opt;
 	argv[n + 2] = due_opt;
@@ -400,51 +426,61 @@ static int worker_spawn(struct supervisor *s)
 		kill(pid, SIGTERM);
 		return r;
 	}
-	s->w = (struct worker_child){ .pid = pid, .fd = pfd[0], .io = s->w.io,
-				      .failures = s->w.failures, .last_heard = now,
-				      .full_at = s->w.full_at, .due_at = s->w.due_at,
-				      .retry_ms = s->w.retry_ms, .rerun = s->w.rerun };
-	s->change = false;
+	s->w = (struct worker_child){ .pid = pid, .fd = pfd[0], .io = s->w.io };
 	s->mx.worker_runs++;
-	evloop_rearm(s->wk_timer, worker_check(s));
 	log_debug("worker started (pid %d)", (int)pid);
 	return 0;
 }
 
-/* A worker is wanted now, unless one runs (it notices what we noticed);
- * for a change to the state file, it passes at once. */
-static void worker_kick(struct supervisor *s, bool change)
-{
-	if (!s->worker_argv || s->stopping || s->m.state != SV_RUNNING)
-		return;
-	if (s->w.pid > 0) {
-		if (s->w.idle && change)
-			s->w.kick = true;
-		return;
-	}
-	s->change |= change;
-	evloop_rearm(s->wk_timer, 0);
-}
-
-/* A commit that landed after the worker last looked and before we read its
- * idle line was neither its news nor ours: ask the state file what no pass
- * has seen. Once: what a fresh worker leaves unobserved waits for the next
- * health check rather than start a loop. */
-static bool again_at_once(struct supervisor *s)
+/* Whether the state file holds a commit no pass has seen: one that landed
+ * after the worker last looked and before we read its idle line was
+ * neither its news nor ours. */
+static bool desired_unobserved(struct supervisor *s)
 {
 	bool unobserved = false;
 	struct err e = { 0 };
 
-	if (s->cfg.reconcile && s->st && !s->w.rerun &&
-	    state_desired_unobserved(s->st, &unobserved, &e) < 0)
+	if (s->cfg.reconcile && s->st && state_desired_unobserved(s->st, &unobserved, &e) < 0)
 		log_warn("%s", e.msg);
-	s->w.rerun = unobserved;
 	return unobserved;
+}
+
+static void wk_apply(struct supervisor *s, const struct wk_out *o, int status)
+{
+	if (o->actions & WK_ACT_ARM_TIMER)
+		evloop_rearm(s->wk_timer, o->timer_usec);
+	if (o->actions & WK_ACT_DISARM)
+		sd_event_source_set_enabled(s->wk_timer, SD_EVENT_OFF);
+	if ((o->actions & WK_ACT_TERM) && s->w.pid > 0)
+		kill(s->w.pid, SIGTERM);
+	if ((o->actions & WK_ACT_KILL) && s->w.pid > 0) {
+		if (s->wm.state == WK_HUNG) {
+			log_emit(LOG_ERR, "worker", NULL, "pid %d silent for %" PRIu64 " ms: killing it",
+				 (int)s->w.pid, (clock_mono_us() - s->wm.last_heard) / USEC_PER_MSEC);
+			s->mx.failures[MX_FAIL_WORKER_HUNG]++;
+		} else {
+			log_emit(LOG_ERR, "worker", NULL, "pid %d ignored SIGTERM: killing it", (int)s->w.pid);
+		}
+		kill(s->w.pid, SIGKILL);
+	}
+	if (o->actions & WK_ACT_FAILED) {
+		s->mx.failures[MX_FAIL_WORKER_EXIT]++;
+		log_emit(LOG_WARNING, "worker", NULL, "exited with status %d; again in %" PRIu64 " ms",
+			 status, o->timer_usec / USEC_PER_MSEC);
+	}
+	if ((o->actions & WK_ACT_CHECK_UNOBSERVED) && desired_unobserved(s))
+		wk_event(s, WK_EV_UNOBSERVED, NULL, 0);
+	if (o->actions & WK_ACT_SPAWN) {
+		int r = worker_spawn(s, &o->handover);
+		if (r < 0) {
+			log_emit(LOG_ERR, "worker", NULL, "cannot start: %s", strerror(-r));
+			wk_event(s, WK_EV_SPAWN_FAILED, NULL, 0);
+		}
+	}
 }
 
 static void worker_exited(struct supervisor *s, int status)
 {
-	uint64_t delay, now = evloop_now();
 	int64_t v;
 	struct err e = { 0 };
 
@@ -456,79 +492,21 @@ static void worker_exited(struct supervisor *s, int status)
 	/* What the worker itself committed is not news. */
 	if (s->st && state_data_version(s->st, &v, &e) == 0)
 		s->data_version = v;
-	if (s->stopping || s->m.state != SV_RUNNING)
-		return;
-	if (s->w.term_at) {
-		delay = 0; /* stopped for a k3s that is gone; this is a new one */
-	} else if (s->w.idle && status == 0) {
-		s->w.failures = 0;
-		s->w.full_at = s->w.when.full_ms == WORKER_NONE ? 0 : now + s->w.when.full_ms * USEC_PER_MSEC;
-		s->w.due_at = s->w.when.due_ms == WORKER_NONE ? 0 : now + s->w.when.due_ms * USEC_PER_MSEC;
-		s->w.retry_ms = (unsigned)s->w.when.retry_ms;
-		delay = s->cfg.poll_idle;
-		if (s->w.when.due_ms != WORKER_NONE && s->w.when.due_ms * USEC_PER_MSEC < delay)
-			delay = s->w.when.due_ms * USEC_PER_MSEC;
-		if (s->w.kick || again_at_once(s)) {
-			s->change = true;
-			delay = 20 * USEC_PER_MSEC;
-		}
-		log_debug("worker idle; next in %" PRIu64 " ms", delay / USEC_PER_MSEC);
-	} else {
-		s->w.failures++;
-		s->mx.failures[MX_FAIL_WORKER_EXIT]++;
-		s->w.due_at = 0; /* what it did is unknown: the next one passes at once */
-		delay = sv_backoff_delay(&s->m.p, s->w.failures);
-		if (delay > s->cfg.poll_idle)
-			delay = s->cfg.poll_idle;
-		log_emit(LOG_WARNING, "worker", NULL, "exited with status %d; again in %" PRIu64 " ms",
-			 status, delay / USEC_PER_MSEC);
-	}
-	evloop_rearm(s->wk_timer, delay);
+	wk_event(s, status == 0 ? WK_EV_EXIT_OK : WK_EV_EXIT_FAIL, NULL, status);
 }
 
+/* No worker is wanted: k3s went away, or we stop. */
 static void worker_stop(struct supervisor *s)
 {
 	s->view.api = false;
-	if (s->w.pid <= 0) {
-		sd_event_source_set_enabled(s->wk_timer, SD_EVENT_OFF);
-		return;
-	}
-	if (!s->w.term_at) {
-		kill(s->w.pid, SIGTERM);
-		s->w.term_at = evloop_now();
-	}
-	evloop_rearm(s->wk_timer, s->m.p.kill_wait);
+	wk_event(s, WK_EV_STOP, NULL, 0);
 }
 
-/* No worker: start one. A worker: check it still talks. */
 static int on_worker_timer(sd_event_source *src, uint64_t usec, void *data)
 {
-	struct supervisor *s = data;
-	int r;
-
+	(void)src;
 	(void)usec;
-	if (s->w.pid > 0) {
-		uint64_t now = evloop_now();
-		if (s->w.term_at && now - s->w.term_at >= s->m.p.kill_wait) {
-			log_emit(LOG_ERR, "worker", NULL, "pid %d ignored SIGTERM: killing it", (int)s->w.pid);
-			kill(s->w.pid, SIGKILL);
-		} else if (now - s->w.last_heard >= s->cfg.worker_timeout) {
-			/* Every request it makes is bounded well inside the timeout,
-			 * and it reports between them: it is hung. */
-			log_emit(LOG_ERR, "worker", NULL, "pid %d silent for %" PRIu64 " ms: killing it",
-				 (int)s->w.pid, (now - s->w.last_heard) / USEC_PER_MSEC);
-			kill(s->w.pid, SIGKILL);
-			s->mx.failures[MX_FAIL_WORKER_HUNG]++;
-		}
-		evloop_rearm(src, worker_check(s));
-		return 0;
-	}
-	if (s->stopping || s->m.state != SV_RUNNING)
-		return 0;
-	if ((r = worker_spawn(s)) < 0) {
-		log_emit(LOG_ERR, "worker", NULL, "cannot start: %s", strerror(-r));
-		evloop_rearm(src, s->cfg.poll_busy);
-	}
+	wk_event(data, WK_EV_TIMER, NULL, 0);
 	return 0;
 }
 
@@ -540,7 +518,7 @@ static void step(struct supervisor *s, enum sv_event ev)
 {
 	struct sv_out o;
 
-	if (sv_step(&s->m, ev, evloop_now(), &o) < 0) {
+	if (sv_step(&s->m, ev, clock_mono_us(), &o) < 0) {
 		log_debug("k3s machine: event %s ignored in state %s", sv_event_name(ev),
 			  sv_state_name(s->m.state));
 		return;
@@ -569,7 +547,7 @@ static void reap_all(struct supervisor *s)
 			s->mx.failures[MX_FAIL_K3S_EXIT]++;
 		log_emit(s->stopping ? LOG_INFO : LOG_WARNING, "k3s", NULL,
 			 "pid %d exited with status %d after %" PRIu64 " ms", (int)r, s->last_exit,
-			 (evloop_now() - s->started_at) / USEC_PER_MSEC);
+			 (clock_mono_us() - s->started_at) / USEC_PER_MSEC);
 		step(s, SV_EV_EXITED);
 	}
 	if (r < 0 && errno != ECHILD)
@@ -582,11 +560,11 @@ static void reap_all(struct supervisor *s)
  * loop is ending. */
 static void drain(struct supervisor *s)
 {
-	uint64_t deadline = evloop_now() + s->m.p.kill_wait;
+	uint64_t deadline = clock_mono_us() + s->m.p.kill_wait;
 	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	reap_all(s);
-	while (((s->pgid > 0 && kill(-s->pgid, 0) == 0) || s->w.pid > 0) && evloop_now() < deadline) {
+	while (((s->pgid > 0 && kill(-s->pgid, 0) == 0) || s->w.pid > 0) && clock_mono_us() < deadline) {
 		nanosleep(&tick, NULL);
 		reap_all(s);
 	}
@@ -612,7 +590,7 @@ static void apply(struct supervisor *s, const struct sv_out *o)
 			return;
 		}
 		/* The next /readyz answer is about this k3s. */
-		worker_kick(s, false);
+		wk_event(s, WK_EV_K3S_UP, NULL, 0);
 	}
 	if (s->m.state == SV_BACKOFF) {
 		s->restart_in = o->timer_usec;
@@ -679,7 +657,7 @@ static int on_state_check(sd_event_source *src, uint64_t usec, void *data)
 	if (state_data_version(s->st, &v, &e) < 0 || v == s->data_version)
 		return 0;
 	s->data_version = v;
-	worker_kick(s, true);
+	wk_event(s, WK_EV_CHANGE, NULL, 0);
 	return 0;
 }
 
@@ -755,6 +733,7 @@ static void reload(struct supervisor *s)
 		return;
 	}
 	s->m.p = s->cfg.sv;
+	s->wm.p = wk_params_of(&s->cfg);
 	apply_backup_nightly(s->cfg.backup_nightly);
 	if (s->w.pid > 0)
 		kill(s->w.pid, SIGHUP);
@@ -830,7 +809,7 @@ static char *metrics_body(void *ud, size_t *len)
 {
 	struct supervisor *s = ud;
 	struct metrics_k3s k = { .up = s->m.state == SV_RUNNING, .restarts = s->m.restarts,
-				 .since_start_usec = evloop_now() - s->started_at };
+				 .since_start_usec = clock_mono_us() - s->started_at };
 
 	return metrics_scrape(s->st, &s->mx, &k, len);
 }
@@ -945,12 +924,14 @@ int supervise_run(struct supervise_config *cfg, char *const *worker_argv,
 	struct supervisor s = { .cfg = *cfg, .worker_argv = worker_argv, .reload = reload_fn,
 				.reload_ctx = reload_ctx, .devnull = -1, .out_rd = -1, .out_wr = -1,
 				.w = { .fd = -1 }, .view = { .tenants = -1 } };
+	struct wk_params wp = wk_params_of(cfg);
 	int rc = -1, r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (sv_params_check(&s.cfg.sv, e) < 0)
 		goto out;
 	sv_init(&s.m, &s.cfg.sv);
+	wk_init(&s.wm, &wp);
 	notify_init(&s.nt);
 	open_state(&s);
 	if (setup(&s, e) < 0)

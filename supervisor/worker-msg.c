@@ -23,22 +23,22 @@ size_t worker_msg_view(char *buf, const struct worker_view *v)
 	return len;
 }
 
-static void put_ms(char *buf, size_t len, uint64_t ms)
+static void put_deadline(char *buf, size_t len, uint64_t usec)
 {
-	if (ms == WORKER_NONE)
+	if (usec == WORKER_TIMING_NONE)
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "%" PRIu64, ms);
+		snprintf(buf, len, "%" PRIu64, usec);
 }
 
-size_t worker_msg_idle(char *buf, const struct worker_idle *idle)
+size_t worker_msg_idle(char *buf, const struct worker_timing *idle)
 {
 	char due[24], full[24];
 
-	put_ms(due, sizeof(due), idle->due_ms);
-	put_ms(full, sizeof(full), idle->full_ms);
+	put_deadline(due, sizeof(due), idle->due_in);
+	put_deadline(full, sizeof(full), idle->full_in);
 	return (size_t)snprintf(buf, WORKER_MSG_MAX, "idle %s %s %" PRIu64 "\n", due, full,
-				idle->retry_ms);
+				idle->retry);
 }
 
 /* The next space-separated word of *p as a number; "-" is `none`. */
@@ -65,7 +65,7 @@ static int take_u64(const char **p, uint64_t none, uint64_t *out)
 	return 0;
 }
 
-enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct worker_idle *idle)
+enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct worker_timing *idle)
 {
 	uint64_t api, ready, total, tenants;
 	const char *p, *sp;
@@ -77,10 +77,10 @@ enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct
 		return WORKER_MSG_METRIC;
 	if (!strncmp(line, "idle ", 5)) {
 		p = line + 5;
-		if (take_u64(&p, WORKER_NONE, &idle->due_ms) < 0 ||
-		    take_u64(&p, WORKER_NONE, &idle->full_ms) < 0 ||
-		    take_u64(&p, WORKER_NONE, &idle->retry_ms) < 0 || idle->retry_ms == WORKER_NONE ||
-		    *p)
+		if (take_u64(&p, WORKER_TIMING_NONE, &idle->due_in) < 0 ||
+		    take_u64(&p, WORKER_TIMING_NONE, &idle->full_in) < 0 ||
+		    take_u64(&p, WORKER_TIMING_NONE, &idle->retry) < 0 ||
+		    idle->retry == WORKER_TIMING_NONE || *p)
 			return WORKER_MSG_BAD;
 		return WORKER_MSG_IDLE;
 	}
@@ -92,7 +92,7 @@ enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct
 	    take_u64(&p, 0, &total) < 0 || ready > total)
 		return WORKER_MSG_BAD;
 	if (!strncmp(p, "-1 ", 3)) {
-		tenants = WORKER_NONE;
+		tenants = UINT64_MAX;
 		p += 3;
 	} else if (take_u64(&p, 0, &tenants) < 0 || tenants > LONG_MAX) {
 		return WORKER_MSG_BAD;
@@ -103,7 +103,7 @@ enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct
 	v->api = api;
 	v->plat_ready = (size_t)ready;
 	v->plat_n = (size_t)total;
-	v->tenants = tenants == WORKER_NONE ? -1 : (long)tenants;
+	v->tenants = tenants == UINT64_MAX ? -1 : (long)tenants;
 	if (n != 1 || *p != '-')
 		memcpy(v->failed, p, n);
 	snprintf(v->reason, sizeof(v->reason), "%s", sp + 1);

@@ -3,7 +3,7 @@
  *
  *   view <api 0|1> <platform ready> <platform total> <tenants|-1> <failed|-> <reason>
  *   alive
- *   idle <next reconcile deadline ms|-> <next full pass ms|-> <retry delay ms>
+ *   idle <next pass µs|-> <next full pass µs|-> <retry delay µs>
  *   metric ...
  *
  * `view` whenever the worker's view changes: the supervising process makes
@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "worker-timing.h"
+
 #define WORKER_MSG_MAX 512 /* a line, newline included, is never longer */
 
 struct worker_view {
@@ -28,23 +30,15 @@ struct worker_view {
 	char reason[256]; /* why it failed */
 };
 
-#define WORKER_NONE UINT64_MAX /* in an idle line: nothing is due */
-
-/* What the next worker takes over (see reconcile_config). */
-struct worker_idle {
-	uint64_t due_ms;   /* the reconciler's next retry or resync, from now; or WORKER_NONE */
-	uint64_t full_ms;  /* its next full pass, from now; or WORKER_NONE (the next is full) */
-	uint64_t retry_ms; /* the retry delay it reached; 0: none */
-};
-
 enum worker_msg { WORKER_MSG_BAD, WORKER_MSG_VIEW, WORKER_MSG_ALIVE, WORKER_MSG_IDLE, WORKER_MSG_METRIC };
 
 /* Format one line (with its newline) into buf[WORKER_MSG_MAX]; return its length. */
 size_t worker_msg_view(char *buf, const struct worker_view *v);
-size_t worker_msg_idle(char *buf, const struct worker_idle *idle);
+/* The idle line: what the next worker takes over; "-" is WORKER_TIMING_NONE. */
+size_t worker_msg_idle(char *buf, const struct worker_timing *idle);
 
 /* Parses one line (without its newline) into *v or *idle, whichever it is;
  * a `metric` line is only recognised (its words start at line + 7). */
-enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct worker_idle *idle);
+enum worker_msg worker_msg_parse(const char *line, struct worker_view *v, struct worker_timing *idle);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "clock.h"
 #include "evloop.h"
 #include "log.h"
 #include "metrics.h"
@@ -32,7 +33,7 @@ struct worker {
 	struct platform *plat;
 	struct reconcile *rec; /* created when the API becomes ready */
 	int fd;                /* the report pipe to the supervising process */
-	struct worker_handover h; /* from the last worker, through the supervisor */
+	struct worker_timing h; /* from the last worker, through the supervisor */
 	bool api_ready, stopping;
 	long tenants;
 	time_t api_since;
@@ -65,7 +66,7 @@ static void tell(struct worker *w, const char *line, size_t len)
 		line += n;
 		len -= (size_t)n;
 	}
-	w->last_alive = evloop_now();
+	w->last_alive = clock_mono_us();
 }
 
 static size_t build_rows(const struct worker *w, struct component_status *rows)
@@ -93,7 +94,7 @@ static void alive(void *data)
 {
 	struct worker *w = data;
 
-	if (evloop_now() - w->last_alive >= 5 * USEC_PER_SEC)
+	if (clock_mono_us() - w->last_alive >= 5 * USEC_PER_SEC)
 		tell(w, "alive\n", 6);
 }
 
@@ -153,9 +154,7 @@ static void reconcile_start(struct worker *w)
 		 * SIGTERM waits for the pass, inside the unit's stop timeout. */
 		.pass_budget_ms = 30000,
 		.readiness_by_caller = w->plat != NULL,
-		.first_full_in_ms = w->h.full_in_ms,
-		.first_due_in_ms = w->h.due_in_ms,
-		.retry_ms = w->h.retry_ms,
+		.handover = &w->h,
 		.ca_dir = ca_dir,
 	};
 
@@ -197,25 +196,21 @@ static void set_api_ready(struct worker *w, bool ready)
  * state file changes. */
 static bool leave_if_idle(struct worker *w)
 {
-	struct worker_idle idle = { .due_ms = WORKER_NONE, .full_ms = WORKER_NONE };
+	struct worker_timing idle = WORKER_TIMING_FRESH;
 	char line[WORKER_MSG_MAX];
-	uint64_t now, due, full;
+	uint64_t now;
 
 	if (!w->api_ready || (w->plat && platform_ready_count(w->plat) < w->plat->n))
 		return false;
 	if (w->cfg.reconcile) {
 		if (!w->rec)
 			return false;
-		now = reconcile_now_ms();
+		now = clock_mono_us();
 		if (reconcile_wants_pass(w->rec, now))
 			return false;
-		due = reconcile_next_deadline(w->rec);
-		if (due <= now + w->cfg.poll_idle / USEC_PER_MSEC)
+		idle = reconcile_handover(w->rec, now);
+		if (idle.due_in <= w->cfg.poll_idle)
 			return false;
-		idle.due_ms = due - now;
-		full = reconcile_next_full(w->rec);
-		idle.full_ms = full > now ? full - now : WORKER_NONE;
-		idle.retry_ms = reconcile_retry_ms(w->rec);
 	}
 	tell(w, line, worker_msg_idle(line, &idle));
 	sd_event_exit(w->ev, 0);
@@ -238,8 +233,8 @@ static long count_tenants(struct worker *w, const struct reconcile_summary *sum)
 /* The fallback poll, or sooner when the reconciler has a retry due. */
 static uint64_t next_check(const struct worker *w)
 {
-	uint64_t due = reconcile_next_deadline(w->rec), now = reconcile_now_ms();
-	uint64_t wait = due > now ? (due - now) * USEC_PER_MSEC : 0;
+	uint64_t due = reconcile_next_deadline(w->rec), now = clock_mono_us();
+	uint64_t wait = due > now ? due - now : 0;
 
 	return wait + 1 < w->cfg.reconcile_check ? wait + 1 : w->cfg.reconcile_check;
 }
@@ -279,9 +274,9 @@ static int on_reconcile(sd_event_source *src, uint64_t usec, void *data)
 	if (!w->rec || w->stopping || !w->api_ready)
 		return 0; /* re-armed by reconcile_start */
 	alive(w);
-	if (reconcile_wants_pass(w->rec, start = reconcile_now_ms())) {
+	if (reconcile_wants_pass(w->rec, start = clock_mono_us())) {
 		ok = reconcile_pass(w->rec, &sum, &e) == 0;
-		tell_pass(w, &sum, ok, reconcile_now_ms() - start);
+		tell_pass(w, &sum, ok, (clock_mono_us() - start) / USEC_PER_MSEC);
 		if (!ok) {
 			log_emit(LOG_WARNING, "reconcile", NULL, "%s", e.msg);
 		} else {
@@ -322,7 +317,7 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *data)
 		set_api_ready(w, false);
 	} else {
 		set_api_ready(w, true);
-		if (w->plat && platform_poll(w->plat, w->probe, evloop_now())) {
+		if (w->plat && platform_poll(w->plat, w->probe, clock_mono_us())) {
 			share_readiness(w);
 			tell_failures(w);
 		}
@@ -385,7 +380,7 @@ static void open_state(struct worker *w)
 	}
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(w->rows[i].phase, "Ready"))
-			platform_assume_ready(w->plat, w->rows[i].name, evloop_now());
+			platform_assume_ready(w->plat, w->rows[i].name, clock_mono_us());
 }
 
 static void watch_state(struct worker *w)
@@ -425,7 +420,7 @@ static int setup(struct worker *w, struct err *e)
 }
 
 int worker_run(struct supervise_config *cfg, const struct probe *probe, supervise_reload_fn reload_fn,
-	       void *reload_ctx, int fd, const struct worker_handover *h, struct err *e)
+	       void *reload_ctx, int fd, const struct worker_timing *h, struct err *e)
 {
 	struct worker w = { .cfg = *cfg, .probe = probe, .reload = reload_fn,
 			    .reload_ctx = reload_ctx, .fd = fd, .h = *h, .tenants = -1 };

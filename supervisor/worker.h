@@ -16,20 +16,14 @@
 
 #include "err.h"
 #include "probe.h"
-#include "supervise.h"
-
-/* What a worker takes over from the last one's idle line, as the supervising
- * process passes it on (--full-in, --due-in, --retry-ms): see
- * reconcile_config's first_full_in_ms, first_due_in_ms and retry_ms. All 0
- * for the first worker: a full pass at once. */
-struct worker_handover {
-	uint64_t full_in_ms, due_in_ms;
-	unsigned retry_ms;
-};
+#include "supervise-config.h"
+#include "worker-timing.h"
 
 /* Runs until idle (exit 0 after an `idle` line), SIGTERM, or the pipe `fd`
- * closing. Takes ownership of cfg. Returns 0, or -1 with e set. */
+ * closing. Takes ownership of cfg. h is what it takes over from the last
+ * worker's idle line, as the supervising process passes it on
+ * (WORKER_TIMING_FRESH for the first). Returns 0, or -1 with e set. */
 int worker_run(struct supervise_config *cfg, const struct probe *probe, supervise_reload_fn reload,
-	       void *reload_ctx, int fd, const struct worker_handover *h, struct err *e);
+	       void *reload_ctx, int fd, const struct worker_timing *h, struct err *e);
 
 #endif

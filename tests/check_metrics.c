@@ -172,7 +172,7 @@ START_TEST(metric_lines_round_trip)
 	struct metrics_counters c = { 0 }, zero = { 0 };
 	char line[WORKER_MSG_MAX];
 	struct worker_view v;
-	struct worker_idle idle;
+	struct worker_timing idle;
 	size_t n = metrics_msg_pass(line, &p);
 
 	ck_assert_str_eq(line, "metric pass 1 0 1234 7 3\n");

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "kube.h"
 #include "reconcile.h"
 #include "state.h"
@@ -70,24 +71,24 @@ START_TEST(wants_pass_follows_changes_and_timer)
 	struct reconcile *r = open_dry(out, 1);
 	struct reconcile_summary sum;
 	struct err e = { 0 };
-	uint64_t now = reconcile_now_ms();
+	uint64_t now = clock_mono_us();
 
 	ck_assert(reconcile_wants_pass(r, now));
 	ck_assert_int_eq(reconcile_pass(r, &sum, &e), 0);
 	ck_assert_uint_eq(sum.tenants, 2);
-	now = reconcile_now_ms();
+	now = clock_mono_us();
 	ck_assert(!reconcile_wants_pass(r, now));
 	/* The resync timer (1 s here) is the deadline. */
-	ck_assert_uint_ge(reconcile_next_deadline(r), now + 500);
-	ck_assert_uint_le(reconcile_next_deadline(r), now + 1000);
+	ck_assert_uint_ge(reconcile_next_deadline(r), now + 500 * USEC_PER_MSEC);
+	ck_assert_uint_le(reconcile_next_deadline(r), now + USEC_PER_SEC);
 	ck_assert(reconcile_wants_pass(r, reconcile_next_deadline(r)));
 
 	/* Another process commits: noticed at the next poll, no timer needed. */
 	add("gamma", NULL);
-	ck_assert(reconcile_wants_pass(r, reconcile_now_ms()));
+	ck_assert(reconcile_wants_pass(r, clock_mono_us()));
 	ck_assert_int_eq(reconcile_pass(r, &sum, &e), 0);
 	ck_assert_uint_eq(sum.tenants, 3);
-	ck_assert(!reconcile_wants_pass(r, reconcile_now_ms()));
+	ck_assert(!reconcile_wants_pass(r, clock_mono_us()));
 	reconcile_free(r);
 	fclose(out);
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "supervise.h"
+#include "supervise-machine.h"
 #include "util.h"
 #include "worker-msg.h"
 
@@ -230,7 +230,7 @@ START_TEST(worker_view_round_trip)
 	};
 	char line[WORKER_MSG_MAX];
 	struct worker_view got;
-	struct worker_idle idle;
+	struct worker_timing idle;
 
 	for (size_t i = 0; i < ARRAY_SIZE(views); i++) {
 		size_t n = worker_msg_view(line, &views[i]);
@@ -271,20 +271,20 @@ END_TEST
 
 START_TEST(worker_idle_round_trip)
 {
-	static const struct worker_idle cases[] = {
-		{ 600000, 540000, 0 }, { 5, WORKER_NONE, 8000 }, { WORKER_NONE, WORKER_NONE, 0 },
+	static const struct worker_timing cases[] = {
+		{ 600000, 540000, 0 }, { 5, WORKER_TIMING_NONE, 8000 }, { WORKER_TIMING_NONE, WORKER_TIMING_NONE, 0 },
 		{ 0, 0, 60000 },
 	};
 	char line[WORKER_MSG_MAX];
 	struct worker_view v;
-	struct worker_idle got;
+	struct worker_timing got;
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		size_t n = worker_msg_idle(line, &cases[i]);
 		line[n - 1] = '\0';
 		ck_assert_int_eq(worker_msg_parse(line, &v, &got), WORKER_MSG_IDLE);
-		ck_assert(got.due_ms == cases[i].due_ms && got.full_ms == cases[i].full_ms &&
-			  got.retry_ms == cases[i].retry_ms);
+		ck_assert(got.due_in == cases[i].due_in && got.full_in == cases[i].full_in &&
+			  got.retry == cases[i].retry);
 	}
 	ck_assert_int_eq(worker_msg_parse("alive", &v, &got), WORKER_MSG_ALIVE);
 }
@@ -299,7 +299,7 @@ START_TEST(worker_bad_lines_are_refused)
 		"idle -1 2 0", "idle 1 2x 0", "idle 1 2 -",
 	};
 	struct worker_view v;
-	struct worker_idle idle;
+	struct worker_timing idle;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		ck_assert_msg(worker_msg_parse(bad[i], &v, &idle) == WORKER_MSG_BAD, "accepted \"%s\"",
