@@ -81,8 +81,8 @@ int reconcile_new(const struct reconcile_config *cfg, struct reconcile **out, st
 	r->cfg = *cfg;
 	if (!r->cfg.render)
 		r->cfg.render = &render_config_default;
-	if (!r->cfg.resync_s)
-		r->cfg.resync_s = 600;
+	if (!r->cfg.resync)
+		r->cfg.resync = 600 * USEC_PER_SEC;
 	/* A page is parsed whole: 250 keeps its share of the peak small (a
 	 * pass over 1,000 tenants: 22 MiB from empty; 37 MiB in sync, where a
 	 * full pass also holds the listed objects' text for the drift check). */
@@ -478,7 +478,7 @@ static void schedule_next(struct reconcile *r, const struct reconcile_summary *s
 	r->passed = true;
 	if (full && rc == 0) {
 		r->full_done = true;
-		r->next_full = start + (uint64_t)r->cfg.resync_s * USEC_PER_SEC;
+		r->next_full = start + r->cfg.resync;
 	}
 	if (version)
 		r->data_version = version;

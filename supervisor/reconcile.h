@@ -65,7 +65,7 @@ struct reconcile_config {
 	 * issued again at two thirds of its life. NULL: plain HTTP. A dry run
 	 * shows the Secret with placeholder text and needs no CA. */
 	const char *ca_dir;
-	unsigned resync_s;             /* full resync period; 0: 600 */
+	uint64_t resync;               /* full resync period (µs); 0: 10 minutes */
 	unsigned max_inflight;         /* requests in flight; 0: 8 */
 	unsigned list_limit;           /* items per list page; 0: 250 */
 	unsigned pass_budget_ms;       /* 0: 120000 */

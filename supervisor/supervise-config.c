@@ -46,6 +46,8 @@ const char supervise_usage[] =
 	"  --component-timeout MS   a component not ready this long fails (default 600000)\n"
 	"  --component-retry MS     a failed component is retried after (default 30000)\n"
 	"  --worker-timeout MS      a worker silent this long is killed (default 180000)\n"
+	"  --resync MS              a full reconcile pass at least this often: drift\n"
+	"                           repair, leftovers, certificate renewal (default 600000)\n"
 	"  --reconcile-check MS     how often a running worker looks for tenant changes\n"
 	"                           besides watching the state file with inotify (default\n"
 	"                           10000; when no worker runs, the next --poll-idle health\n"
@@ -64,7 +66,7 @@ const char supervise_usage[] =
 enum {
 	OPT_CONFIG = 256, OPT_K3S, OPT_K3S_ARG, OPT_KUBECONFIG, OPT_READY, OPT_PLATFORM,
 	OPT_IMAGES, OPT_METRICS, OPT_BASE, OPT_MAX, OPT_HEALTHY, OPT_LOOP, OPT_WINDOW, OPT_GRACE, OPT_POLL,
-	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_WORKER_TIMEOUT, OPT_REC_CHECK,
+	OPT_POLL_IDLE, OPT_COMP_TIMEOUT, OPT_COMP_RETRY, OPT_WORKER_TIMEOUT, OPT_RESYNC, OPT_REC_CHECK,
 	OPT_BACKUP_NIGHTLY, OPT_BACKUP_KEEP, OPT_HELP,
 	OPT_WORKER_FD, OPT_FULL_IN, OPT_DUE_IN, OPT_RETRY_MS, OPT_OUTPOST,
 };
@@ -89,6 +91,7 @@ static const struct option opts[] = {
 	{ "component-timeout", required_argument, NULL, OPT_COMP_TIMEOUT },
 	{ "component-retry", required_argument, NULL, OPT_COMP_RETRY },
 	{ "worker-timeout", required_argument, NULL, OPT_WORKER_TIMEOUT },
+	{ "resync", required_argument, NULL, OPT_RESYNC },
 	{ "reconcile-check", required_argument, NULL, OPT_REC_CHECK },
 	{ "backup-nightly", required_argument, NULL, OPT_BACKUP_NIGHTLY },
 	{ "backup-keep", required_argument, NULL, OPT_BACKUP_KEEP },
@@ -200,6 +203,7 @@ static int set_opt(struct supervise_config *c, int id, const char *name, const c
 	case OPT_COMP_TIMEOUT: slot = &c->component_timeout; break;
 	case OPT_COMP_RETRY: slot = &c->component_retry; break;
 	case OPT_WORKER_TIMEOUT: slot = &c->worker_timeout; break;
+	case OPT_RESYNC: slot = &c->resync; break;
 	case OPT_REC_CHECK: slot = &c->reconcile_check; break;
 	default:
 		return err_set(e, EXIT_USAGE, "\"%s\" is not a supervise option", name);
@@ -334,6 +338,7 @@ int supervise_config_build(struct supervise_args *a, struct supervise_config *c,
 	c->reconcile = true;
 	c->reconcile_check = 10 * USEC_PER_SEC;
 	c->worker_timeout = 180 * USEC_PER_SEC;
+	c->resync = 600 * USEC_PER_SEC;
 	c->backup_nightly = NIGHTLY_UNSET;
 	c->backup_keep = BACKUP_KEEP_DEFAULT;
 	if (replace(&c->k3s, K3S_DEFAULT, e) < 0 || add_arg(c, "server", true, e) < 0 ||

@@ -39,6 +39,7 @@ struct supervise_config {
 	char *datadir;        /* charts, for the reconciler */
 	bool reconcile;       /* run the tenant reconciler once the API is ready */
 	uint64_t reconcile_check; /* how often to ask the reconciler whether a pass is due */
+	uint64_t resync;      /* the reconciler's full pass at least this often */
 	struct metrics_listen metrics; /* the metrics endpoint (metrics-http.h); read once per process */
 	enum backup_nightly backup_nightly; /* outpost-backup.timer (backup-schedule.h) */
 	unsigned backup_keep; /* checked here, used by `outpost backup` */

@@ -152,7 +152,7 @@ static void reconcile_start(struct worker *w)
 		.datadir = w->cfg.datadir, .progress = alive, .progress_ud = w,
 		/* What is left after this is picked up by the next pass; a
 		 * SIGTERM waits for the pass, inside the unit's stop timeout. */
-		.pass_budget_ms = 30000,
+		.pass_budget_ms = 30000, .resync = w->cfg.resync,
 		.readiness_by_caller = w->plat != NULL,
 		.handover = &w->h,
 		.ca_dir = ca_dir,

@@ -55,7 +55,7 @@ static struct reconcile *open_dry(FILE *out, unsigned resync_s)
 {
 	const char *src = getenv("top_srcdir");
 	static char datadir[1024];
-	struct reconcile_config cfg = { .state_path = db, .dry_run_out = out, .resync_s = resync_s };
+	struct reconcile_config cfg = { .state_path = db, .dry_run_out = out, .resync = resync_s * USEC_PER_SEC };
 	struct reconcile *r = NULL;
 	struct err e = { 0 };
 

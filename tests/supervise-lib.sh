@@ -91,3 +91,14 @@ for c in p["components"]:
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 PY
 }
+
+# The metrics endpoint, scraped and parsed with Prometheus's own parser
+# (Debian's python3-prometheus-client, so Debian's python3 has it even where
+# another python3 comes first on PATH): sets PROM_PY, or skips.
+need_prometheus_parser() {
+	PROM_PY=""
+	for py in "${PYTHON3:-python3}" /usr/bin/python3; do
+		if "$py" -c 'import prometheus_client.parser' 2>/dev/null; then PROM_PY=$py; break; fi
+	done
+	[ -n "$PROM_PY" ] || skip "python3-prometheus-client not installed"
+}

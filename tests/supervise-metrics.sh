@@ -11,13 +11,7 @@
 skip_unless sqlite3
 skip_unless kubectl
 
-# The parser is Debian's package, so Debian's python3 has it even where
-# another python3 comes first on PATH.
-PROM_PY=""
-for py in "${PYTHON3:-python3}" /usr/bin/python3; do
-	if "$py" -c 'import prometheus_client.parser' 2>/dev/null; then PROM_PY=$py; break; fi
-done
-[ -n "$PROM_PY" ] || skip "python3-prometheus-client not installed"
+need_prometheus_parser
 
 fake_k3s_serves_api
 
