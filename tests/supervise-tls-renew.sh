@@ -22,7 +22,7 @@ controllers={"jobs": true, "delay": 0.1}
 CTL
 echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
 OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
-K="kubectl --kubeconfig $T/api/kubeconfig"
+k() { kubectl --kubeconfig "$T/api/kubeconfig" "$@"; }
 CA=$T/ca
 ADDR=unix:$T/metrics.sock
 is_ready() { [ "$(sqlite3 "$T/state.db" "select phase from tenant_status where name = 'acme'")" = Ready ]; }
@@ -33,7 +33,7 @@ full_passes() {
 # full_passes_past N: at least N full passes so far.
 full_passes_past() { n=$(full_passes); [ -n "$n" ] && [ "$n" -ge "$1" ]; }
 leaf() {
-	$K get secret t-acme-tls -n t-acme -o jsonpath='{.data.tls\.crt}' | base64 -d >"$T/leaf.pem"
+	k get secret t-acme-tls -n t-acme -o jsonpath='{.data.tls\.crt}' | base64 -d >"$T/leaf.pem"
 }
 serial() { leaf && openssl x509 -in "$T/leaf.pem" -noout -serial; }
 serial_is_not() { [ "$(serial)" != "$1" ]; }
@@ -46,7 +46,7 @@ on_exit explain
 start_outpost --ready api --kubeconfig "$T/api/kubeconfig" --poll 200 --poll-idle 60000 \
 	--reconcile-check 500 --worker-timeout 120000 --resync 1000 --metrics "$ADDR"
 wait_for 60 "the API comes up" -- grep -q "API is ready" "$T/outpost.log"
-expect_exit 0 "kubectl creates the platform namespace" -- $K create namespace outpost-platform
+expect_exit 0 "kubectl creates the platform namespace" -- k create namespace outpost-platform
 expect_exit 0 "a tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add acme --host acme.example.test
 wait_for 60 "acme is Ready" -- is_ready
 wait_for 30 "acme's TLS Secret exists" -- leaf
@@ -82,7 +82,7 @@ issue() {
 }
 put_secret() { # NAME
 	crt=$(base64 -w0 "$T/$1.pem") key=$(base64 -w0 "$T/$1.key")
-	$K patch secret t-acme-tls -n t-acme --type=merge \
+	k patch secret t-acme-tls -n t-acme --type=merge \
 		-p "{\"data\": {\"tls.crt\": \"$crt\", \"tls.key\": \"$key\"}}" >/dev/null
 }
 expect_exit 0 "a young certificate (1 of 90 days used)" -- issue young 1 89
