@@ -3,98 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "quantity.h"
 #include "util.h"
-
-#define U128_MAX (~(unsigned __int128)0)
-/* Exponents beyond this are no resource anyone renders; refusing them keeps
- * the arithmetic in range. */
-#define EXP_MAX 1000
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int push_digit(unsigned __int128 *m, char c)
-{
-	if (*m > (U128_MAX - 9) / 10)
-		return -1;
-	*m = *m * 10 + (unsigned)(c - '0');
-	return 0;
-}
-
-/* The suffix after the number: a power of ten into *exp10, of two into *shift. */
-static int suffix(const char *p, int *exp10, unsigned *shift)
-{
-	static const char binary[] = "KMGTPE";    /* Ki = 2^10 ... Ei = 2^60 */
-	static const char decimal[] = "numkMGTPE"; /* 10^-9 ... 10^18 */
-	static const int decimal_exp[] = { -9, -6, -3, 3, 6, 9, 12, 15, 18 };
-	const char *b, *d;
-	int sign = 1, e = 0;
-
-	if (!*p)
-		return 0;
-	if (p[1] == 'i' && !p[2] && (b = strchr(binary, *p))) {
-		*shift = 10 * (unsigned)(b - binary + 1);
-		return 0;
-	}
-	/* "E" alone is exa; "E" or "e" followed by a number is an exponent. */
-	if (!p[1] && (d = strchr(decimal, *p))) {
-		*exp10 += decimal_exp[d - decimal];
-		return 0;
-	}
-	if (*p != 'e' && *p != 'E')
-		return -1;
-	p++;
-	if (*p == '+' || *p == '-')
-		sign = *p++ == '-' ? -1 : 1;
-	if (!*p)
-		return -1;
-	for (; *p; p++) {
-		if (!is_digit(*p) || (e = e * 10 + (*p - '0')) > EXP_MAX)
-			return -1;
-	}
-	*exp10 += sign * e;
-	return 0;
-}
-
-int drift_quantity_parse(const char *s, struct drift_quantity *q)
-{
-	unsigned __int128 m = 0;
-	int sign = 1, exp10 = 0, digits = 0;
-	unsigned shift = 0;
-	const char *p = s;
-
-	if (*p == '+' || *p == '-')
-		sign = *p++ == '-' ? -1 : 1;
-	for (; is_digit(*p); p++, digits++)
-		if (push_digit(&m, *p) < 0)
-			return -1;
-	if (*p == '.')
-		for (p++; is_digit(*p); p++, digits++, exp10--)
-			if (push_digit(&m, *p) < 0)
-				return -1;
-	if (!digits || suffix(p, &exp10, &shift) < 0)
-		return -1;
-	if (shift && m >> (128 - shift))
-		return -1;
-	m <<= shift;
-	if (!m) {
-		*q = (struct drift_quantity){ 0, 0, 0 };
-		return 0;
-	}
-	while (m % 10 == 0) {
-		m /= 10;
-		exp10++;
-	}
-	*q = (struct drift_quantity){ sign, m, exp10 };
-	return 0;
-}
-
-bool drift_quantity_equal(const struct drift_quantity *a, const struct drift_quantity *b)
-{
-	return a->sign == b->sign && a->mant == b->mant && a->exp10 == b->exp10;
-}
 
 /* Maps whose values are resource quantities: a container's resources
  * (limits, requests), a ResourceQuota's hard, a LimitRange item's default,
@@ -129,10 +39,10 @@ static bool same_quantity(const json_t *d, const json_t *o)
 {
 	char db[32], ob[32];
 	const char *ds = quantity_text(d, db, sizeof(db)), *os = quantity_text(o, ob, sizeof(ob));
-	struct drift_quantity dq, oq;
+	struct quantity dq, oq;
 
-	return ds && os && drift_quantity_parse(ds, &dq) == 0 && drift_quantity_parse(os, &oq) == 0 &&
-	       drift_quantity_equal(&dq, &oq);
+	return ds && os && quantity_parse(ds, &dq) == 0 && quantity_parse(os, &oq) == 0 &&
+	       quantity_equal(&dq, &oq);
 }
 
 /* An empty value the server may leave out: Go's `omitempty` drops empty

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "drift.h"
+#include "quantity.h"
 #include "util.h"
 
 /* Pairs that must compare equal (the API server's canonical forms among them). */
@@ -35,29 +36,29 @@ static const char *const bad[] = {
 
 START_TEST(quantity_same)
 {
-	struct drift_quantity a, b;
+	struct quantity a, b;
 
-	ck_assert_msg(drift_quantity_parse(same[_i][0], &a) == 0, "%s", same[_i][0]);
-	ck_assert_msg(drift_quantity_parse(same[_i][1], &b) == 0, "%s", same[_i][1]);
-	ck_assert_msg(drift_quantity_equal(&a, &b), "%s == %s", same[_i][0], same[_i][1]);
+	ck_assert_msg(quantity_parse(same[_i][0], &a) == 0, "%s", same[_i][0]);
+	ck_assert_msg(quantity_parse(same[_i][1], &b) == 0, "%s", same[_i][1]);
+	ck_assert_msg(quantity_equal(&a, &b), "%s == %s", same[_i][0], same[_i][1]);
 }
 END_TEST
 
 START_TEST(quantity_differ)
 {
-	struct drift_quantity a, b;
+	struct quantity a, b;
 
-	ck_assert(drift_quantity_parse(differ[_i][0], &a) == 0);
-	ck_assert(drift_quantity_parse(differ[_i][1], &b) == 0);
-	ck_assert_msg(!drift_quantity_equal(&a, &b), "%s != %s", differ[_i][0], differ[_i][1]);
+	ck_assert(quantity_parse(differ[_i][0], &a) == 0);
+	ck_assert(quantity_parse(differ[_i][1], &b) == 0);
+	ck_assert_msg(!quantity_equal(&a, &b), "%s != %s", differ[_i][0], differ[_i][1]);
 }
 END_TEST
 
 START_TEST(quantity_bad)
 {
-	struct drift_quantity q;
+	struct quantity q;
 
-	ck_assert_msg(drift_quantity_parse(bad[_i], &q) < 0, "'%s' parsed", bad[_i]);
+	ck_assert_msg(quantity_parse(bad[_i], &q) < 0, "'%s' parsed", bad[_i]);
 }
 END_TEST
 
