@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
 	{ "tenant", cmd_tenant, "add, change, remove, list, import and export tenants" },
 	{ "capacity", cmd_capacity, "the box's resource budget and how many more tenants fit" },
 	{ "status", cmd_status, "k3s, the API, the platform components and the tenants by phase" },
+	{ "top", cmd_top, "CPU and memory each tenant uses now, beside its plan (metrics-server)" },
 	{ "supervise", cmd_supervise, "run and supervise k3s, the platform and the reconciler" },
 	{ "reconcile", cmd_reconcile, "make the cluster match the tenants (--once, --dry-run)" },
 	{ "install", cmd_install, "install or upgrade from a signed bundle" },

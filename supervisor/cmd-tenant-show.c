@@ -12,15 +12,21 @@
 
 #include "table.h"
 #include "tls.h"
+#include "usage.h"
 
 #define SHOW_EVENTS 20
 
-/* Parses [--json] and, when want_name, one NAME. 1 when --help was printed. */
+/* Parses [--json] and, when want_name (show), [--kubeconfig PATH] and one
+ * NAME. 1 when --help was printed. */
 static int parse(struct cli *cli, const char *cmd, const char *usage, bool want_name, int argc,
-		 char **argv, bool *json, const char **name)
+		 char **argv, bool *json, const char **name, const char **kubeconfig)
 {
-	static const struct option opts[] = {
+	static const struct option list_opts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	static const struct option show_opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "kubeconfig", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	char what[32];
 	int c;
@@ -28,9 +34,11 @@ static int parse(struct cli *cli, const char *cmd, const char *usage, bool want_
 	snprintf(what, sizeof(what), "tenant %s", cmd);
 	*json = false;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", want_name ? show_opts : list_opts, NULL)) != -1) {
 		if (c == 'j')
 			*json = true;
+		else if (c == 'k')
+			*kubeconfig = optarg;
 		else if (c == 'h') {
 			fputs(usage, stdout);
 			return 1;
@@ -123,7 +131,7 @@ int cmd_tenant_list(struct cli *cli, int argc, char **argv)
 	size_t ns = 0;
 	bool json;
 	int rc = parse(cli, "list", "Usage: outpost tenant list [--json]\n", false, argc, argv, &json,
-		       NULL);
+		       NULL, NULL);
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
@@ -168,7 +176,7 @@ out:
 }
 
 static void print_human(const struct tenant *t, const struct tenant_status *s, const char *cert,
-			const struct state_event *ev, size_t nev)
+			const char *use, const struct state_event *ev, size_t nev)
 {
 	char ns[64], app[160];
 
@@ -187,7 +195,7 @@ static void print_human(const struct tenant *t, const struct tenant_status *s, c
 		       (long long)s->observed_generation, s->message[0] ? ": " : "", s->message);
 	else
 		printf("phase:       - (not seen by the daemon yet)\n");
-	printf("certificate: %s\n", cert);
+	printf("certificate: %s\nusage:       %s\n", cert, use);
 	if (nev == 0)
 		return;
 	static const char *const head[] = { "TIME", "TYPE", "REASON", "MESSAGE" };
@@ -220,19 +228,41 @@ static json_t *events_json(const struct state_event *ev, size_t n)
 	return arr;
 }
 
+/* The tenant's usage now, beside `plan` (NULL: unknown): 0 and *row, or -1
+ * with `why` saying why there is none. Never fatal to `show`. */
+static int tenant_usage(const char *kubeconfig, const struct tenant *t, const struct plan *plan,
+			struct usage_row *row, struct err *why)
+{
+	struct tenant_list one = { .v = (struct tenant *)t, .n = 1 };
+	struct usage_row *rows = NULL;
+	json_t *items = NULL;
+	int rc = -1;
+
+	if (usage_fetch(kubeconfig, &items, why) == 0 &&
+	    usage_rows(&one, plan, plan ? 1 : 0, items, &rows, why) == 0) {
+		*row = rows[0];
+		rc = 0;
+	}
+	free(rows);
+	json_decref(items);
+	return rc;
+}
+
 int cmd_tenant_show(struct cli *cli, int argc, char **argv)
 {
 	struct state *st = NULL;
 	struct tenant t = { 0 };
 	struct tenant_status s, *sp = &s;
 	struct state_event *ev = NULL;
-	struct plan plan;
+	struct plan plan, *planp = &plan;
+	struct usage_row use;
+	struct err why = { 0 };
 	size_t nev = 0;
 	bool json;
-	const char *name;
-	char tls_dir[PATH_MAX], cert[200];
-	int rc = parse(cli, "show", "Usage: outpost tenant show NAME [--json]\n", true, argc, argv,
-		       &json, &name);
+	const char *name, *kubeconfig = NULL;
+	char tls_dir[PATH_MAX], cert[200], use_line[sizeof(why.msg) + 16];
+	int rc = parse(cli, "show", "Usage: outpost tenant show NAME [--json] [--kubeconfig PATH]\n",
+		       true, argc, argv, &json, &name, &kubeconfig);
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
@@ -253,8 +283,18 @@ int cmd_tenant_show(struct cli *cli, int argc, char **argv)
 		goto fail;
 	tls_store_dir_for_state(cli->state_path, tls_dir, sizeof(tls_dir));
 	tls_store_describe(tls_dir, t.name, t.host, time(NULL), cert, sizeof(cert));
+	if (state_plan_get(st, t.plan, &plan, &cli->err) < 0) {
+		planp = NULL;
+		err_clear(&cli->err);
+	}
+	state_rollback(st);
+	bool have_use = tenant_usage(kubeconfig, &t, planp, &use, &why) == 0;
+	if (have_use)
+		usage_describe(&use, use_line, sizeof(use_line));
+	else
+		snprintf(use_line, sizeof(use_line), "unavailable (%s)", why.msg);
 	if (!json) {
-		print_human(&t, sp, cert, ev, nev);
+		print_human(&t, sp, cert, use_line, ev, nev);
 		rc = 0;
 		goto out;
 	}
@@ -265,7 +305,9 @@ int cmd_tenant_show(struct cli *cli, int argc, char **argv)
 		json_object_set_new(doc, "namespace", json_string(ns));
 		json_object_set_new(doc, "events", events_json(ev, nev));
 		json_object_set_new(doc, "certificate", json_string(cert));
-		if (state_plan_get(st, t.plan, &plan, &cli->err) == 0)
+		json_object_set_new(doc, "usage", have_use ? usage_json(&use) : json_null());
+		json_object_set_new(doc, "usage_unavailable", have_use ? json_null() : json_string(why.msg));
+		if (planp)
 			json_object_set_new(doc, "resources", json_pack(
 				"{s:I, s:I, s:I, s:I, s:I, s:I}",
 				"cpu_request_millicores", (json_int_t)plan.cpu_request_m,

@@ -19,5 +19,6 @@ int cmd_reset(struct cli *cli, int argc, char **argv);
 int cmd_support_bundle(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_restore(struct cli *cli, int argc, char **argv);
+int cmd_top(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -430,8 +430,15 @@ static void parse_status(const char *text, struct kube_result *r)
 	json_t *j = text ? json_loads(text, 0, &je) : NULL;
 	const char *reason, *message;
 
-	if (!j)
+	if (!j) {
+		/* A proxy's or the aggregator's plain answer ("service
+		 * unavailable"): its first line, printable only, is the message. */
+		size_t n = 0;
+		for (; text && text[n] && text[n] != '\n' && n + 1 < sizeof(r->message); n++)
+			r->message[n] = (unsigned char)text[n] < 0x20 ? ' ' : text[n];
+		r->message[n] = '\0';
 		return;
+	}
 	reason = json_string_value(json_object_get(j, "reason"));
 	message = json_string_value(json_object_get(j, "message"));
 	if (json_is_string(json_object_get(j, "kind")) &&
@@ -697,6 +704,33 @@ out:
 	free(cont);
 	curl_free(sel);
 	return rc;
+}
+
+static int append_item(json_t *item, void *ud)
+{
+	json_t *items = ud;
+
+	if (!item) /* the list started over */
+		return json_array_clear(items) ? -ENOMEM : 0;
+	return json_array_append(items, item) ? -ENOMEM : 0;
+}
+
+int kube_list_array(struct kube *k, const struct kube_resource *res, const char *selector,
+		    unsigned limit, json_t **items, struct err *e)
+{
+	json_t *a = json_array();
+	int rc;
+
+	*items = NULL;
+	if (!a)
+		return err_errno(e, ENOMEM, "kube: list %s", res->kind);
+	rc = kube_list(k, res, selector, limit, append_item, a, e);
+	if (rc < 0) {
+		json_decref(a);
+		return rc;
+	}
+	*items = a;
+	return 0;
 }
 
 const struct kube_stats *kube_stats(const struct kube *k)

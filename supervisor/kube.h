@@ -114,6 +114,11 @@ typedef int (*kube_item_fn)(json_t *item, void *ud);
 int kube_list(struct kube *k, const struct kube_resource *res, const char *selector,
 	      unsigned limit, kube_item_fn item, void *ud, struct err *e);
 
+/* kube_list into one array: 0 and *items (decref), or kube_list's -1/-ENOENT
+ * with e set and *items NULL. */
+int kube_list_array(struct kube *k, const struct kube_resource *res, const char *selector,
+		    unsigned limit, json_t **items, struct err *e);
+
 const struct kube_stats *kube_stats(const struct kube *k);
 
 /* Formats a failed result the way kube_call does (into `e`, EXIT_RUNTIME). */

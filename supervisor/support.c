@@ -162,15 +162,6 @@ static int collect_cmd(struct bundle *b, const struct part *p, char **data, size
 	return 0;
 }
 
-static int gather(json_t *item, void *ud)
-{
-	json_t *items = ud;
-
-	if (!item)
-		return json_array_clear(items) ? -ENOMEM : 0;
-	return json_array_append(items, item) ? -ENOMEM : 0;
-}
-
 static void collect_cluster(struct bundle *b)
 {
 	struct kube_options opt = { .max_attempts = 2, .timeout_ms = b->o->part_timeout_s * 1000,
@@ -188,13 +179,13 @@ static void collect_cluster(struct bundle *b)
 	}
 	for (size_t i = 0; i < sizeof(cluster_kinds) / sizeof(cluster_kinds[0]); i++) {
 		const struct kube_resource *r = &cluster_kinds[i];
-		json_t *items = json_array();
+		json_t *items = NULL;
 		char name[64], *dump = NULL;
 
 		snprintf(name, sizeof(name), "cluster/%s.json", r->plural);
 		memset(&e, 0, sizeof(e));
-		if (!items || kube_list(k, r, "", 500, gather, items, &e) < 0) {
-			note(b, name, e.msg[0] ? e.msg : "out of memory");
+		if (kube_list_array(k, r, "", 500, &items, &e) < 0) {
+			note(b, name, e.msg);
 			b->failed++;
 		} else {
 			redact_json(items);

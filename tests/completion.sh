@@ -26,7 +26,7 @@ expect_completion() {
 expect_completion "tenant" "outpost ten<TAB> is tenant" -- "$OUTPOST" ten
 expect_completion "add export import list resume rm set show suspend sync" \
 	"outpost tenant <TAB> lists the tenant subcommands" -- "$OUTPOST" tenant ""
-expect_completion "backup bundle ca capacity install reconcile reset restore rollback status supervise support-bundle tenant tls version" \
+expect_completion "backup bundle ca capacity install reconcile reset restore rollback status supervise support-bundle tenant tls top version" \
 	"outpost <TAB> lists every command" -- "$OUTPOST" ""
 expect_completion "add" "global --state and its path are skipped" -- "$OUTPOST" --state /x tenant a
 expect_completion "--help --json --pubkey" "outpost bundle list --<TAB> lists its options" -- "$OUTPOST" bundle list --

@@ -42,10 +42,11 @@ a, b = d['tenants']
 assert a['app'] == {'chart': 'webapp', 'version': '0.1.0'} and a['values'] == {'image.tag': '1.2'}
 assert b['suspended'] is True and b['generation'] == 2 and b['app'] is None"
 
-expect_exit 0 "tenant show --json" -- "$OUTPOST" tenant show acme --json
-check "show: tenant + namespace, resources, events, certificate" "$TENANT
+expect_exit 0 "tenant show --json" -- "$OUTPOST" tenant show acme --json --kubeconfig "$T/nope.yaml"
+check "show: tenant + namespace, resources, events, certificate, usage" "$TENANT
 tenant(d)
-assert set(d) == TENANT | {'namespace', 'resources', 'events', 'certificate'}
+assert set(d) == TENANT | {'namespace', 'resources', 'events', 'certificate', 'usage', 'usage_unavailable'}
+assert d['usage'] is None and 'nope.yaml' in d['usage_unavailable'], d
 assert d['certificate'] == \"the appliance CA's (renewed by the daemon)\"
 assert d['namespace'] == 't-acme'
 assert d['resources'] == {'cpu_request_millicores': 250, 'cpu_limit_millicores': 500, 'memory_request_mib': 512, 'memory_limit_mib': 768, 'storage_gib': 1, 'pods': 10}

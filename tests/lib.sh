@@ -45,6 +45,18 @@ expect_true() {
 	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 }
 
+# wait_for SECONDS DESCRIPTION -- command...: polls every 0.1 s until the
+# command succeeds; records a failure (and returns 1) on timeout.
+wait_for() {
+	limit=$1; desc=$2; shift 3
+	end=$(($(date +%s) + limit))
+	while ! "$@" >/dev/null 2>&1; do
+		if [ "$(date +%s)" -ge "$end" ]; then not_ok "$desc (timed out after ${limit}s)"; return 1; fi
+		sleep 0.1
+	done
+	ok "$desc"
+}
+
 # skip_unless COMMAND: exit 77 (automake's "skipped") when a tool is missing.
 # Under CI (CI=true) a missing tool is a failure: .ci/run installs every one,
 # and a skip there would hide a missing install step.

@@ -25,18 +25,6 @@ fake_k3s_serves_api() {
 	OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
 }
 
-# wait_for SECONDS DESCRIPTION -- command...: polls every 0.1 s until the
-# command succeeds; records a failure (and returns 1) on timeout.
-wait_for() {
-	limit=$1; desc=$2; shift 3
-	end=$(($(date +%s) + limit))
-	while ! "$@" >/dev/null 2>&1; do
-		if [ "$(date +%s)" -ge "$end" ]; then not_ok "$desc (timed out after ${limit}s)"; return 1; fi
-		sleep 0.1
-	done
-	ok "$desc"
-}
-
 count_lines() { grep -c -- "$1" "$2" 2>/dev/null || :; }
 at_least() { [ "$(count_lines "$2" "$3")" -ge "$1" ]; }
 

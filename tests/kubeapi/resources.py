@@ -15,7 +15,7 @@ class Resource:
     def __init__(self, group, version, kind, plural, namespaced,
                  short=(), name_rule="subdomain", status=True,
                  generation=True, categories=(), builtin=True,
-                 returns_deleted=False, scale=False):
+                 returns_deleted=False, scale=False, verbs=VERBS):
         self.group = group
         self.version = version
         self.kind = kind
@@ -35,6 +35,9 @@ class Resource:
         self.returns_deleted = returns_deleted
         # Has the /scale subresource (autoscaling/v1 Scale).
         self.scale = scale
+        # What discovery lists. The server does not enforce it: a test
+        # seeds read-only kinds (PodMetrics) with kubectl create.
+        self.verbs = list(verbs)
 
     @property
     def api_version(self):
@@ -47,7 +50,7 @@ class Resource:
     def discovery(self):
         doc = {"name": self.plural, "singularName": self.singular,
                "namespaced": self.namespaced, "kind": self.kind,
-               "verbs": VERBS, "storageVersionHash": ""}
+               "verbs": self.verbs, "storageVersionHash": ""}
         if self.short:
             doc["shortNames"] = self.short
         if self.categories:
@@ -67,7 +70,8 @@ _TOP = {"Secret": {"data", "stringData", "type", "immutable"},
         "ServiceAccount": {"secrets", "imagePullSecrets",
                            "automountServiceAccountToken"},
         "LimitRange": {"spec"}, "NetworkPolicy": {"spec"},
-        "HelmChartConfig": {"spec"}}
+        "HelmChartConfig": {"spec"},
+        "PodMetrics": {"timestamp", "window", "containers"}}
 
 
 def unknown_fields(res, obj):
@@ -113,6 +117,9 @@ RESOURCES = [
              builtin=False),
     Resource("helm.cattle.io", "v1", "HelmChartConfig", "helmchartconfigs",
              True, status=False, builtin=False),
+    # metrics-server's aggregated API: read-only, no spec or status.
+    Resource("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", True,
+             status=False, generation=False, verbs=["get", "list"]),
 ]
 
 BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
