@@ -9,10 +9,10 @@
 #include "config.h"
 #include "log.h"
 
-/* Tenants by phase and the component rows (k3s's aside: outpost_k3s_up says
- * more), in one read snapshot. */
+/* Tenants by phase, the component rows (k3s's aside: outpost_k3s_up says
+ * more) and the tenants' certificates, in one read snapshot. */
 static int read_state(struct state *st, struct metrics_view *v, struct metrics_component **out,
-		      struct err *e)
+		      struct tenant_certificate **certs, struct err *e)
 {
 	struct component_status *rows = NULL;
 	struct metrics_component *comps = NULL;
@@ -20,8 +20,10 @@ static int read_state(struct state *st, struct metrics_view *v, struct metrics_c
 	int rc = -1;
 
 	if (state_begin_read(st, e) < 0 || state_status_count(st, v->tenants, e) < 0 ||
-	    state_component_list(st, &rows, &n, e) < 0)
+	    state_component_list(st, &rows, &n, e) < 0 ||
+	    state_certificate_list(st, certs, &v->ncertificates, e) < 0)
 		goto out;
+	v->certificates = *certs;
 	if (!(comps = calloc(n + 1, sizeof(*comps)))) {
 		err_set(e, EXIT_RUNTIME, "out of memory");
 		goto out;
@@ -50,12 +52,14 @@ char *metrics_scrape(struct state *st, const struct metrics_counters *c,
 		.k3s_since_restart = (double)k->since_start_usec / 1e6,
 	};
 	struct metrics_component *comps = NULL;
+	struct tenant_certificate *certs = NULL;
 	struct err e = { 0 };
 	char *text;
 
-	if (st && read_state(st, &v, &comps, &e) < 0)
+	if (st && read_state(st, &v, &comps, &certs, &e) < 0)
 		log_warn("metrics: %s", e.msg);
 	text = metrics_render(&v, len);
 	free(comps);
+	free(certs);
 	return text;
 }

@@ -172,6 +172,16 @@ static void from_state(FILE *f, const struct metrics_view *v)
 		put_label(f, v->components[i].name);
 		fprintf(f, "\"} %d\n", v->components[i].ready ? 1 : 0);
 	}
+	head(f, "outpost_tenant_certificate_expiry_timestamp_seconds", "gauge",
+	     "When the certificate serving each tenant's host expires (source: ca or operator).");
+	for (size_t i = 0; i < v->ncertificates; i++) {
+		const struct tenant_certificate *c = &v->certificates[i];
+		fputs("outpost_tenant_certificate_expiry_timestamp_seconds{tenant=\"", f);
+		put_label(f, c->name);
+		fputs("\",source=\"", f);
+		put_label(f, c->source);
+		fprintf(f, "\"} %" PRId64 "\n", c->not_after);
+	}
 }
 
 char *metrics_render(const struct metrics_view *v, size_t *len)

@@ -93,6 +93,8 @@ struct metrics_view {
 	uint64_t tenants[MX_PHASES];
 	const struct metrics_component *components;
 	size_t ncomponents;
+	const struct tenant_certificate *certificates; /* by tenant */
+	size_t ncertificates;
 };
 
 /* The exposition text (malloc'd, NUL-terminated, *len without the NUL), or

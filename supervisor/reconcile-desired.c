@@ -127,6 +127,7 @@ static int tls_for(struct pass *p, size_t i, bool dry, struct err *e)
 		   tls_reusable(p->ca, s->tls_cert, s->tls_key, t->host, time(NULL))) {
 		pair->cert_pem = strdup(s->tls_cert);
 		pair->key_pem = strdup(s->tls_key);
+		pair->not_after = pair->cert_pem ? tls_not_after(pair->cert_pem) : 0;
 	} else {
 		return tls_issue(p->ca, t->host, time(NULL), pair, e);
 	}

@@ -175,6 +175,26 @@ static int status_write_expiring(struct pass *p, struct err *e)
 	return 0;
 }
 
+/* The certificate each rendered tenant's host is served with, for the
+ * metrics endpoint; written only when it changed. */
+static int status_write_certificates(struct pass *p, struct err *e)
+{
+	for (size_t i = 0; p->tls && i < p->tenants.n; i++) {
+		const struct tls_pair *c = &p->tls[i];
+		struct tenant_certificate row = { .not_after = c->not_after };
+		int rc;
+
+		if (!c->cert_pem || c->not_after <= 0)
+			continue;
+		snprintf(row.name, sizeof(row.name), "%s", p->tenants.v[i].name);
+		snprintf(row.source, sizeof(row.source), "%s", c->from_operator ? "operator" : "ca");
+		if ((rc = state_certificate_set(p->st, &row, e)) < 0)
+			return -1;
+		p->sum->status_writes += (size_t)rc;
+	}
+	return 0;
+}
+
 int pass_status_write(struct pass *p, struct err *e)
 {
 	if (state_begin(p->st, e) < 0)
@@ -183,7 +203,7 @@ int pass_status_write(struct pass *p, struct err *e)
 		if (status_write_report(p, i, e) < 0)
 			goto fail;
 	if (status_write_repairs(p, e) < 0 || status_drop_finished(p, e) < 0 ||
-	    status_write_expiring(p, e) < 0 ||
+	    status_write_expiring(p, e) < 0 || status_write_certificates(p, e) < 0 ||
 	    state_commit(p->st, e) < 0)
 		goto fail;
 	return 0;

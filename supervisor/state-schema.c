@@ -83,4 +83,17 @@ const char *const state_migrations[STATE_SCHEMA_VERSION] = {
 	"  started_at INTEGER NOT NULL DEFAULT 0,"
 	"  updated_at INTEGER NOT NULL"
 	") STRICT;",
+
+	/* 2 -> 3: the certificate each tenant's host is served with, as the
+	 * reconciler last rendered it (the metrics endpoint reads it without
+	 * parsing a certificate). Gone with the tenant's status row. */
+	"CREATE TABLE tenant_certificates ("
+	"  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 255),"
+	"  source TEXT NOT NULL CHECK (source IN ('ca', 'operator')),"
+	"  not_after INTEGER NOT NULL CHECK (not_after > 0),"
+	"  updated_at INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE TRIGGER tenant_certificates_follow_status AFTER DELETE ON tenant_status BEGIN"
+	"  DELETE FROM tenant_certificates WHERE name = OLD.name;"
+	"END;",
 };

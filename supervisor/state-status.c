@@ -102,6 +102,49 @@ int state_status_list(struct state *st, struct tenant_status **out, size_t *n, s
 		       "state: read tenant status", e);
 }
 
+/* ---- tenant certificates ---- */
+
+int state_certificate_set(struct state *st, const struct tenant_certificate *c, struct err *e)
+{
+	/* The WHERE keeps a pass in sync from writing (or waking anyone). */
+	sqlite3_stmt *s = state_prepare(
+		st, "INSERT INTO tenant_certificates VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+		    "SET source = excluded.source, not_after = excluded.not_after, "
+		    "updated_at = excluded.updated_at "
+		    "WHERE source != excluded.source OR not_after != excluded.not_after", e);
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, c->not_after);
+	sqlite3_bind_int64(s, 4, state_now());
+	if (state_exec_stmt(st, s, "state: write tenant certificate", e) < 0)
+		return -1;
+	return sqlite3_changes(st->db) > 0;
+}
+
+static void certificate_row(sqlite3_stmt *s, void *p)
+{
+	struct tenant_certificate *c = p;
+
+	state_col_copy(s, 0, c->name, sizeof(c->name));
+	state_col_copy(s, 1, c->source, sizeof(c->source));
+	c->not_after = sqlite3_column_int64(s, 2);
+}
+
+int state_certificate_list(struct state *st, struct tenant_certificate **out, size_t *n,
+			   struct err *e)
+{
+	sqlite3_stmt *s = state_prepare(
+		st, "SELECT name, source, not_after FROM tenant_certificates ORDER BY name", e);
+
+	if (!s)
+		return -1;
+	return state_collect(st, s, sizeof(**out), certificate_row, (void **)out, n,
+			     "state: read tenant certificates", e);
+}
+
 /* ---- events ---- */
 
 static void event_row(sqlite3_stmt *s, void *p)

@@ -28,7 +28,7 @@
 #include "tenant.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 /* Events kept per tenant; older ones are dropped on insert (by a trigger, so any
  * writer obeys it). */
 #define STATE_EVENTS_PER_TENANT 100
@@ -124,6 +124,21 @@ int state_status_list(struct state *st, struct tenant_status **out, size_t *n, s
  * `outpost status` shows them: a desired tenant without a status row is
  * Pending. One query, nothing else read (state-count.c). */
 int state_status_count(struct state *st, uint64_t *counts, struct err *e);
+
+/* ---- tenant certificates (schema v3; written by the daemon) ---- */
+struct tenant_certificate {
+	char name[256];
+	char source[16];   /* "ca" (the appliance CA's) or "operator" (tls import) */
+	int64_t not_after; /* Unix time */
+};
+
+/* Records the certificate tenant c->name's host is served with: 1 when the
+ * row changed, 0 when it already said so, -1 with e set. The row goes when
+ * the tenant's status row does. */
+int state_certificate_set(struct state *st, const struct tenant_certificate *c, struct err *e);
+/* All rows ordered by name; free(*out). */
+int state_certificate_list(struct state *st, struct tenant_certificate **out, size_t *n,
+			   struct err *e);
 
 /* ---- events (append-only, newest STATE_EVENTS_PER_TENANT kept per tenant) ---- */
 struct state_event {

@@ -25,9 +25,13 @@ START_TEST(render_every_family)
 	static const struct metrics_component comps[] = {
 		{ "api", true }, { "postgresql", false },
 	};
+	static const struct tenant_certificate certs[] = {
+		{ "acme", "ca", 1796428800 }, { "beta", "operator", 1767225600 },
+	};
 	struct metrics_view v = { .version = "1.2.3", .c = &c, .k3s_up = true, .k3s_restarts = 2,
 				  .k3s_since_restart = 12.5, .state_read = true,
-				  .tenants = { 1, 0, 3, 1, 0 }, .components = comps, .ncomponents = 2 };
+				  .tenants = { 1, 0, 3, 1, 0 }, .components = comps, .ncomponents = 2,
+				  .certificates = certs, .ncertificates = 2 };
 	static const char want[] =
 		"# HELP outpost_build_info The running Outpost's version (the value is always 1).\n"
 		"# TYPE outpost_build_info gauge\n"
@@ -90,7 +94,11 @@ START_TEST(render_every_family)
 		"# HELP outpost_component_ready Whether each platform component (and the API) is Ready.\n"
 		"# TYPE outpost_component_ready gauge\n"
 		"outpost_component_ready{component=\"api\"} 1\n"
-		"outpost_component_ready{component=\"postgresql\"} 0\n";
+		"outpost_component_ready{component=\"postgresql\"} 0\n"
+		"# HELP outpost_tenant_certificate_expiry_timestamp_seconds When the certificate serving each tenant's host expires (source: ca or operator).\n"
+		"# TYPE outpost_tenant_certificate_expiry_timestamp_seconds gauge\n"
+		"outpost_tenant_certificate_expiry_timestamp_seconds{tenant=\"acme\",source=\"ca\"} 1796428800\n"
+		"outpost_tenant_certificate_expiry_timestamp_seconds{tenant=\"beta\",source=\"operator\"} 1767225600\n";
 	size_t len;
 	char *got;
 

@@ -391,6 +391,42 @@ START_TEST(data_version_sees_other_writers_only)
 }
 END_TEST
 
+/* A certificate row is written only when it changes, refused when it is not
+ * a certificate's, and goes with the tenant's status row. */
+START_TEST(certificate_rows)
+{
+	struct state *st = open_new();
+	struct err e = { 0 };
+	struct tenant_status ts = { .name = "acme", .phase = TENANT_PHASE_READY };
+	struct tenant_certificate c = { .name = "acme", .source = "ca", .not_after = 1796428800 },
+				  bad = { .name = "beta", .source = "self", .not_after = 1 }, *all;
+	size_t n;
+
+	ck_assert_int_eq(state_status_upsert(st, &ts, &e), 0);
+	ck_assert_int_eq(state_certificate_set(st, &c, &e), 1);
+	ck_assert_int_eq(state_certificate_set(st, &c, &e), 0);
+	c.not_after++;
+	ck_assert_int_eq(state_certificate_set(st, &c, &e), 1);
+	snprintf(c.source, sizeof(c.source), "operator");
+	ck_assert_int_eq(state_certificate_set(st, &c, &e), 1);
+	ck_assert_int_eq(state_certificate_set(st, &bad, &e), -1);
+	ck_assert_int_eq(e.exit_code, EXIT_REFUSED);
+	/* The supervisor rewrites a status row with INSERT OR REPLACE: the
+	 * certificate stays. */
+	ck_assert_int_eq(state_status_upsert(st, &ts, &e), 0);
+	ck_assert_int_eq(state_certificate_list(st, &all, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(all[0].source, "operator");
+	ck_assert_int_eq(all[0].not_after, 1796428801);
+	free(all);
+	ck_assert_int_eq(state_status_delete(st, "acme", &e), 0);
+	ck_assert_int_eq(state_certificate_list(st, &all, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	free(all);
+	state_close(st);
+}
+END_TEST
+
 START_TEST(migrates_from_v1)
 {
 	struct state *st;
@@ -451,6 +487,7 @@ int main(void)
 	tcase_add_test(tc, component_rows_sync_and_seed);
 	tcase_add_test(tc, desired_unobserved);
 	tcase_add_test(tc, data_version_sees_other_writers_only);
+	tcase_add_test(tc, certificate_rows);
 	tcase_add_test(tc, migrates_from_v1);
 	suite_add_tcase(s, tc);
 	return check_run(s);

@@ -32,6 +32,15 @@ full_passes() {
 }
 # full_passes_past N: at least N full passes so far.
 full_passes_past() { n=$(full_passes); [ -n "$n" ] && [ "$n" -ge "$1" ]; }
+# expiry_metric_is SOURCE: the metrics endpoint's expiry of acme's
+# certificate, from SOURCE, is the notAfter of the certificate in its Secret.
+expiry_metric_is() {
+	leaf || return 1
+	want=$(date -d "$(openssl x509 -in "$T/leaf.pem" -noout -enddate | cut -d= -f2)" +%s)
+	got=$("$PROM_PY" "$top_srcdir/tests/metrics-scrape.py" "$ADDR" 2>/dev/null |
+		sed -n "s/^outpost_tenant_certificate_expiry_timestamp_seconds{source=$1,tenant=acme} //p")
+	[ "$got" = "$want" ]
+}
 leaf() {
 	k get secret t-acme-tls -n t-acme -o jsonpath='{.data.tls\.crt}' | base64 -d >"$T/leaf.pem"
 }
@@ -52,6 +61,7 @@ wait_for 60 "acme is Ready" -- is_ready
 wait_for 30 "acme's TLS Secret exists" -- leaf
 expect_exit 0 "the daemon's certificate verifies against the CA for the host" -- \
 	openssl verify -CAfile "$CA/ca.crt" -verify_hostname acme.example.test "$T/leaf.pem"
+wait_for 30 "the metrics endpoint serves its expiry (source ca)" -- expiry_metric_is ca
 
 # Certificates from the same CA, issued by the openssl command: `issue NAME
 # DAYS_AGO DAYS_LEFT` writes $T/NAME.pem and $T/NAME.key.
@@ -105,6 +115,7 @@ expect_exit 0 "the renewed certificate verifies against the CA for the host" -- 
 nb=$(date -d "$(openssl x509 -in "$T/leaf.pem" -noout -startdate | cut -d= -f2)" +%s)
 [ $(($(date +%s) - nb)) -lt 3600 ] && ok "the renewed certificate is new (issued within the hour)" ||
 	not_ok "notBefore $(openssl x509 -in "$T/leaf.pem" -noout -startdate)"
+wait_for 30 "the metrics endpoint serves the renewed certificate's expiry" -- expiry_metric_is ca
 expect_exit 1 "no private key in the daemon's log" -- grep -q "PRIVATE KEY" "$T/outpost.log"
 stop_outpost
 [ "$OUTPOST_RC" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "exit $OUTPOST_RC"

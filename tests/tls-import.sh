@@ -66,6 +66,11 @@ expect_exit 0 "import for domain example.com" -- "$OUTPOST" tls import --domain 
 rec_once --changed
 [ "$(served blog)" = "$(fp "$P/wild.pem")" ] && ok "blog is served the wildcard" || not_ok "blog serves $(served blog)"
 [ "$(served shop)" = "$(fp "$P/host.pem")" ] && ok "shop keeps its own" || not_ok "shop serves $(served shop)"
+# What the metrics endpoint reads: each tenant's certificate and its source.
+enddate() { date -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s; }
+certs() { sqlite3 "$OUTPOST_STATE" "select name, source, not_after from tenant_certificates order by name" | tr '\n' ' '; }
+[ "$(certs)" = "blog|operator|$(enddate "$P/wild.pem") shop|operator|$(enddate "$P/host.pem") " ] &&
+	ok "the pass recorded both operators' certificates and their expiry" || not_ok "recorded: $(certs)"
 
 # Expiry shows in tenant show and status; within 14 days they warn.
 expect_exit 0 "tenant show blog" -- "$OUTPOST" tenant show blog
@@ -98,6 +103,8 @@ expect_exit 0 "tls rm --domain example.com" -- "$OUTPOST" tls rm --domain exampl
 rec_once --changed
 expect_exit 0 "tenant show shop" -- "$OUTPOST" tenant show shop
 expect_grep "^certificate: the appliance CA's" "$T/out" "tenant show: the appliance CA's again"
+[ "$(certs | sed 's/|[0-9]* / /g')" = "blog|ca shop|ca " ] && ok "the pass recorded the CA's certificates again" ||
+	not_ok "recorded: $(certs)"
 for t in shop blog; do
 	$K get secret "t-$t-tls" -n "t-$t" -o jsonpath='{.data.tls\.crt}' | base64 -d >"$T/$t.pem"
 	openssl verify -CAfile "$T/ca/ca.crt" -verify_hostname "$t.example.com" "$T/$t.pem" >/dev/null 2>&1 &&
