@@ -30,13 +30,13 @@ static json_t *report_json(const struct capacity_report *r, const struct capacit
 	for (size_t i = 0; pl && i < nplans; i++) {
 		const struct plan *p = &plans[i];
 		json_array_append_new(pl, json_pack(
-			"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", p->name,
+			"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", p->name,
 			"cpu_request_millicores", (json_int_t)p->cpu_request_m,
 			"cpu_limit_millicores", (json_int_t)p->cpu_limit_m,
 			"memory_request_mib", (json_int_t)p->memory_request_mib,
 			"memory_limit_mib", (json_int_t)p->memory_limit_mib,
 			"storage_gib", (json_int_t)p->storage_gib, "pods", (json_int_t)p->pods,
-			"more_fit", (json_int_t)capacity_fits(r, p)));
+			"max_replicas", (json_int_t)p->max_replicas, "more_fit", (json_int_t)capacity_fits(r, p)));
 	}
 	return json_pack(
 		"{s:i, s:s, s:o, s:{s:o, s:o, s:o}, s:o, s:{s:o, s:o}, s:{s:I, s:o, s:o},"
@@ -70,8 +70,8 @@ static int print_human(const struct capacity_report *r, const struct capacity_pr
 {
 	static const char *const head[] = { "", ">CPU", ">MEMORY", ">DISK" };
 	static const char *const phead[] = { "PLAN", ">CPU REQ/LIM", ">MEMORY REQ/LIM", ">DISK",
-					     ">PODS", ">MORE FIT" };
-	struct table *t = table_new(4, head), *p = table_new(6, phead);
+					     ">PODS", ">APP SCALES TO", ">MORE FIT" };
+	struct table *t = table_new(4, head), *p = table_new(7, phead);
 	char tenants[64], budget[64];
 	int rc = t && p ? 0 : -1;
 
@@ -102,15 +102,17 @@ static int print_human(const struct capacity_report *r, const struct capacity_pr
 	table_free(t);
 	for (size_t i = 0; rc == 0 && i < nplans; i++) {
 		const struct plan *pl = &plans[i];
-		char cpu[48], mem[48], dsk[24], pods[24], fit[24];
+		char cpu[48], mem[48], dsk[24], pods[24], scale[24], fit[24];
 		snprintf(cpu, sizeof(cpu), "%lldm/%lldm", (long long)pl->cpu_request_m,
 			 (long long)pl->cpu_limit_m);
 		snprintf(mem, sizeof(mem), "%lld/%lld MiB", (long long)pl->memory_request_mib,
 			 (long long)pl->memory_limit_mib);
 		snprintf(dsk, sizeof(dsk), "%lld GiB", (long long)pl->storage_gib);
 		snprintf(pods, sizeof(pods), "%lld", (long long)pl->pods);
+		snprintf(scale, sizeof(scale), pl->max_replicas > 1 ? "%lld pods" : "1 pod (fixed)",
+			 (long long)pl->max_replicas);
 		snprintf(fit, sizeof(fit), "%lld", (long long)capacity_fits(r, pl));
-		const char *row[] = { pl->name, cpu, mem, dsk, pods, fit };
+		const char *row[] = { pl->name, cpu, mem, dsk, pods, scale, fit };
 		rc = table_add_row(p, row);
 	}
 	if (rc == 0) {

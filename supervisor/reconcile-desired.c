@@ -35,7 +35,7 @@ static int render_input(struct pass *p, size_t i, struct render_tenant *rt, stru
 		.name = pl->name, .cpu_request_m = (int)pl->cpu_request_m, .cpu_limit_m = (int)pl->cpu_limit_m,
 		.memory_request_mib = (int)pl->memory_request_mib,
 		.memory_limit_mib = (int)pl->memory_limit_mib, .storage_gib = (int)pl->storage_gib,
-		.max_pods = (int)pl->pods,
+		.max_pods = (int)pl->pods, .max_replicas = (int)pl->max_replicas,
 	};
 	for (size_t k = 0; k < t->nvalues; k++)
 		sets[k] = (struct render_set){ t->values[k].key, t->values[k].value };

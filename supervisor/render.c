@@ -230,13 +230,29 @@ static json_t *quantity_mi(int mib)
 	return json_string(buf);
 }
 
-static json_t *resources(const struct render_plan *p)
+/* One app pod's share of the plan: with max_replicas pods, the quota still
+ * holds them all (rounded down, so n * share <= the plan for every figure). */
+static json_t *pod_resources(const struct render_plan *p)
 {
+	int n = p->max_replicas > 1 ? p->max_replicas : 1;
+
 	return json_pack("{s:{s:o, s:o}, s:{s:o, s:o}}",
-			 "requests", "cpu", quantity_m(p->cpu_request_m),
-			 "memory", quantity_mi(p->memory_request_mib),
-			 "limits", "cpu", quantity_m(p->cpu_limit_m),
-			 "memory", quantity_mi(p->memory_limit_mib));
+			 "requests", "cpu", quantity_m(p->cpu_request_m / n),
+			 "memory", quantity_mi(p->memory_request_mib / n),
+			 "limits", "cpu", quantity_m(p->cpu_limit_m / n),
+			 "memory", quantity_mi(p->memory_limit_mib / n));
+}
+
+/* The app chart's HPA: only for a plan that scales out, and never while
+ * suspended (an HPA's minReplicas would wake the app). */
+static json_t *autoscaling(const struct render_tenant *t)
+{
+	bool on = t->plan->max_replicas > 1 && !t->suspended;
+
+	return on ? json_pack("{s:b, s:i, s:i, s:i}", "enabled", 1, "minReplicas", 1, "maxReplicas",
+			      t->plan->max_replicas, "targetCPUUtilizationPercentage",
+			      RENDER_HPA_CPU_PERCENT)
+		  : json_pack("{s:b}", "enabled", 0);
 }
 
 static json_t *ns_selector(const char *ns)
@@ -429,8 +445,9 @@ static int render_app(const struct render_config *cfg, const struct render_tenan
 	    json_object_set_new(values, "host", json_string(t->host)) < 0 ||
 	    json_object_set_new(values, "secretName", json_string(secret)) < 0 ||
 	    json_object_set_new(values, "serviceAccountName", json_string("app")) < 0 ||
-	    json_object_set_new(values, "resources", resources(t->plan)) < 0 ||
+	    json_object_set_new(values, "resources", pod_resources(t->plan)) < 0 ||
 	    json_object_set_new(values, "replicas", json_integer(t->suspended ? 0 : 1)) < 0 ||
+	    json_object_set_new(values, "autoscaling", autoscaling(t)) < 0 ||
 	    (t->tls && (render_tls_secret_name(t->name, tls, sizeof(tls)),
 			set_path(values, "ingress.tlsSecretName", json_string(tls)) < 0)))
 		goto fail;

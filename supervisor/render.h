@@ -54,7 +54,12 @@ struct render_plan {
 	int memory_limit_mib;
 	int storage_gib;
 	int max_pods;
+	int max_replicas;       /* 1: a fixed single pod; more: the app's HPA scales 1..max */
 };
+
+/* The app's CPU target for its HorizontalPodAutoscaler: the average
+ * utilisation of the pods' requests. */
+#define RENDER_HPA_CPU_PERCENT 70
 
 /* One `--set key=value`: a dotted path into the app chart's values. */
 struct render_set {

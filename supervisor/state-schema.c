@@ -96,4 +96,12 @@ const char *const state_migrations[STATE_SCHEMA_VERSION] = {
 	"CREATE TRIGGER tenant_certificates_follow_status AFTER DELETE ON tenant_status BEGIN"
 	"  DELETE FROM tenant_certificates WHERE name = OLD.name;"
 	"END;",
+
+	/* 3 -> 4: how far a tenant's app may scale out. Its pods share the
+	 * plan: each gets 1/max_replicas of it, so max_replicas pods fit the
+	 * quota; 1 means no autoscaling. */
+	"ALTER TABLE plans ADD COLUMN max_replicas INTEGER NOT NULL DEFAULT 1"
+	"  CHECK (max_replicas BETWEEN 1 AND " STR(PLAN_MAX_REPLICAS) ");"
+	"UPDATE plans SET max_replicas = 2 WHERE name = 'medium';"
+	"UPDATE plans SET max_replicas = 4 WHERE name = 'large';",
 };

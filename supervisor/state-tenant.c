@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define PLAN_COLS "name, cpu_request_m, cpu_limit_m, memory_request_mib, memory_limit_mib, " \
-	"storage_gib, pods"
+	"storage_gib, pods, max_replicas"
 #define TENANT_COLS "name, host, plan, app_chart, app_version, values_json, suspended, " \
 	"generation, created_at, updated_at"
 
@@ -21,6 +21,7 @@ static void plan_row(sqlite3_stmt *s, void *row)
 	p->memory_limit_mib = sqlite3_column_int64(s, 4);
 	p->storage_gib = sqlite3_column_int64(s, 5);
 	p->pods = sqlite3_column_int64(s, 6);
+	p->max_replicas = sqlite3_column_int64(s, 7);
 }
 
 int state_plan_get(struct state *st, const char *name, struct plan *out, struct err *e)

@@ -28,7 +28,7 @@
 #include "tenant.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 /* Events kept per tenant; older ones are dropped on insert (by a trigger, so any
  * writer obeys it). */
 #define STATE_EVENTS_PER_TENANT 100

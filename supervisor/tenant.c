@@ -271,7 +271,7 @@ static const char *text_problem(const unsigned char *s)
 /* The app values render.c writes after a tenant's --set values: a --set there
  * would be replaced without a word, so it is refused instead. */
 static const char *const owned_keys[] = { "tenant", "host", "secretName", "serviceAccountName",
-					   "resources", "replicas", "ingress.tlsSecretName" };
+					   "resources", "replicas", "autoscaling", "ingress.tlsSecretName" };
 
 /* The owned key that `key` is, or is under (replicas, replicas.x); NULL if none. */
 static const char *owned_key(const char *key)
@@ -290,7 +290,7 @@ int tenant_check_set_key(const char *key, struct err *e)
 	if (owned_key(key))
 		return refuse(e, "set key", key,
 			      "Outpost sets it (tenant, host, secretName, serviceAccountName, "
-			      "resources, replicas and ingress.tlsSecretName come from the tenant, "
+			      "resources, replicas, autoscaling and ingress.tlsSecretName come from the tenant, "
 			      "its plan and its certificate)");
 	return 0;
 }

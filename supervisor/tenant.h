@@ -30,6 +30,8 @@
 #define TENANT_DEFAULT_PLAN "small"
 #define TENANT_DEFAULT_APP "site" /* the catalog app of a tenant given no --app */
 #define PLAN_NAME_MAX 32
+/* The most pods a plan may let its app scale out to (the schema's CHECK). */
+#define PLAN_MAX_REPLICAS 16
 
 /* A row of the plans table: what one tenant is given. CPU in millicores,
  * memory in MiB, storage in GiB. */
@@ -39,6 +41,7 @@ struct plan {
 	int64_t memory_request_mib, memory_limit_mib;
 	int64_t storage_gib;
 	int64_t pods;
+	int64_t max_replicas; /* 1: no autoscaling; else the app's HPA scales 1..max */
 };
 
 /* One `--set KEY=VALUE` (a Helm value for the tenant's app chart). */

@@ -29,6 +29,38 @@ for c in site webapp; do
 	expect_grep 'host: "acme.example.org"' "$T/susp.yaml" "charts/apps/$c routes the tenant's host"
 done
 
+# The app charts with the values the reconciler renders, one tenant per plan
+# (each catalog app, and one suspended): the rules, the HPA the plan allows,
+# and every pod it may run within the tenant's quota.
+OUTPOST_STATE=$T/state.db OUTPOST_PROFILE=$T/profile.json
+export OUTPOST_STATE OUTPOST_PROFILE
+echo '{"cpu_millicores": 64000, "memory_mib": 262144, "disk_gib": 10000}' >"$OUTPOST_PROFILE"
+for spec in "s1 small site" "m1 medium site" "l1 large site" "m2 medium webapp" "l2 large webapp" "z1 large site"; do
+	set -- $spec
+	"$OUTPOST" tenant add "$1" --host "$1.example.org" --plan "$2" --app "$3" >/dev/null ||
+		not_ok "tenant add $spec"
+done
+"$OUTPOST" tenant suspend z1 >/dev/null
+"$OUTPOST" reconcile --dry-run >"$T/dry.json"
+expect_exit 0 "each plan's app: its HPA, and its most pods within the quota" -- \
+	"$PYTHON3" "$check" apps "$T/dry.json"
+sed 's/^/# /' "$T/out"
+for want in "t-s1: site, no HPA" "t-m1: site, HPA 1..2" "t-l1: site, HPA 1..4" "t-m2: webapp, HPA 1..2" \
+	"t-l2: webapp, HPA 1..4" "t-z1: site, no HPA" "6 apps checked"; do
+	expect_fgrep "$want" "$T/out" "$want"
+done
+# The check can fail: an HPA allowed more pods than the plan was divided by.
+"$PYTHON3" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+for o in d["items"]:
+    if o["kind"] == "HelmChart" and o["spec"].get("targetNamespace") == "t-l1":
+        v = json.loads(o["spec"]["valuesContent"]); v["autoscaling"]["maxReplicas"] = 5
+        o["spec"]["valuesContent"] = json.dumps(v)
+json.dump(d, open(sys.argv[2], "w"))' "$T/dry.json" "$T/dry-bad.json"
+expect_exit 1 "five pods of a quarter of the plan are refused" -- "$PYTHON3" "$check" apps "$T/dry-bad.json"
+expect_grep "t-l1: 5 pods of cpu_request_millicores 250 exceed the quota's requests.cpu 1000" "$T/out" \
+	"the refusal names the tenant, the figure and the quota"
+
 # The reference provisioning Jobs (what the reconciler renders) pass too.
 expect_exit 0 "the reference provisioning Jobs follow the rules" -- \
 	"$PYTHON3" "$check" lint charts/provision/examples/jobs.yaml

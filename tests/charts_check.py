@@ -8,6 +8,10 @@
   charts_check.py quantities LIST.json       every quantity in a List (e.g. `outpost
                                              reconcile --dry-run`, HelmCharts' values
                                              included) is a string
+  charts_check.py apps LIST.json             each tenant's app chart rendered with the
+                                             values of its HelmChart in the List (`outpost
+                                             reconcile --dry-run`): the rules, its HPA, and
+                                             every pod the HPA may run within the quota
 
 Rendering: `helm template`, then `kubectl annotate --local -o json` turns the
 YAML into JSON without a cluster (Python's standard library has no YAML).
@@ -350,6 +354,86 @@ def cmd_budget():
     return 1 if errs else 0
 
 
+def app_problems(hc, objs, quota):
+    """What is wrong with one tenant's rendered app: its HPA against its
+    values, the Deployment's replicas and rollout, and the most pods the
+    HPA may run against the tenant's ResourceQuota."""
+    values = json.loads(hc["spec"]["valuesContent"])
+    auto = values.get("autoscaling", {})
+    deps = [o for o in objs if o["kind"] == "Deployment"]
+    hpas = [o for o in objs if o["kind"] == "HorizontalPodAutoscaler"]
+    errs = []
+    if len(deps) != 1:
+        return ["%d Deployments, wanted 1" % len(deps)]
+    dep = deps[0]
+    strategy = dep["spec"].get("strategy", {})
+    if strategy.get("rollingUpdate", {}).get("maxSurge") != 0:
+        errs.append("Deployment: maxSurge is not 0 (a surge pod does not fit the quota)")
+    if auto.get("enabled"):
+        if "replicas" in dep["spec"]:
+            errs.append("Deployment sets replicas while its HPA owns them")
+        if len(hpas) != 1:
+            return errs + ["%d HorizontalPodAutoscalers, wanted 1" % len(hpas)]
+        h = hpas[0]
+        spec = h["spec"]
+        want_ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": dep["metadata"]["name"]}
+        if h["apiVersion"] != "autoscaling/v2":
+            errs.append("HPA: apiVersion %s, wanted autoscaling/v2" % h["apiVersion"])
+        if spec.get("scaleTargetRef") != want_ref:
+            errs.append("HPA: scaleTargetRef %s, wanted %s" % (spec.get("scaleTargetRef"), want_ref))
+        if (spec.get("minReplicas"), spec.get("maxReplicas")) != (auto["minReplicas"], auto["maxReplicas"]):
+            errs.append("HPA: replicas %s..%s, values say %s..%s" % (
+                spec.get("minReplicas"), spec.get("maxReplicas"), auto["minReplicas"], auto["maxReplicas"]))
+        want_metric = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": auto["targetCPUUtilizationPercentage"]}}}]
+        if spec.get("metrics") != want_metric:
+            errs.append("HPA: metrics %s, wanted %s" % (spec.get("metrics"), want_metric))
+        most = spec.get("maxReplicas", 0)
+    else:
+        if hpas:
+            errs.append("an HPA while autoscaling is off")
+        most = dep["spec"].get("replicas", 1)
+    hard = quota["spec"]["hard"]
+    per_pod = sizes(pod_spec(dep).get("containers", []))
+    for key, qkey, unit in (("cpu_request_millicores", "requests.cpu", "cpu"),
+                            ("cpu_limit_millicores", "limits.cpu", "cpu"),
+                            ("memory_request_mib", "requests.memory", "mem"),
+                            ("memory_limit_mib", "limits.memory", "mem")):
+        allowed = cpu_m(hard[qkey]) if unit == "cpu" else bytes_of(hard[qkey]) / 2**20
+        if per_pod[key] * most > allowed:
+            errs.append("%d pods of %s %g exceed the quota's %s %g" % (most, key, per_pod[key], qkey, allowed))
+    if most > int(hard["pods"]):
+        errs.append("%d pods exceed the quota's %s" % (most, hard["pods"]))
+    return errs
+
+
+def cmd_apps(path):
+    with open(path) as f:
+        items = json.load(f)["items"]
+    quotas = {o["metadata"]["namespace"]: o for o in items if o["kind"] == "ResourceQuota"}
+    errs, n = [], 0
+    for hc in items:
+        m = re.search(r"/static/charts/([a-z0-9-]+)-[0-9][^/]*\.tgz$", hc.get("spec", {}).get("chart", ""))
+        if hc["kind"] != "HelmChart" or not m or not os.path.isdir(os.path.join(CHARTS, "apps", m.group(1))):
+            continue
+        ns = hc["spec"]["targetNamespace"]
+        vals = os.path.join(os.environ.get("TMPDIR", "/tmp"), "charts_check.%d.json" % os.getpid())
+        with open(vals, "w") as f:
+            f.write(hc["spec"]["valuesContent"])
+        try:
+            objs = render(os.path.join(CHARTS, "apps", m.group(1)), vals, release=ns)
+        finally:
+            os.unlink(vals)
+        errs += ["%s: %s" % (ns, e) for e in lint(objs, False) + app_problems(hc, objs, quotas[ns])]
+        n += 1
+        hpa = [o["spec"]["maxReplicas"] for o in objs if o["kind"] == "HorizontalPodAutoscaler"]
+        print("%s: %s, %s" % (ns, m.group(1), "HPA 1..%d" % hpa[0] if hpa else "no HPA"))
+    for e in errs:
+        print(e)
+    print("%d apps checked" % n)
+    return 1 if errs or not n else 0
+
+
 def cmd_data(chart, name, key):
     for o in render(os.path.abspath(chart)):
         if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name:
@@ -366,6 +450,8 @@ def main(argv):
             return cmd_lint(*argv[2:])
         if len(argv) == 3 and argv[1] == "quantities":
             return cmd_quantities(argv[2])
+        if len(argv) == 3 and argv[1] == "apps":
+            return cmd_apps(argv[2])
         if len(argv) == 2 and argv[1] == "budget":
             return cmd_budget()
     except (RuntimeError, OSError, ValueError, KeyError) as e:

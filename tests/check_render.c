@@ -9,12 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quantity.h"
 #include "render.h"
+#include "state.h"
 #include "util.h"
 
 static const struct render_plan small = {
 	.name = "small", .cpu_request_m = 250, .cpu_limit_m = 1000,
 	.memory_request_mib = 256, .memory_limit_mib = 512, .storage_gib = 5, .max_pods = 10,
+	.max_replicas = 1,
 };
 static const struct render_set sets[] = {
 	{ "theme.color", "teal" },
@@ -147,6 +150,108 @@ START_TEST(suspended_scales_to_zero_and_set_cannot_override)
 }
 END_TEST
 
+static json_t *object_of_kind(json_t *objs, const char *kind)
+{
+	json_t *obj;
+	size_t i;
+
+	json_array_foreach(objs, i, obj)
+		if (!strcmp(json_string_value(json_object_get(obj, "kind")), kind))
+			return obj;
+	ck_abort_msg("no %s", kind);
+	return NULL;
+}
+
+/* A quantity the renderer wrote, in units of 10^exp10. */
+static int64_t quantity_at(json_t *parent, const char *key, int exp10)
+{
+	const char *s = json_string_value(json_object_get(parent, key));
+	struct quantity q;
+	int64_t v;
+
+	ck_assert_msg(s && quantity_parse(s, &q) == 0 && quantity_scaled(&q, exp10, &v) == 0,
+		      "%s: %s", key, s ? s : "missing");
+	return v;
+}
+
+/* For every plan a new state file seeds: the app's HPA (on only for a plan
+ * that scales out, 1..max_replicas at RENDER_HPA_CPU_PERCENT), and
+ * max_replicas pods of the rendered size within the rendered quota, for
+ * requests and limits alike; suspended, no HPA. */
+START_TEST(every_plan_fits_its_quota)
+{
+	char dir[] = "/tmp/check_render.XXXXXX", path[64];
+	struct state *st = NULL;
+	struct plan *plans = NULL;
+	struct err e = { 0 };
+	size_t n = 0, scaling = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	ck_assert_msg(state_open(path, STATE_OPEN_CREATE, &st, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(state_plan_list(st, &plans, &n, &e), 0);
+	ck_assert_uint_ge(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		const struct plan *p = &plans[i];
+		struct render_plan rp = {
+			.name = p->name, .cpu_request_m = (int)p->cpu_request_m,
+			.cpu_limit_m = (int)p->cpu_limit_m, .memory_request_mib = (int)p->memory_request_mib,
+			.memory_limit_mib = (int)p->memory_limit_mib, .storage_gib = (int)p->storage_gib,
+			.max_pods = (int)p->pods, .max_replicas = (int)p->max_replicas,
+		};
+		struct render_tenant t = cases[0];
+		json_t *objs, *v, *hard, *res, *hpa;
+		json_error_t je;
+
+		t.plan = &rp;
+		objs = render_case(&t);
+		v = json_loads(values_of(objs), 0, &je);
+		hard = json_object_get(json_object_get(object_of_kind(objs, "ResourceQuota"), "spec"), "hard");
+		res = json_object_get(v, "resources");
+		hpa = json_object_get(v, "autoscaling");
+		ck_assert_msg(json_is_true(json_object_get(hpa, "enabled")) == (p->max_replicas > 1),
+			      "plan %s: autoscaling %s with max_replicas %lld", p->name,
+			      json_is_true(json_object_get(hpa, "enabled")) ? "on" : "off",
+			      (long long)p->max_replicas);
+		if (p->max_replicas > 1) {
+			scaling++;
+			ck_assert_int_eq(json_integer_value(json_object_get(hpa, "minReplicas")), 1);
+			ck_assert_int_eq(json_integer_value(json_object_get(hpa, "maxReplicas")), p->max_replicas);
+			ck_assert_int_eq(json_integer_value(json_object_get(hpa, "targetCPUUtilizationPercentage")),
+					 RENDER_HPA_CPU_PERCENT);
+		}
+		static const struct { const char *side, *res, *quota; int exp10; } fig[] = {
+			{ "requests", "cpu", "requests.cpu", -3 }, { "requests", "memory", "requests.memory", 0 },
+			{ "limits", "cpu", "limits.cpu", -3 }, { "limits", "memory", "limits.memory", 0 },
+		};
+		for (size_t k = 0; k < ARRAY_SIZE(fig); k++) {
+			int64_t pod = quantity_at(json_object_get(res, fig[k].side), fig[k].res, fig[k].exp10);
+			int64_t quota = quantity_at(hard, fig[k].quota, fig[k].exp10);
+			ck_assert_msg(pod > 0 && pod * p->max_replicas <= quota,
+				      "plan %s: %lld pods of %s %s %lld exceed the quota's %lld", p->name,
+				      (long long)p->max_replicas, fig[k].side, fig[k].res, (long long)pod,
+				      (long long)quota);
+		}
+		ck_assert_int_le(p->max_replicas, quantity_at(hard, "pods", 0));
+		json_decref(v);
+		json_decref(objs);
+
+		t.suspended = true;
+		objs = render_case(&t);
+		v = json_loads(values_of(objs), 0, &je);
+		ck_assert(json_is_false(json_object_get(json_object_get(v, "autoscaling"), "enabled")));
+		ck_assert_int_eq(json_integer_value(json_object_get(v, "replicas")), 0);
+		json_decref(v);
+		json_decref(objs);
+	}
+	ck_assert_uint_ge(scaling, 2); /* medium and large scale out */
+	free(plans);
+	state_close(st);
+	unlink(path);
+	ck_assert_int_eq(nftw(dir, check_remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+END_TEST
+
 START_TEST(hash_follows_content)
 {
 	struct render_tenant t = cases[0];
@@ -243,6 +348,7 @@ int main(void)
 	tcase_add_test(tc, deterministic_and_labelled);
 	tcase_add_test(tc, suspended_scales_to_zero_and_set_cannot_override);
 	tcase_add_test(tc, hash_follows_content);
+	tcase_add_test(tc, every_plan_fits_its_quota);
 	tcase_add_test(tc, deprovision_jobs);
 	tcase_add_test(tc, needs_only_the_jobs);
 	suite_add_tcase(s, tc);

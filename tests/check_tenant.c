@@ -160,8 +160,9 @@ END_TEST
 START_TEST(owned_keys_are_refused_as_input)
 {
 	static const char *const owned[] = { "replicas", "resources.limits.cpu", "host", "tenant",
-					     "secretName", "serviceAccountName.x" };
-	static const char *const apps[] = { "hostAliases", "replicasNote.x", "image.tag" };
+					     "secretName", "serviceAccountName.x", "autoscaling.maxReplicas",
+					     "autoscaling", "ingress.tlsSecretName" };
+	static const char *const apps[] = { "hostAliases", "replicasNote.x", "image.tag", "autoscalingNote" };
 	struct err e = { 0 };
 	char want[128];
 

@@ -68,7 +68,8 @@ assert d['tenants']['requests'] == {'cpu_millicores': 250, 'memory_mib': 512, 'd
 assert d['free']['requests'] == {'cpu_millicores': 27750, 'memory_mib': 123264, 'disk_gib': 835}
 assert d['limits_ratio'] == 2.0 and d['within_budget'] is True
 assert [p['name'] for p in d['plans']] == ['small', 'medium', 'large']
-assert set(d['plans'][0]) == {'name', 'cpu_request_millicores', 'cpu_limit_millicores', 'memory_request_mib', 'memory_limit_mib', 'storage_gib', 'pods', 'more_fit'}
+assert set(d['plans'][0]) == {'name', 'cpu_request_millicores', 'cpu_limit_millicores', 'memory_request_mib', 'memory_limit_mib', 'storage_gib', 'pods', 'max_replicas', 'more_fit'}
+assert [p['max_replicas'] for p in d['plans']] == [1, 2, 4], d['plans']
 assert d['plans'][2]['more_fit'] == 26"
 
 expect_exit 0 "capacity (table)" -- "$OUTPOST" capacity

@@ -177,7 +177,9 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	sqlite3 "$T/v1.db" <"$top_srcdir/tests/fixtures/state-v1.sql"
 	expect_exit 0 "list on a schema-1 file" -- "$OUTPOST" --state "$T/v1.db" tenant list
 	expect_grep "^acme .*wordpress@6.4.2" "$T/out" "its tenants survive"
-	expect_true "migrated to version 3" -- [ "$(sqlite3 "$T/v1.db" 'PRAGMA user_version')" = 3 ]
+	expect_true "migrated to version 4" -- [ "$(sqlite3 "$T/v1.db" 'PRAGMA user_version')" = 4 ]
+	expect_true "the seeded plans gained how far they scale out" -- \
+		[ "$(sqlite3 "$T/v1.db" 'select name, max_replicas from plans order by name' | tr '\n' ' ')" = "large|4 medium|2 small|1 " ]
 	expect_true "integrity ok after migration" -- [ "$(sqlite3 "$T/v1.db" 'PRAGMA integrity_check')" = ok ]
 fi
 finish

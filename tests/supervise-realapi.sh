@@ -89,6 +89,41 @@ wait_for 60 "acme's Ingress serves TLS for its host from t-acme-tls" -- sh -c \
 k get secret t-acme-tls -n t-acme -o jsonpath='{.data.tls\.crt}' | base64 -d >"$T/acme.crt"
 openssl verify -CAfile "$T/ca/ca.crt" -purpose sslserver -verify_hostname acme.example.test "$T/acme.crt" >/dev/null 2>&1 &&
 	ok "openssl verifies acme's certificate against the appliance CA" || not_ok "acme's certificate does not verify"
+
+# Autoscaling within the plan: a large tenant's app gets an HPA from the real
+# helm (autoscaling/v2beta2 here: 1.20 serves no v2, and the chart asks the
+# cluster); scaled to the HPA's maximum, its pods are admitted by the real
+# quota admission, and one pod more is refused.
+expect_exit 0 "a large tenant is added" -- "$OUTPOST" --state "$T/state.db" tenant add big --host big.example.test --plan large
+wait_for 120 "big becomes Ready" -- sh -c "[ \"\$(sqlite3 '$T/state.db' \"select phase from tenant_status where name = 'big'\")\" = Ready ]"
+hpa_is() {
+	k get --raw /apis/autoscaling/v2beta2/namespaces/t-big/horizontalpodautoscalers/t-big-site >"$T/hpa.json" &&
+		[ "$("$PYTHON3" -c 'import json, sys
+s = json.load(open(sys.argv[1]))["spec"]
+print(s["minReplicas"], s["maxReplicas"], s["scaleTargetRef"]["name"], s["metrics"][0]["resource"]["target"]["averageUtilization"])' "$T/hpa.json")" = "$1" ]
+}
+wait_for 60 "big's HPA: 1..4 pods of t-big-site at 70% CPU" -- hpa_is "1 4 t-big-site 70" ||
+	{ k get hpa -n t-big -o yaml | sed 's/^/# /'; dump; }
+helm --kubeconfig "$KC" get manifest -n t-big t-big | grep -q "^apiVersion: autoscaling/v2beta2$" &&
+	ok "the chart chose autoscaling/v2beta2 from the cluster's API versions" || not_ok "HPA apiVersion"
+[ "$(k get deploy -n t-big t-big-site -o jsonpath='{.spec.template.spec.containers[0].resources.requests.cpu} {.spec.strategy.rollingUpdate.maxSurge}')" = "250m 0" ] &&
+	ok "each pod asks for a quarter of the plan; no surge pod" ||
+	not_ok "deployment: $(k get deploy -n t-big t-big-site -o jsonpath='{.spec.template.spec.containers[0].resources} {.spec.strategy}')"
+k scale deploy -n t-big t-big-site --replicas=4 >/dev/null
+pods_are() { [ "$(k get pods -n t-big --no-headers 2>/dev/null | wc -l)" -eq "$1" ]; }
+wait_for 60 "the real quota admits the HPA's four pods" -- pods_are 4 ||
+	{ k describe rs -n t-big | tail -n 20 | sed 's/^/# /'; }
+[ "$(k get resourcequota -n t-big quota -o jsonpath='{.status.used.requests\.cpu} {.status.hard.requests\.cpu}')" = "1 1" ] &&
+	ok "they use the whole quota's CPU requests" || not_ok "quota: $(k get resourcequota -n t-big quota -o jsonpath='{.status}')"
+expect_exit 1 "a fifth pod is refused" -- k run extra -n t-big --image=registry.invalid/x --restart=Never
+expect_grep "exceeded quota" "$T/err" "by the quota"
+# Suspended: the HPA goes, so nothing scales the app back up, and it runs no pod.
+expect_exit 0 "the large tenant is suspended" -- "$OUTPOST" --state "$T/state.db" tenant suspend big
+wait_for 120 "its HPA is removed by the real helm" -- gone hpa -n t-big t-big-site
+wait_for 60 "its Deployment is scaled to zero" -- \
+	sh -c "[ \"\$(kubectl --kubeconfig '$DATA/realapi/tester.yaml' get deploy -n t-big t-big-site -o jsonpath='{.spec.replicas}')\" = 0 ]"
+expect_exit 0 "the large tenant is removed" -- "$OUTPOST" --state "$T/state.db" tenant rm big
+
 expect_exit 0 "the tenant is removed" -- "$OUTPOST" --state "$T/state.db" tenant rm acme
 wait_for 180 "the real namespace controller deletes namespace t-acme" -- gone namespace t-acme
 wait_for 30 "acme's status row goes" -- sh -c "[ -z \"\$(sqlite3 '$T/state.db' \"select phase from tenant_status where name = 'acme'\")\" ]"
