@@ -178,7 +178,11 @@ class Discovery(ServerTest):
         _, apis = self.c.req("GET", "/apis")
         names = {g["name"] for g in apis["groups"]}
         self.assertEqual(names, {"apps", "batch", "networking.k8s.io",
-                                 "helm.cattle.io"})
+                                 "helm.cattle.io", "metrics.k8s.io"})
+        # metrics-server's API is read-only.
+        _, metrics = self.c.req("GET", "/apis/metrics.k8s.io/v1beta1")
+        self.assertEqual([(r["kind"], r["verbs"]) for r in metrics["resources"]],
+                         [("PodMetrics", ["get", "list"])])
         _, core = self.c.req("GET", "/api/v1")
         byname = {r["name"]: r for r in core["resources"]}
         for n in ("namespaces", "secrets", "configmaps", "serviceaccounts",
