@@ -22,7 +22,7 @@ int backup_keycloak_dump(const struct backup_keycloak *k, const char *dst, struc
 
 	if (backup_tar_workdir(dst, work, sizeof(work), e) < 0)
 		return -1;
-	return backup_tar_workdone(work, run_argv(argv, NULL, 0, NULL, e) < 0 || backup_tar_pack(work, dst, e) < 0 ? -1 : 0, e);
+	return backup_tar_workdone(work, run_argv(argv, NULL, 0, NULL, e) < 0 || backup_tar_pack(work, NULL, dst, e) < 0 ? -1 : 0, e);
 }
 
 static int realm_file(const char *name)

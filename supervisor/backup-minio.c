@@ -207,7 +207,7 @@ static int in_work(const struct backup_minio *m, const char *part, int restore, 
 		rc = backup_tar_unpack(part, data, e) < 0 || mc_env(m, work, e) < 0 || restore_buckets(data, e) < 0
 			     ? -1 : 0;
 	else if (!rc)
-		rc = mc_env(m, work, e) < 0 || dump_buckets(data, e) < 0 || backup_tar_pack(data, part, e) < 0 ? -1 : 0;
+		rc = mc_env(m, work, e) < 0 || dump_buckets(data, e) < 0 || backup_tar_pack(data, NULL, part, e) < 0 ? -1 : 0;
 	mc_env_clear();
 	return backup_tar_workdone(work, rc, e);
 }

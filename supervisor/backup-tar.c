@@ -48,7 +48,16 @@ static int add_file(struct archive *a, const char *path, const char *name, const
 
 /* Every entry below `dir` ("" at the top), parents before their contents,
  * in name order; a link or device is refused, never followed. */
-static int add_tree(struct archive *a, const char *top, const char *rel, struct err *e)
+static int listed(const char *name, const char *const *only)
+{
+	for (; only && *only; only++)
+		if (!strcmp(name, *only))
+			return 1;
+	return !only;
+}
+
+static int add_tree(struct archive *a, const char *top, const char *rel, const char *const *only,
+		    struct err *e)
 {
 	char dir[4096];
 	struct dirent **list;
@@ -62,7 +71,7 @@ static int add_tree(struct archive *a, const char *top, const char *rel, struct 
 		struct stat st;
 		const char *d = list[i]->d_name;
 
-		if (!rc && strcmp(d, ".") && strcmp(d, "..")) {
+		if (!rc && strcmp(d, ".") && strcmp(d, "..") && (rel[0] || listed(d, only))) {
 			snprintf(path, sizeof(path), "%s/%s", dir, d);
 			snprintf(name, sizeof(name), "%s%s%s", rel, rel[0] ? "/" : "", d);
 			if (lstat(path, &st) < 0)
@@ -70,7 +79,7 @@ static int add_tree(struct archive *a, const char *top, const char *rel, struct 
 			else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 				rc = err_set(e, EXIT_RUNTIME, "%s: neither a file nor a directory", path);
 			else if ((rc = add_file(a, path, name, &st, e)) == 0 && S_ISDIR(st.st_mode))
-				rc = add_tree(a, top, name, e);
+				rc = add_tree(a, top, name, NULL, e);
 		}
 		free(list[i]);
 	}
@@ -78,7 +87,7 @@ static int add_tree(struct archive *a, const char *top, const char *rel, struct 
 	return rc;
 }
 
-int backup_tar_pack(const char *dir, const char *dst, struct err *e)
+int backup_tar_pack(const char *dir, const char *const *only, const char *dst, struct err *e)
 {
 	struct archive *a = archive_write_new();
 	int rc;
@@ -90,7 +99,7 @@ int backup_tar_pack(const char *dir, const char *dst, struct err *e)
 		return rc;
 	}
 	chmod(dst, 0600);
-	rc = add_tree(a, dir, "", e);
+	rc = add_tree(a, dir, "", only, e);
 	if (archive_write_close(a) != ARCHIVE_OK && !rc)
 		rc = err_set(e, EXIT_RUNTIME, "%s: %s", dst, archive_error_string(a));
 	archive_write_free(a);

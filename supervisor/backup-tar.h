@@ -7,7 +7,9 @@
 
 #include "err.h"
 
-int backup_tar_pack(const char *dir, const char *dst, struct err *e);
+/* Packs `dir` into the tar `dst` (0600); with `only` (NULL-terminated
+ * names), just those of its top-level entries that exist. */
+int backup_tar_pack(const char *dir, const char *const *only, const char *dst, struct err *e);
 
 /* 0 when `src` is a tar holding only safe relative names of directories and
  * regular files, each accepted by name_ok when given; else -1 with

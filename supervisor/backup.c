@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup-certs.h"
 #include "backup-pg.h"
 #include "debver.h"
 #include "run.h"
@@ -27,10 +28,11 @@
 #define PART_LIMIT ((la_int64_t)64 << 30)
 
 /* The parts an archive may hold: its name in the archive, and where it lives. */
-enum part_id { P_STATE, P_K3S_DB, P_K3S_TOKEN, P_PG, P_REDIS, P_MINIO, P_KEYCLOAK, NPARTS };
+enum part_id { P_STATE, P_K3S_DB, P_K3S_TOKEN, P_PG, P_REDIS, P_MINIO, P_KEYCLOAK, P_CERTS, NPARTS };
 static const char *const part_names[NPARTS] = { "state.db", "k3s/state.db", "k3s/token",
 						"postgres/all.sql", "redis/tenants.resp",
-						"minio/buckets.tar", "keycloak/realms.tar" };
+						"minio/buckets.tar", "keycloak/realms.tar",
+						"tls/certificates.tar" };
 
 static int pg_on(const struct backup_opts *o)
 {
@@ -92,11 +94,27 @@ static int keycloak_restore(const struct backup_opts *o, const char *src, struct
 	return backup_keycloak_restore(&o->keycloak, src, e);
 }
 
+static int certs_on(const struct backup_opts *o)
+{
+	return backup_certs_present(o->state_path);
+}
+
+static int certs_dump(const struct backup_opts *o, const char *dst, struct err *e)
+{
+	return backup_certs_dump(o->state_path, dst, e);
+}
+
+static int certs_restore(const struct backup_opts *o, const char *src, struct err *e)
+{
+	return backup_certs_restore(o->state_path, src, e);
+}
+
 /* The parts taken from a running service through its client rather than
- * copied from a file, and replayed into it on restore (not swapped in). */
+ * copied from a file, and replayed into it on restore (not swapped in); and
+ * the certificates' directories, packed and swapped in whole. */
 static const struct service {
 	const char *name; /* the service, as messages name it */
-	const char *flag; /* the option that says where it is */
+	const char *flag; /* the option that says where it is; NULL: always here */
 	int (*on)(const struct backup_opts *o);
 	int (*dump)(const struct backup_opts *o, const char *dst, struct err *e);
 	int (*restore)(const struct backup_opts *o, const char *src, struct err *e);
@@ -109,6 +127,7 @@ static const struct service {
 	[P_MINIO] = { "MinIO", "--minio", minio_on, minio_dump, minio_restore, backup_minio_verify },
 	[P_KEYCLOAK] = { "Keycloak", "--keycloak", keycloak_on, keycloak_dump, keycloak_restore,
 			 backup_keycloak_verify },
+	[P_CERTS] = { "the certificates", NULL, certs_on, certs_dump, certs_restore, backup_certs_verify },
 };
 
 static int part_target(const struct backup_opts *o, enum part_id p, char *buf, size_t cap)
@@ -494,7 +513,7 @@ static int verify(const struct backup_opts *o, const char *archive, const char *
 			goto out;
 		}
 	for (int p = 0; p < NPARTS && !rc; p++)
-		if (seen[p] && services[p].on && !services[p].on(o))
+		if (seen[p] && services[p].flag && !services[p].on(o))
 			rc = err_set(e, EXIT_REFUSED, "%s: holds a %s dump: say where to restore it with %s",
 				     archive, services[p].name, services[p].flag);
 out:
@@ -566,11 +585,12 @@ int backup_restore(const struct backup_opts *o, const char *archive, struct err 
 				  (rc = place(staged, target, p != P_K3S_TOKEN, e)) < 0) {
 			/* Never silent: say what is already back. */
 			char why[sizeof(e->msg)];
+			bool replayed = svc && svc->flag;
 
 			snprintf(why, sizeof(why), "%s", e->msg);
 			err_set(e, EXIT_RUNTIME, "%s (already restored: %s%s%s%s; run restore again)", why,
-				done[0] ? done : "nothing", svc ? "; " : "", svc ? svc->name : "",
-				svc ? " may be partly restored: the dump is replayed, not swapped in" : "");
+				done[0] ? done : "nothing", replayed ? "; " : "", replayed ? svc->name : "",
+				replayed ? " may be partly restored: the dump is replayed, not swapped in" : "");
 			goto out;
 		}
 		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s", done[0] ? ", " : "",
