@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,30 @@ static int has_password(const char *c)
 	return 0;
 }
 
+/* "NAMESPACE/POD": both DNS labels (or subdomains for the pod). */
+static int split_pod(const char *spec, char ns[64], char pod[254])
+{
+	const char *slash = strchr(spec, '/');
+	size_t nl = slash ? (size_t)(slash - spec) : 0;
+
+	if (!slash || nl == 0 || nl > 63 || !slash[1] || strlen(slash + 1) > 253 || strchr(slash + 1, '/'))
+		return -1;
+	for (const char *p = spec; *p; p++)
+		if (p != slash && !((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+				    (*p == '.' && p > slash)))
+			return -1;
+	snprintf(ns, 64, "%.*s", (int)nl, spec);
+	snprintf(pod, 254, "%s", slash + 1);
+	return 0;
+}
+
 int backup_pg_check(const struct backup_pg *pg, struct err *e)
 {
+	char ns[64], pod[254];
+
+	if (!pg->conninfo)
+		return split_pod(pg->pod, ns, pod) == 0 ? 0
+			: err_set(e, EXIT_USAGE, "--pg-pod '%s': not NAMESPACE/POD", pg->pod);
 	if (has_password(pg->conninfo))
 		return err_set(e, EXIT_USAGE,
 			       "--pg: no password in the connection string (it would be in argv): use --pg-passfile");
@@ -41,11 +64,45 @@ static int use_passfile(const struct backup_pg *pg, struct err *e)
 	return 0;
 }
 
+/* The role the pod's clients connect as over its socket: the image's. */
+#define POD_USER "postgres"
+
+/* argv for `k3s kubectl exec [-i] -n NS POD -- CMD...` into `out` (cap
+ * entries); ns and pod hold the strings it points to. */
+static int pod_argv(const struct backup_pg *pg, bool with_stdin, char ns[64], char pod[254],
+		    char *const *cmd, char **out, size_t cap, struct err *e)
+{
+	size_t n = 0;
+
+	if (split_pod(pg->pod, ns, pod) < 0)
+		return err_set(e, EXIT_USAGE, "--pg-pod '%s': not NAMESPACE/POD", pg->pod);
+	out[n++] = (char *)pg->k3s;
+	out[n++] = "kubectl";
+	out[n++] = "--kubeconfig";
+	out[n++] = (char *)pg->kubeconfig;
+	out[n++] = "exec";
+	if (with_stdin)
+		out[n++] = "-i";
+	out[n++] = "-n";
+	out[n++] = ns;
+	out[n++] = pod;
+	out[n++] = "--";
+	for (; *cmd && n + 1 < cap; cmd++)
+		out[n++] = *cmd;
+	out[n] = NULL;
+	return 0;
+}
+
 int backup_pg_dump(const struct backup_pg *pg, const char *dst, struct err *e)
 {
 	char *const argv[] = { "pg_dumpall", "--clean", "--if-exists", "--no-password",
 			       "-d", (char *)pg->conninfo, "-f", (char *)dst, NULL };
+	char *const in_pod[] = { "pg_dumpall", "--clean", "--if-exists", "--no-password", "-U", POD_USER, NULL };
+	char *exec[24], ns[64], pod[254];
 
+	if (!pg->conninfo)
+		return pod_argv(pg, false, ns, pod, in_pod, exec, 24, e) < 0 ? -1
+			: run_argv_io(exec, NULL, dst, e);
 	return use_passfile(pg, e) < 0 ? -1 : run_argv(argv, NULL, 0, NULL, e);
 }
 
@@ -110,14 +167,19 @@ out:
 
 int backup_pg_restore(const struct backup_pg *pg, const char *src, struct err *e)
 {
-	char user[128], filtered[4200];
+	char user[128] = POD_USER, filtered[4200];
 	char *const who[] = { "psql", "-X", "-At", "--no-password", "-d", (char *)pg->conninfo,
 			      "-c", "SELECT current_user", NULL };
 	char *const argv[] = { "psql", "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
 			       "-d", (char *)pg->conninfo, "-f", filtered, NULL };
+	char *const in_pod[] = { "psql", "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
+				 "-U", POD_USER, "-d", "postgres", "-f", "-", NULL };
+	char *exec[24], ns[64], pod[254];
 	int rc;
 
-	if (use_passfile(pg, e) < 0 || run_argv(who, user, sizeof(user), NULL, e) < 0)
+	if (!pg->conninfo && pod_argv(pg, true, ns, pod, in_pod, exec, 24, e) < 0)
+		return -1;
+	if (pg->conninfo && (use_passfile(pg, e) < 0 || run_argv(who, user, sizeof(user), NULL, e) < 0))
 		return -1;
 	user[strcspn(user, "\n")] = '\0';
 	if ((size_t)snprintf(filtered, sizeof(filtered), "%s.replay", src) >= sizeof(filtered))
@@ -126,7 +188,7 @@ int backup_pg_restore(const struct backup_pg *pg, const char *src, struct err *e
 		unlink(filtered);
 		return -1;
 	}
-	rc = run_argv(argv, NULL, 0, NULL, e);
+	rc = pg->conninfo ? run_argv(argv, NULL, 0, NULL, e) : run_argv_io(exec, filtered, NULL, e);
 	unlink(filtered);
 	return rc;
 }

@@ -1,10 +1,12 @@
 /* The PostgreSQL part of a backup: one logical dump of the whole server
  * (every tenant database, the platform's databases such as Keycloak's, and
  * the roles with their password hashes) taken with pg_dumpall, and its
- * replay with psql. The runner is an edge: this file holds the local one,
- * which connects to a server this host reaches (a socket directory or
- * 127.0.0.1). The in-cluster runner (an exec into the postgres pod through
- * the API) is not written yet. */
+ * replay with psql. Two runners: a local one, which connects to a server
+ * this host reaches (a socket directory or 127.0.0.1), and one that execs
+ * into the server's pod through the API with k3s's kubectl, so the dump is
+ * made by the server's own version of pg_dumpall (the host's may be older
+ * than the platform's server, which pg_dumpall refuses) over the pod's
+ * socket, and no password is needed or handled. */
 #ifndef OUTPOST_BACKUP_PG_H
 #define OUTPOST_BACKUP_PG_H
 
@@ -13,10 +15,17 @@
 struct backup_pg {
 	const char *conninfo; /* libpq connection string, never with a password */
 	const char *passfile; /* a 0600 libpq password file, or NULL */
+	/* Or, with conninfo NULL: NAMESPACE/POD (its first container) reached
+	 * with `k3s kubectl` at k3s (the path of k3s's binary) through the API
+	 * at kubeconfig. */
+	const char *pod;
+	const char *k3s;
+	const char *kubeconfig;
 };
 
 /* 0 when the settings may be used: no password in the connection string
- * (it would be in argv), a password file that only its owner can read. */
+ * (it would be in argv), a password file that only its owner can read; a
+ * pod named NAMESPACE/POD. */
 int backup_pg_check(const struct backup_pg *pg, struct err *e);
 
 /* Writes the dump (plain SQL, with DROP ... IF EXISTS before each object,

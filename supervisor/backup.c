@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ static const char *const part_names[NPARTS] = { "state.db", "k3s/state.db", "k3s
 
 static int pg_on(const struct backup_opts *o)
 {
-	return o->pg.conninfo != NULL;
+	return o->pg.conninfo != NULL || o->pg.pod != NULL;
 }
 
 static int pg_dump(const struct backup_opts *o, const char *dst, struct err *e)
@@ -122,13 +123,21 @@ static const struct service {
 	 * the service's own replay is the check). */
 	int (*verify)(const char *src, struct err *e);
 } services[NPARTS] = {
-	[P_PG] = { "PostgreSQL", "--pg", pg_on, pg_dump, pg_restore, NULL },
+	[P_PG] = { "PostgreSQL", "--pg or --pg-pod", pg_on, pg_dump, pg_restore, NULL },
 	[P_REDIS] = { "Redis", "--redis", redis_on, redis_dump, redis_restore, backup_redis_verify },
 	[P_MINIO] = { "MinIO", "--minio", minio_on, minio_dump, minio_restore, backup_minio_verify },
 	[P_KEYCLOAK] = { "Keycloak", "--keycloak", keycloak_on, keycloak_dump, keycloak_restore,
 			 backup_keycloak_verify },
 	[P_CERTS] = { "the certificates", NULL, certs_on, certs_dump, certs_restore, backup_certs_verify },
 };
+
+/* Whether a restore of o->phase puts part p back. */
+static bool in_phase(const struct backup_opts *o, int p)
+{
+	bool dump = services[p].flag != NULL;
+
+	return o->phase == BACKUP_PHASE_ALL || dump == (o->phase == BACKUP_PHASE_SERVICES);
+}
 
 static int part_target(const struct backup_opts *o, enum part_id p, char *buf, size_t cap)
 {
@@ -513,7 +522,7 @@ static int verify(const struct backup_opts *o, const char *archive, const char *
 			goto out;
 		}
 	for (int p = 0; p < NPARTS && !rc; p++)
-		if (seen[p] && services[p].flag && !services[p].on(o))
+		if (seen[p] && services[p].flag && in_phase(o, p) && !services[p].on(o))
 			rc = err_set(e, EXIT_REFUSED, "%s: holds a %s dump: say where to restore it with %s",
 				     archive, services[p].name, services[p].flag);
 out:
@@ -550,12 +559,14 @@ static int place(const char *staged, const char *target, int sqlite, struct err 
 	return util_fsync_parent(target, e);
 }
 
-int backup_restore(const struct backup_opts *o, const char *archive, struct err *e)
+int backup_restore(const struct backup_opts *o, const char *archive, char *left, size_t lcap,
+		   struct err *e)
 {
 	char stage[4096], staged[4200], target[4096], done[512] = "";
 	int seen[NPARTS] = { 0 }, rc;
 
-	if (!strcmp(o->root, "/")) {
+	left[0] = '\0';
+	if (!strcmp(o->root, "/") && o->phase != BACKUP_PHASE_SERVICES) {
 		char *const argv[] = { "systemctl", "is-active", "--quiet", "outpost.service", NULL };
 		struct err ignore = { 0 };
 		int status = 1;
@@ -579,6 +590,12 @@ int backup_restore(const struct backup_opts *o, const char *archive, struct err 
 
 		if (!seen[p])
 			continue;
+		if (!in_phase(o, p)) {
+			size_t l = strlen(left);
+
+			snprintf(left + l, lcap - l, "%s%s", l ? ", " : "", part_names[p]);
+			continue;
+		}
 		stage_path(stage, (enum part_id)p, staged, sizeof(staged));
 		if (svc ? (rc = svc->restore(o, staged, e)) < 0
 			: (rc = part_target(o, (enum part_id)p, target, sizeof(target))) < 0 ||

@@ -20,6 +20,13 @@
 #define BACKUP_K3S_DB "var/lib/rancher/k3s/server/db/state.db"
 #define BACKUP_K3S_TOKEN "var/lib/rancher/k3s/server/token"
 
+/* Which parts a restore puts back: the files (state, datastore, token,
+ * certificates) need outpost.service stopped; the services' dumps need the
+ * services up, so a box whose services run in its own cluster restores in
+ * two steps: FILES with the service stopped, then SERVICES once the
+ * platform is up again. */
+enum backup_phase { BACKUP_PHASE_ALL, BACKUP_PHASE_FILES, BACKUP_PHASE_SERVICES };
+
 struct backup_opts {
 	const char *root;       /* "/" or a prefix for k3s's files and the install record */
 	const char *state_path; /* the tenants' state file (not under root: the CLI's --state) */
@@ -29,6 +36,7 @@ struct backup_opts {
 	struct backup_redis redis; /* redis.addr NULL: no Redis part */
 	struct backup_minio minio; /* minio.url NULL: no MinIO part */
 	struct backup_keycloak keycloak; /* keycloak.kcsh NULL: no Keycloak part */
+	enum backup_phase phase;       /* restore only */
 };
 
 /* Writes outpost-backup-<time>.tar.gz (0600, whole or absent) and removes
@@ -41,7 +49,10 @@ int backup_write(const struct backup_opts *o, char *path, size_t cap, char *miss
  * checked against the manifest, and the archive's bundle version against
  * the installed one, before anything is replaced (exit 3 for a newer
  * version, a hash mismatch, an unknown or missing part). Then each part is
- * renamed into place. Returns 0, or -1 with e set. */
-int backup_restore(const struct backup_opts *o, const char *archive, struct err *e);
+ * renamed into place. Only the parts of o->phase are checked for a runner
+ * and put back; `left` names the archive's other parts. Returns 0, or -1
+ * with e set. */
+int backup_restore(const struct backup_opts *o, const char *archive, char *left, size_t lcap,
+		   struct err *e);
 
 #endif

@@ -11,10 +11,13 @@
 #include "backup-schedule.h"
 #include "backup.h"
 #include "cmd.h"
+#include "k3s.h"
+#include "kubeconfig.h"
 
 static const char backup_usage[] =
 	"Usage: outpost backup [--out DIR] [--keep N | --supervise-config FILE] [--root DIR]\n"
-	"                      [--pg CONNINFO [--pg-passfile FILE]]\n"
+	"                      [--pg CONNINFO [--pg-passfile FILE] | --pg-pod NAMESPACE/POD\n"
+	"                       [--kubeconfig PATH]]\n"
 	"                      [--redis ADDR [--redis-passfile FILE]]\n"
 	"                      [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
@@ -25,6 +28,10 @@ static const char backup_usage[] =
 	"With --pg, also a pg_dumpall of that PostgreSQL server (every tenant and\n"
 	"platform database and the roles); CONNINFO is a libpq connection string\n"
 	"without a password, which comes from FILE (0600, libpq's .pgpass format).\n"
+	"With --pg-pod (the platform's: outpost-platform/postgresql-0), the same\n"
+	"dump made inside that pod by its own pg_dumpall over its socket, through\n"
+	"`<root>/usr/local/bin/k3s kubectl exec` with --kubeconfig (default\n"
+	"<root>/etc/rancher/k3s/k3s.yaml); no password is needed.\n"
 	"With --redis (a socket path or HOST:PORT), also every tenant's Redis user\n"
 	"and the keys of its prefix t:<tenant>: in every database; the admin\n"
 	"password is read from the --redis-passfile FILE (0600).\n"
@@ -38,7 +45,9 @@ static const char backup_usage[] =
 	"Needs no object store.\n";
 
 static const char restore_usage[] =
-	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]\n"
+	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE] |\n"
+	"                            --pg-pod NAMESPACE/POD [--kubeconfig PATH]]\n"
+	"                            [--only files|services]\n"
 	"                            [--redis ADDR [--redis-passfile FILE]]\n"
 	"                            [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
 	"Puts back the state file, k3s's datastore and token, the appliance CA and\n"
@@ -46,12 +55,15 @@ static const char restore_usage[] =
 	"outpost.service stopped. Every part is staged and checked first: an\n"
 	"archive from a newer bundle than the installed one, or one whose parts do\n"
 	"not match the manifest's hashes, is refused (exit 3) with nothing changed.\n"
-	"An archive holding a PostgreSQL dump needs --pg: the dump is replayed\n"
+	"An archive holding a PostgreSQL dump needs --pg or --pg-pod: the dump is replayed\n"
 	"there first (dropping and recreating its databases and roles); one holding\n"
 	"a Redis part needs --redis: each tenant's user and the keys of its prefix\n"
 	"are replaced by the archive's (other tenants' are left alone); a MinIO\n"
 	"part needs --minio: each bucket is mirrored back with --overwrite --remove;\n"
-	"a Keycloak part needs --keycloak: `kc.sh import --override true`.\n";
+	"a Keycloak part needs --keycloak: `kc.sh import --override true`.\n"
+	"--only files puts back the files alone (outpost.service stopped); --only\n"
+	"services replays the dumps alone, with outpost.service running: the two\n"
+	"steps of a box whose PostgreSQL runs in its own cluster (--pg-pod).\n";
 
 static int fail(struct cli *cli, const char *what)
 {
@@ -62,8 +74,13 @@ static int fail(struct cli *cli, const char *what)
 		       why);
 }
 
+/* Paths made from --root that o points into. */
+struct backup_paths {
+	char out[4096], k3s[4096], kubeconfig[4096];
+};
+
 static int parse(struct cli *cli, const char *what, const char *usage, int argc, char **argv,
-		 struct backup_opts *o, char *dir, size_t cap)
+		 struct backup_opts *o, struct backup_paths *paths)
 {
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
@@ -71,16 +88,19 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "root", required_argument, NULL, 'r' },
 		{ "pg", required_argument, NULL, 'p' },
 		{ "pg-passfile", required_argument, NULL, 'P' },
+		{ "pg-pod", required_argument, NULL, 'D' },
+		{ "kubeconfig", required_argument, NULL, 'G' },
 		{ "redis", required_argument, NULL, 'R' },
 		{ "redis-passfile", required_argument, NULL, 'A' },
 		{ "minio", required_argument, NULL, 'M' },
 		{ "minio-credfile", required_argument, NULL, 'C' },
 		{ "keycloak", required_argument, NULL, 'K' },
 		{ "supervise-config", required_argument, NULL, 'S' },
+		{ "only", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *out = NULL, *config = OUTPOST_SYSCONFDIR "/outpost/supervise.json";
+	const char *out = NULL, *config = OUTPOST_SYSCONFDIR "/outpost/supervise.json", *sep;
 	bool keep_given = false;
 	int c;
 
@@ -95,6 +115,10 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			o->pg.conninfo = optarg;
 		} else if (c == 'P') {
 			o->pg.passfile = optarg;
+		} else if (c == 'D') {
+			o->pg.pod = optarg;
+		} else if (c == 'G') {
+			o->pg.kubeconfig = optarg;
 		} else if (c == 'R') {
 			o->redis.addr = optarg;
 		} else if (c == 'A') {
@@ -113,28 +137,49 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			keep_given = true;
 		} else if (c == 'S' && !strcmp(what, "backup")) {
 			config = optarg;
+		} else if (c == 'O' && !strcmp(what, "restore")) {
+			if (!strcmp(optarg, "files"))
+				o->phase = BACKUP_PHASE_FILES;
+			else if (!strcmp(optarg, "services"))
+				o->phase = BACKUP_PHASE_SERVICES;
+			else
+				return cli_usage(cli, what, "--only takes files or services, not '%s'", optarg);
 		} else {
 			return cli_bad_option(cli, what, argv, optopt);
 		}
 	}
 	if (o->root[0] != '/')
 		return cli_usage(cli, what, "--root must be an absolute path");
+	sep = o->root[strlen(o->root) - 1] == '/' ? "" : "/";
 	if (!strcmp(what, "backup") && !keep_given && backup_schedule_keep(config, &o->keep, &cli->err) < 0)
 		return fail(cli, what);
 	if (o->pg.passfile && !o->pg.conninfo)
 		return cli_usage(cli, what, "--pg-passfile needs --pg");
+	if (o->pg.pod && o->pg.conninfo)
+		return cli_usage(cli, what, "--pg and --pg-pod are two ways to one server: give one");
+	if (o->pg.kubeconfig && !o->pg.pod)
+		return cli_usage(cli, what, "--kubeconfig needs --pg-pod");
+	if (o->pg.pod) {
+		/* k3s's binary and kubeconfig under the root the command works on. */
+		snprintf(paths->k3s, sizeof(paths->k3s), "%s%s" K3S_BIN, o->root, sep);
+		o->pg.k3s = paths->k3s;
+		if (!o->pg.kubeconfig) {
+			snprintf(paths->kubeconfig, sizeof(paths->kubeconfig), "%s%s%s", o->root, sep,
+				 KUBECONFIG_DEFAULT + 1);
+			o->pg.kubeconfig = paths->kubeconfig;
+		}
+	}
 	if (o->redis.passfile && !o->redis.addr)
 		return cli_usage(cli, what, "--redis-passfile needs --redis");
 	if (o->minio.credfile && !o->minio.url)
 		return cli_usage(cli, what, "--minio-credfile needs --minio");
-	if ((o->pg.conninfo && backup_pg_check(&o->pg, &cli->err) < 0) ||
+	if (((o->pg.conninfo || o->pg.pod) && backup_pg_check(&o->pg, &cli->err) < 0) ||
 	    backup_redis_check(&o->redis, &cli->err) < 0 || backup_minio_check(&o->minio, &cli->err) < 0 ||
 	    backup_keycloak_check(&o->keycloak, &cli->err) < 0)
 		return fail(cli, what);
 	if (!out) {
-		snprintf(dir, cap, "%s%s%s", o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/",
-			 BACKUP_DIR);
-		out = dir;
+		snprintf(paths->out, sizeof(paths->out), "%s%s%s", o->root, sep, BACKUP_DIR);
+		out = paths->out;
 	}
 	o->out_dir = out;
 	o->state_path = cli->state_path;
@@ -144,8 +189,9 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 int cmd_backup(struct cli *cli, int argc, char **argv)
 {
 	struct backup_opts o = { .root = "/", .keep = BACKUP_KEEP_DEFAULT };
-	char dir[4096], path[4200], missing[256];
-	int rc = parse(cli, "backup", backup_usage, argc, argv, &o, dir, sizeof(dir));
+	struct backup_paths paths;
+	char path[4200], missing[256];
+	int rc = parse(cli, "backup", backup_usage, argc, argv, &o, &paths);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
@@ -162,15 +208,23 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 int cmd_restore(struct cli *cli, int argc, char **argv)
 {
 	struct backup_opts o = { .root = "/" };
-	char dir[4096];
-	int rc = parse(cli, "restore", restore_usage, argc, argv, &o, dir, sizeof(dir));
+	struct backup_paths paths;
+	char left[256];
+	int rc = parse(cli, "restore", restore_usage, argc, argv, &o, &paths);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (optind != argc - 1)
 		return cli_usage(cli, "restore", "takes one backup FILE");
-	if (backup_restore(&o, argv[optind], &cli->err) < 0)
+	if (backup_restore(&o, argv[optind], left, sizeof(left), &cli->err) < 0)
 		return fail(cli, "restore");
+	if (o.phase == BACKUP_PHASE_SERVICES) {
+		printf("replayed the dumps of %s\n", argv[optind]);
+		return 0;
+	}
 	printf("restored %s; start outpost.service to bring the cluster and tenants back\n", argv[optind]);
+	if (left[0])
+		printf("then, with the platform up: outpost restore %s --only services "
+		       "(with --pg-pod or --pg ...) for %s\n", argv[optind], left);
 	return 0;
 }

@@ -33,10 +33,50 @@ static int drain(int fd, char *out, size_t cap)
 	return 0;
 }
 
+/* Waits for the child; an exit code other than 0 is an error unless
+ * `status` takes it. */
+static int wait_child(pid_t pid, char *const argv[], int *status, struct err *e)
+{
+	int ws;
+
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return err_errno(e, errno, "wait for %s", argv[0]);
+	if (!WIFEXITED(ws))
+		return err_set(e, EXIT_RUNTIME, "%s killed by signal %d", argv[0], WTERMSIG(ws));
+	if (status) {
+		*status = WEXITSTATUS(ws);
+		return 0;
+	}
+	if (WEXITSTATUS(ws) != 0)
+		return err_set(e, EXIT_RUNTIME, "%s %s exited with status %d", argv[0],
+			       argv[1] ? argv[1] : "", WEXITSTATUS(ws));
+	return 0;
+}
+
+int run_argv_io(char *const argv[], const char *in_path, const char *out_path, struct err *e)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	if (in_path)
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, in_path, O_RDONLY, 0);
+	if (out_path)
+		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path,
+						 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return err_errno(e, rc, "run %s", argv[0]);
+	return wait_child(pid, argv, NULL, e);
+}
+
 int run_argv(char *const argv[], char *out, size_t cap, int *status, struct err *e)
 {
 	posix_spawn_file_actions_t fa;
-	int p[2] = { -1, -1 }, rc, ws, read_rc = 0;
+	int p[2] = { -1, -1 }, rc, read_rc = 0;
 	pid_t pid;
 
 	if (out && (cap == 0 || pipe2(p, O_CLOEXEC) < 0))
@@ -56,19 +96,8 @@ int run_argv(char *const argv[], char *out, size_t cap, int *status, struct err 
 	}
 	if (rc != 0)
 		return err_errno(e, rc, "run %s", argv[0]);
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return err_errno(e, errno, "wait for %s", argv[0]);
-	if (read_rc < 0)
+	rc = wait_child(pid, argv, status, e);
+	if (rc == 0 && read_rc < 0)
 		return err_errno(e, -read_rc, "read the output of %s", argv[0]);
-	if (!WIFEXITED(ws))
-		return err_set(e, EXIT_RUNTIME, "%s killed by signal %d", argv[0], WTERMSIG(ws));
-	if (status) {
-		*status = WEXITSTATUS(ws);
-		return 0;
-	}
-	if (WEXITSTATUS(ws) != 0)
-		return err_set(e, EXIT_RUNTIME, "%s %s exited with status %d", argv[0],
-			       argv[1] ? argv[1] : "", WEXITSTATUS(ws));
-	return 0;
+	return rc;
 }

@@ -14,4 +14,9 @@
  * cannot be started or dies by a signal is always an error. */
 int run_argv(char *const argv[], char *out, size_t cap, int *status, struct err *e);
 
+/* Like run_argv without `out` and `status`, with stdin read from `in_path`
+ * and stdout written to `out_path` (created 0600, truncated), either NULL
+ * to inherit; stderr is inherited. For the data a client streams. */
+int run_argv_io(char *const argv[], const char *in_path, const char *out_path, struct err *e);
+
 #endif

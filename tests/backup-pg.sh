@@ -6,7 +6,10 @@
 # brings every row back. The password goes through a 0600 passfile, never
 # argv or the archive; a changed dump and a missing --pg are refused before
 # anything is applied; a replay stopped by a connected tenant says PostgreSQL
-# may be partly restored, and running restore again finishes it.
+# may be partly restored, and running restore again finishes it. The same
+# through the pod runner (--pg-pod), with a stand-in for k3s's `kubectl exec`
+# that runs the command in the pod's place against the same server, restored
+# in two steps (--only files, then --only services).
 . "$top_srcdir/tests/lib.sh"
 
 . "$top_srcdir/tests/pg-server.sh"
@@ -97,5 +100,52 @@ expect_true "the dropped platform database is back" -- test "$(sql keycloak 'SEL
 expect_true "beta's data is there" -- test "$(sql t-beta 'SELECT count(*) FROM orders')" = 1000
 expect_exit 0 "beta's role has its password back" -- env PGPASSWORD=pw-beta psql -X -q -At -d "host=$T/pg user=t-beta dbname=t-beta" -c "SELECT 1"
 expect_true "the owner is still the tenant" -- test "$(sql postgres "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 't-acme'")" = t-acme
+
+# The pod runner: `k3s kubectl exec` into the platform's pod, played here by
+# a stand-in at the installed k3s's path that checks the namespace and pod and
+# runs the command as the pod would (its socket, its trust: the stand-in's own
+# passfile stands for it; Outpost passes none).
+mkdir -p "$R/usr/local/bin"
+cat >"$R/usr/local/bin/k3s" <<STANDIN
+#!/bin/sh
+echo "\$*" >>"$T/exec.log"
+[ "\$1 \$2 \$4" = "kubectl --kubeconfig exec" ] || exit 64
+shift 4
+[ "\$1" = -i ] && shift
+[ "\$1 \$2 \$3 \$4" = "-n outpost-platform postgresql-0 --" ] || { echo "pods \"\$3\" not found" >&2; exit 1; }
+shift 4
+PGHOST=$T/pg PGPASSFILE=$T/passfile exec "\$@"
+STANDIN
+chmod +x "$R/usr/local/bin/k3s"
+sql t-acme "UPDATE orders SET note = 'y' WHERE id <= 10"
+sql t-acme "SELECT md5(string_agg(note, ',' ORDER BY id)) FROM orders" >"$T/acme.pod"
+expect_exit 0 "backup with --pg-pod" -- env -u PGPASSFILE "$OUTPOST" --state "$S" backup --root "$R" --pg-pod outpost-platform/postgresql-0
+P=$(cat "$T/out")
+mkdir "$T/p" && tar xzf "$P" -C "$T/p"
+expect_grep '^CREATE DATABASE "t-acme" ' "$T/p/postgres/all.sql" "the pod's dump holds the tenant's database"
+expect_fgrep "kubectl --kubeconfig $R/etc/rancher/k3s/k3s.yaml exec -n outpost-platform postgresql-0 -- pg_dumpall --clean --if-exists --no-password -U postgres" \
+	"$T/exec.log" "through k3s's kubectl at the root, with its kubeconfig, into the pod's own pg_dumpall"
+if grep -qF "$pw" "$T/exec.log" "$T/p/postgres/all.sql"; then not_ok "no password in argv or the dump"; else ok "no password in argv or the dump"; fi
+sql t-acme "DELETE FROM orders WHERE id > 10"
+sql postgres "DROP DATABASE keycloak"
+expect_exit 3 "an archive with a dump still needs a runner on restore" -- "$OUTPOST" --state "$S" restore "$P" --root "$R"
+# The two steps of a box whose PostgreSQL runs in its cluster: the files with
+# the service stopped, then the dump once the platform is up.
+expect_exit 0 "restore --only files leaves the dump" -- "$OUTPOST" --state "$S" restore "$P" --root "$R" --only files
+expect_fgrep "outpost restore $P --only services (with --pg-pod or --pg ...) for postgres/all.sql" "$T/out" \
+	"and says how to replay it once the platform is up"
+expect_true "nothing was replayed yet" -- test "$(sql t-acme 'SELECT count(*) FROM orders')" = 10
+expect_exit 0 "restore --only services with --pg-pod" -- "$OUTPOST" --state "$S" restore "$P" --root "$R" \
+	--only services --pg-pod outpost-platform/postgresql-0
+expect_exit 2 "--only takes files or services" -- "$OUTPOST" --state "$S" restore "$P" --root "$R" --only dumps
+expect_fgrep "exec -i -n outpost-platform postgresql-0 -- psql -X -q --no-password -v ON_ERROR_STOP=1 -U postgres -d postgres -f -" \
+	"$T/exec.log" "the replay is psql in the pod, reading the dump from stdin"
+expect_true "acme's rows are back through the pod" -- test \
+	"$(sql t-acme "SELECT md5(string_agg(note, ',' ORDER BY id)) FROM orders")" = "$(cat "$T/acme.pod")"
+expect_true "and the dropped platform database" -- test "$(sql keycloak 'SELECT name FROM realm')" = outpost
+expect_exit 1 "a pod that is not there fails the backup" -- "$OUTPOST" --state "$S" backup --root "$R" --pg-pod outpost-platform/postgresql-9
+expect_fgrep 'pods "postgresql-9" not found' "$T/err" "with kubectl's message"
+expect_exit 2 "--pg-pod names NAMESPACE/POD" -- "$OUTPOST" --state "$S" backup --root "$R" --pg-pod postgresql-0
+expect_exit 2 "--pg and --pg-pod together are refused" -- "$OUTPOST" --state "$S" backup --root "$R" --pg "$CONN" --pg-pod outpost-platform/postgresql-0
 
 finish
