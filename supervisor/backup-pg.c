@@ -130,13 +130,30 @@ static int is_own_role_line(const char *line, size_t len, const char *user)
 	return 0;
 }
 
-static int without_own_role(const char *src, const char *dst, const char *user, struct err *e)
+/* `DROP DATABASE IF EXISTS name;` as pg_dumpall --clean writes it: the
+ * length of the part before the semicolon, or 0. */
+static size_t drop_database(const char *line, size_t len)
+{
+	static const char verb[] = "DROP DATABASE IF EXISTS ";
+
+	if (len <= sizeof(verb) || strncmp(line, verb, sizeof(verb) - 1) || line[len - 1] != ';')
+		return 0;
+	return len - 1;
+}
+
+/* The copy of the dump that is replayed: without the own role's two lines,
+ * and each database dropped WITH (FORCE) (PostgreSQL 13+), which ends the
+ * sessions of tenant apps still connected instead of failing the replay.
+ * Rows of COPY blocks pass untouched whatever they hold: a tenant's data
+ * could read like either statement. */
+static int replay_copy(const char *src, const char *dst, const char *user, struct err *e)
 {
 	FILE *in = fopen(src, "re"), *out = NULL;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	int fd = -1, rc = 0;
+	bool in_copy = false;
 
 	if (!in || (fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
 	    !(out = fdopen(fd, "w"))) {
@@ -145,9 +162,21 @@ static int without_own_role(const char *src, const char *dst, const char *user, 
 	}
 	fd = -1;
 	while ((n = getline(&line, &cap, in)) > 0) {
-		size_t len = (size_t)n - (line[n - 1] == '\n');
+		size_t len = (size_t)n - (line[n - 1] == '\n'), stem;
+		int w = 0;
 
-		if (!is_own_role_line(line, len, user) && fwrite(line, 1, (size_t)n, out) != (size_t)n) {
+		if (in_copy) {
+			in_copy = !(len == 2 && !strncmp(line, "\\.", 2));
+			w = fwrite(line, 1, (size_t)n, out) == (size_t)n ? 0 : -1;
+		} else if (is_own_role_line(line, len, user)) {
+			continue;
+		} else if ((stem = drop_database(line, len))) {
+			w = fprintf(out, "%.*s WITH (FORCE);\n", (int)stem, line) < 0 ? -1 : 0;
+		} else {
+			in_copy = len > 17 && !strncmp(line, "COPY ", 5) && !strncmp(line + len - 12, " FROM stdin;", 12);
+			w = fwrite(line, 1, (size_t)n, out) == (size_t)n ? 0 : -1;
+		}
+		if (w < 0) {
 			rc = err_errno(e, errno, "%s", dst);
 			goto out;
 		}
@@ -184,7 +213,7 @@ int backup_pg_restore(const struct backup_pg *pg, const char *src, struct err *e
 	user[strcspn(user, "\n")] = '\0';
 	if ((size_t)snprintf(filtered, sizeof(filtered), "%s.replay", src) >= sizeof(filtered))
 		return err_set(e, EXIT_RUNTIME, "%s: path too long", src);
-	if (without_own_role(src, filtered, user, e) < 0) {
+	if (replay_copy(src, filtered, user, e) < 0) {
 		unlink(filtered);
 		return -1;
 	}
