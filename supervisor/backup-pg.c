@@ -27,29 +27,12 @@ static int has_password(const char *c)
 	return 0;
 }
 
-/* "NAMESPACE/POD": both DNS labels (or subdomains for the pod). */
-static int split_pod(const char *spec, char ns[64], char pod[254])
-{
-	const char *slash = strchr(spec, '/');
-	size_t nl = slash ? (size_t)(slash - spec) : 0;
-
-	if (!slash || nl == 0 || nl > 63 || !slash[1] || strlen(slash + 1) > 253 || strchr(slash + 1, '/'))
-		return -1;
-	for (const char *p = spec; *p; p++)
-		if (p != slash && !((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-				    (*p == '.' && p > slash)))
-			return -1;
-	snprintf(ns, 64, "%.*s", (int)nl, spec);
-	snprintf(pod, 254, "%s", slash + 1);
-	return 0;
-}
-
 int backup_pg_check(const struct backup_pg *pg, struct err *e)
 {
 	char ns[64], pod[254];
 
 	if (!pg->conninfo)
-		return split_pod(pg->pod, ns, pod) == 0 ? 0
+		return pod_split(pg->pod, ns, pod) == 0 ? 0
 			: err_set(e, EXIT_USAGE, "--pg-pod '%s': not NAMESPACE/POD", pg->pod);
 	if (has_password(pg->conninfo))
 		return err_set(e, EXIT_USAGE,
@@ -74,12 +57,12 @@ static int pod_argv(const struct backup_pg *pg, bool with_stdin, char ns[64], ch
 {
 	size_t n = 0;
 
-	if (split_pod(pg->pod, ns, pod) < 0)
+	if (pod_split(pg->pod, ns, pod) < 0)
 		return err_set(e, EXIT_USAGE, "--pg-pod '%s': not NAMESPACE/POD", pg->pod);
-	out[n++] = (char *)pg->k3s;
+	out[n++] = (char *)pg->via.k3s;
 	out[n++] = "kubectl";
 	out[n++] = "--kubeconfig";
-	out[n++] = (char *)pg->kubeconfig;
+	out[n++] = (char *)pg->via.kubeconfig;
 	out[n++] = "exec";
 	if (with_stdin)
 		out[n++] = "-i";

@@ -11,16 +11,15 @@
 #define OUTPOST_BACKUP_PG_H
 
 #include "err.h"
+#include "pod-access.h"
 
 struct backup_pg {
 	const char *conninfo; /* libpq connection string, never with a password */
 	const char *passfile; /* a 0600 libpq password file, or NULL */
 	/* Or, with conninfo NULL: NAMESPACE/POD (its first container) reached
-	 * with `k3s kubectl` at k3s (the path of k3s's binary) through the API
-	 * at kubeconfig. */
+	 * with k3s's kubectl exec. */
 	const char *pod;
-	const char *k3s;
-	const char *kubeconfig;
+	struct pod_access via;
 };
 
 /* 0 when the settings may be used: no password in the connection string

@@ -29,23 +29,32 @@ int backup_redis_check(const struct backup_redis *rd, struct err *e)
 	return rd->passfile ? util_check_private_file("--redis-passfile", rd->passfile, e) : 0;
 }
 
-static int connect_server(const struct backup_redis *rd, struct resp **r, struct err *e)
+/* The server the runner talks to: rd's address, or the port-forward's. */
+struct target {
+	const char *addr;
+	const char *password; /* in memory (the pod's Secret), or NULL: rd->passfile */
+};
+
+static int connect_server(const struct backup_redis *rd, const struct target *to, struct resp **r,
+			  struct err *e)
 {
 	char *pw = NULL;
 	size_t len = 0;
 	int rc;
 
+	if (to->password)
+		return resp_connect(to->addr, to->password, r, e) < 0 ? err_prefix(e, "redis %s", rd->pod) : 0;
 	if (rd->passfile) {
 		if (util_read_file(rd->passfile, 4096, &pw, &len, e) < 0)
 			return -1;
 		while (len && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
 			pw[--len] = '\0';
 	}
-	rc = resp_connect(rd->addr, pw, r, e);
+	rc = resp_connect(to->addr, pw, r, e);
 	if (pw)
 		OPENSSL_cleanse(pw, len);
 	free(pw);
-	return rc < 0 ? err_prefix(e, "redis %s", rd->addr) : 0;
+	return rc < 0 ? err_prefix(e, "redis %s", to->addr) : 0;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -244,7 +253,8 @@ static int dump_page(struct resp *r, const struct resp_reply *keys, long db, voi
 	return 0;
 }
 
-int backup_redis_dump(const struct backup_redis *rd, const char *dst, struct err *e)
+static int dump_from(const struct backup_redis *rd, const struct target *to, const char *dst,
+		     struct err *e)
 {
 	struct resp *r = NULL, *out = NULL;
 	struct resp_reply *users = NULL;
@@ -252,7 +262,7 @@ int backup_redis_dump(const struct backup_redis *rd, const char *dst, struct err
 	long ndb = 0;
 	int fd, rc = -1;
 
-	if (connect_server(rd, &r, e) < 0)
+	if (connect_server(rd, to, &r, e) < 0)
 		return -1;
 	if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		err_errno(e, errno, "%s", dst);
@@ -431,7 +441,8 @@ int backup_redis_verify(const char *src, struct err *e)
 	return rc;
 }
 
-int backup_redis_restore(const struct backup_redis *rd, const char *src, struct err *e)
+static int restore_to(const struct backup_redis *rd, const struct target *to, const char *src,
+		      struct err *e)
 {
 	struct tenants t = { 0 };
 	struct resp *r = NULL;
@@ -440,7 +451,7 @@ int backup_redis_restore(const struct backup_redis *rd, const char *src, struct 
 
 	if ((rc = replay(src, NULL, &t, e)) < 0)
 		goto out;
-	if ((rc = connect_server(rd, &r, e)) < 0)
+	if ((rc = connect_server(rd, to, &r, e)) < 0)
 		goto out;
 	/* The users are sent again from the stream; keep the checked list for
 	 * the keys. */
@@ -450,4 +461,44 @@ out:
 	resp_close(r);
 	tenants_free(&t);
 	return rc;
+}
+
+/* Runs fn against rd's server: directly, or through a port-forward to the
+ * pod, with the admin password from its Secret (in memory only). */
+static int with_server(const struct backup_redis *rd, const char *path,
+		       int (*fn)(const struct backup_redis *, const struct target *, const char *,
+				 struct err *),
+		       struct err *e)
+{
+	struct target to = { rd->addr, NULL };
+	struct pod_forward fwd = { .out = -1 };
+	char ns[64], pod[254], addr[32], pw[512];
+	int rc;
+
+	if (!rd->pod)
+		return fn(rd, &to, path, e);
+	if (pod_split(rd->pod, ns, pod) < 0)
+		return err_set(e, EXIT_USAGE, "--redis-pod '%s': not NAMESPACE/POD", rd->pod);
+	if (pod_secret_value(&rd->via, ns, "redis", "default-password", pw, sizeof(pw), e) < 0)
+		return -1;
+	if (pod_forward_start(&rd->via, rd->pod, 6379, &fwd, e) < 0) {
+		OPENSSL_cleanse(pw, sizeof(pw));
+		return -1;
+	}
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", fwd.port);
+	to = (struct target){ addr, pw };
+	rc = fn(rd, &to, path, e);
+	pod_forward_stop(&fwd);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	return rc;
+}
+
+int backup_redis_dump(const struct backup_redis *rd, const char *dst, struct err *e)
+{
+	return with_server(rd, dst, dump_from, e);
+}
+
+int backup_redis_restore(const struct backup_redis *rd, const char *src, struct err *e)
+{
+	return with_server(rd, src, restore_to, e);
 }

@@ -4,16 +4,22 @@
  * DUMP's serialized value with its expiry. The part is a stream of the
  * commands that put them back (ACL SETUSER, SELECT, RESTORE), in Redis's own
  * protocol. The runner connects to a server this host reaches (a socket or
- * HOST:PORT); keys are read one page at a time, so the copy is per key, not
- * a snapshot of the whole server at one instant. */
+ * HOST:PORT), or to a pod through k3s's kubectl port-forward with the admin
+ * password read from the Secret `redis` (key default-password) of the pod's
+ * namespace, as the platform's chart makes it; keys are read one page at a
+ * time, so the copy is per key, not a snapshot of the whole server at one
+ * instant. */
 #ifndef OUTPOST_BACKUP_REDIS_H
 #define OUTPOST_BACKUP_REDIS_H
 
 #include "err.h"
+#include "pod-access.h"
 
 struct backup_redis {
 	const char *addr;     /* a socket path or HOST:PORT; NULL: no Redis part */
 	const char *passfile; /* a 0600 file holding the admin (default user) password, or NULL */
+	const char *pod;      /* or, with addr NULL: NAMESPACE/POD, port 6379 */
+	struct pod_access via;
 };
 
 /* 0 when the password file is a regular file only its owner can read. */

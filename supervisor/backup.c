@@ -52,7 +52,7 @@ static int pg_restore(const struct backup_opts *o, const char *src, struct err *
 
 static int redis_on(const struct backup_opts *o)
 {
-	return o->redis.addr != NULL;
+	return o->redis.addr != NULL || o->redis.pod != NULL;
 }
 
 static int redis_dump(const struct backup_opts *o, const char *dst, struct err *e)
@@ -124,7 +124,7 @@ static const struct service {
 	int (*verify)(const char *src, struct err *e);
 } services[NPARTS] = {
 	[P_PG] = { "PostgreSQL", "--pg or --pg-pod", pg_on, pg_dump, pg_restore, NULL },
-	[P_REDIS] = { "Redis", "--redis", redis_on, redis_dump, redis_restore, backup_redis_verify },
+	[P_REDIS] = { "Redis", "--redis or --redis-pod", redis_on, redis_dump, redis_restore, backup_redis_verify },
 	[P_MINIO] = { "MinIO", "--minio", minio_on, minio_dump, minio_restore, backup_minio_verify },
 	[P_KEYCLOAK] = { "Keycloak", "--keycloak", keycloak_on, keycloak_dump, keycloak_restore,
 			 backup_keycloak_verify },

@@ -1,5 +1,5 @@
-/* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE]]
- *                [--redis ADDR [--redis-passfile FILE]] [--minio URL --minio-credfile FILE]
+/* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE] | --pg-pod NS/POD]
+ *                [--redis ADDR [--redis-passfile FILE] | --redis-pod NS/POD] [--minio URL --minio-credfile FILE]
  *                [--keycloak KCSH]
  * outpost restore FILE [--root DIR] and the same service options */
 #include <getopt.h>
@@ -18,7 +18,7 @@ static const char backup_usage[] =
 	"Usage: outpost backup [--out DIR] [--keep N | --supervise-config FILE] [--root DIR]\n"
 	"                      [--pg CONNINFO [--pg-passfile FILE] | --pg-pod NAMESPACE/POD\n"
 	"                       [--kubeconfig PATH]]\n"
-	"                      [--redis ADDR [--redis-passfile FILE]]\n"
+	"                      [--redis ADDR [--redis-passfile FILE] | --redis-pod NAMESPACE/POD]\n"
 	"                      [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
 	"<root>/" BACKUP_DIR "): a manifest with the bundle version and a SHA-256\n"
@@ -34,7 +34,10 @@ static const char backup_usage[] =
 	"<root>/etc/rancher/k3s/k3s.yaml); no password is needed.\n"
 	"With --redis (a socket path or HOST:PORT), also every tenant's Redis user\n"
 	"and the keys of its prefix t:<tenant>: in every database; the admin\n"
-	"password is read from the --redis-passfile FILE (0600).\n"
+	"password is read from the --redis-passfile FILE (0600). With --redis-pod\n"
+	"(the platform's: outpost-platform/redis-0), the same through `k3s kubectl\n"
+	"port-forward` to the pod, the password read from its namespace's Secret\n"
+	"redis (kept in memory only).\n"
 	"With --minio, every tenant bucket (t-<tenant>) through `mc mirror`; the\n"
 	"root user and password are the two lines of the --minio-credfile FILE\n"
 	"(0600) and reach mc in MC_HOST_outpost, never argv.\n"
@@ -48,7 +51,7 @@ static const char restore_usage[] =
 	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE] |\n"
 	"                            --pg-pod NAMESPACE/POD [--kubeconfig PATH]]\n"
 	"                            [--only files|services]\n"
-	"                            [--redis ADDR [--redis-passfile FILE]]\n"
+	"                            [--redis ADDR [--redis-passfile FILE] | --redis-pod NAMESPACE/POD]\n"
 	"                            [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
 	"Puts back the state file, k3s's datastore and token, the appliance CA and\n"
 	"the operators' certificates (replacing the box's own) from a backup, with\n"
@@ -57,7 +60,7 @@ static const char restore_usage[] =
 	"not match the manifest's hashes, is refused (exit 3) with nothing changed.\n"
 	"An archive holding a PostgreSQL dump needs --pg or --pg-pod: the dump is replayed\n"
 	"there first (dropping and recreating its databases and roles); one holding\n"
-	"a Redis part needs --redis: each tenant's user and the keys of its prefix\n"
+	"a Redis part needs --redis or --redis-pod: each tenant's user and the keys of its prefix\n"
 	"are replaced by the archive's (other tenants' are left alone); a MinIO\n"
 	"part needs --minio: each bucket is mirrored back with --overwrite --remove;\n"
 	"a Keycloak part needs --keycloak: `kc.sh import --override true`.\n"
@@ -89,6 +92,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "pg", required_argument, NULL, 'p' },
 		{ "pg-passfile", required_argument, NULL, 'P' },
 		{ "pg-pod", required_argument, NULL, 'D' },
+		{ "redis-pod", required_argument, NULL, 'E' },
 		{ "kubeconfig", required_argument, NULL, 'G' },
 		{ "redis", required_argument, NULL, 'R' },
 		{ "redis-passfile", required_argument, NULL, 'A' },
@@ -101,6 +105,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *config = OUTPOST_SYSCONFDIR "/outpost/supervise.json", *sep;
+	struct pod_access via = { 0 };
 	bool keep_given = false;
 	int c;
 
@@ -117,8 +122,10 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			o->pg.passfile = optarg;
 		} else if (c == 'D') {
 			o->pg.pod = optarg;
+		} else if (c == 'E') {
+			o->redis.pod = optarg;
 		} else if (c == 'G') {
-			o->pg.kubeconfig = optarg;
+			via.kubeconfig = optarg;
 		} else if (c == 'R') {
 			o->redis.addr = optarg;
 		} else if (c == 'A') {
@@ -157,18 +164,21 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		return cli_usage(cli, what, "--pg-passfile needs --pg");
 	if (o->pg.pod && o->pg.conninfo)
 		return cli_usage(cli, what, "--pg and --pg-pod are two ways to one server: give one");
-	if (o->pg.kubeconfig && !o->pg.pod)
-		return cli_usage(cli, what, "--kubeconfig needs --pg-pod");
-	if (o->pg.pod) {
-		/* k3s's binary and kubeconfig under the root the command works on. */
-		snprintf(paths->k3s, sizeof(paths->k3s), "%s%s" K3S_BIN, o->root, sep);
-		o->pg.k3s = paths->k3s;
-		if (!o->pg.kubeconfig) {
-			snprintf(paths->kubeconfig, sizeof(paths->kubeconfig), "%s%s%s", o->root, sep,
-				 KUBECONFIG_DEFAULT + 1);
-			o->pg.kubeconfig = paths->kubeconfig;
-		}
+	if (o->redis.pod && o->redis.addr)
+		return cli_usage(cli, what, "--redis and --redis-pod are two ways to one server: give one");
+	if (o->redis.pod && o->redis.passfile)
+		return cli_usage(cli, what, "--redis-pod reads the password from the pod's Secret: no --redis-passfile");
+	if (via.kubeconfig && !o->pg.pod && !o->redis.pod)
+		return cli_usage(cli, what, "--kubeconfig needs --pg-pod or --redis-pod");
+	/* k3s's binary and kubeconfig under the root the command works on. */
+	snprintf(paths->k3s, sizeof(paths->k3s), "%s%s" K3S_BIN, o->root, sep);
+	via.k3s = paths->k3s;
+	if (!via.kubeconfig) {
+		snprintf(paths->kubeconfig, sizeof(paths->kubeconfig), "%s%s%s", o->root, sep,
+			 KUBECONFIG_DEFAULT + 1);
+		via.kubeconfig = paths->kubeconfig;
 	}
+	o->pg.via = o->redis.via = via;
 	if (o->redis.passfile && !o->redis.addr)
 		return cli_usage(cli, what, "--redis-passfile needs --redis");
 	if (o->minio.credfile && !o->minio.url)

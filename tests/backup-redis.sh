@@ -128,4 +128,41 @@ expect_exit 0 "restoring again is harmless" -- \
 	"$OUTPOST" --state "$S" restore "$A" --root "$R" --redis "127.0.0.1:$REDIS_PORT" --redis-passfile "$PF"
 state >"$T/again"
 expect_true "and gives the same keys" -- cmp -s "$T/before" "$T/again"
+
+# The pod runner: k3s's kubectl port-forward to the platform's pod, and the
+# admin password from its namespace's Secret. A stand-in at the installed
+# k3s's path plays both (the forward reports the test server's port, as
+# kubectl reports the local end of its tunnel, and stays up until stopped).
+mkdir -p "$R/usr/local/bin"
+cat >"$R/usr/local/bin/k3s" <<STANDIN
+#!/bin/sh
+echo "\$*" >>"$T/kubectl.log"
+[ "\$1 \$2" = "kubectl --kubeconfig" ] || exit 64
+shift 3
+case "\$*" in
+"port-forward -n outpost-platform redis-0 :6379")
+	echo "Forwarding from 127.0.0.1:$REDIS_PORT -> 6379"
+	echo "Forwarding from [::1]:$REDIS_PORT -> 6379"
+	echo \$\$ >"$T/forward.pid"
+	exec sleep 600 ;;
+"get secret -n outpost-platform redis -o jsonpath={.data.default-password}")
+	printf '%s' "$(printf '%s' "$redis_pw" | base64 -w0)" ;;
+*) echo "error: not found: \$*" >&2; exit 1 ;;
+esac
+STANDIN
+chmod +x "$R/usr/local/bin/k3s"
+admin SET t:acme:greeting changed-again >/dev/null
+expect_exit 0 "backup with --redis-pod" -- "$OUTPOST" --state "$S" backup --root "$R" --redis-pod outpost-platform/redis-0
+RP=$(cat "$T/out")
+expect_true "the port-forward was stopped" -- sh -c "! kill -0 \$(cat '$T/forward.pid') 2>/dev/null"
+if grep -rqF "$redis_pw" "$T/kubectl.log" "$T/out" "$T/err"; then not_ok "the password is not in argv or the output"
+else ok "the password is not in argv or the output"; fi
+admin SET t:acme:greeting lost >/dev/null
+expect_exit 0 "restore with --redis-pod" -- "$OUTPOST" --state "$S" restore "$RP" --root "$R" --redis-pod outpost-platform/redis-0
+admin GET t:acme:greeting >"$T/v"
+expect_grep '^changed-again$' "$T/v" "the key is back as the pod runner saved it"
+expect_exit 1 "a pod that is not there fails" -- "$OUTPOST" --state "$S" backup --root "$R" --redis-pod outpost-platform/redis-9
+expect_fgrep "port-forward to outpost-platform/redis-9 port 6379 did not start" "$T/err" "naming the pod"
+expect_exit 2 "--redis-pod with --redis-passfile is refused" -- \
+	"$OUTPOST" --state "$S" backup --root "$R" --redis-pod outpost-platform/redis-0 --redis-passfile "$PF"
 finish
