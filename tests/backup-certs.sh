@@ -6,17 +6,11 @@
 # other entry is refused with nothing changed; a box with neither leaves the
 # part out.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/backup-lib.sh"
 skip_unless openssl
 PY=${PYTHON3:-python3}
 
-OUTPOST_PROFILE=$T/profile.json
-export OUTPOST_PROFILE
-echo '{"cpu_millicores": 4096000, "memory_mib": 16777216, "disk_gib": 1000000}' >"$OUTPOST_PROFILE"
-box() {
-	mkdir -p "$1/var/lib/outpost"
-	printf '{"format":1,"state":"complete","current":{"version":"1.2.0","manifest_sha256":"00"}}\n' \
-		>"$1/var/lib/outpost/install.json"
-}
+backup_profile
 # ca DIR CN: a CA's two files as the appliance keeps them.
 ca() {
 	mkdir -p "$1" && chmod 700 "$1"
@@ -33,7 +27,7 @@ leaf() {
 }
 
 R=$T/box1 A1=$T/a
-box "$R"
+backup_box "$R" 1.2.0
 mkdir -p "$A1"
 "$OUTPOST" --state "$A1/state.db" tenant add acme --host acme.example.com >/dev/null
 expect_true "the first box's CA" -- ca "$A1/ca" "Outpost appliance CA one"
@@ -52,7 +46,7 @@ grep -q "BEGIN .*PRIVATE KEY" "$T/out" "$T/err" && not_ok "a key in the output" 
 
 # A fresh box has made a CA of its own and holds a certificate the old one never had.
 R2=$T/box2 B=$T/b
-box "$R2"
+backup_box "$R2" 1.2.0
 ca "$B/ca" "Outpost appliance CA two"
 leaf "$B/tls" tenant stray stray.example.com "$B/ca"
 expect_exit 0 "restore on the fresh box" -- "$OUTPOST" --state "$B/state.db" restore "$ARCHIVE" --root "$R2"

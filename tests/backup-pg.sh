@@ -12,6 +12,7 @@
 # that runs the command in the pod's place against the same server, restored
 # in two steps (--only files, then --only services).
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/backup-lib.sh"
 
 . "$top_srcdir/tests/pg-server.sh"
 skip_unless psql
@@ -41,13 +42,9 @@ sql t-acme "SET ROLE \"t-acme\"; CREATE TABLE lookalike (t text);
 	INSERT INTO lookalike VALUES ('DROP DATABASE IF EXISTS \"t-acme\";'), ('CREATE ROLE postgres;')"
 
 R=$T/box
-mkdir -p "$R/var/lib/outpost"
-echo '{"format":1,"state":"complete","current":{"version":"1.2.0","manifest_sha256":"00"}}' \
-	>"$R/var/lib/outpost/install.json"
+backup_box "$R" 1.2.0
 S=$T/state.db
-OUTPOST_PROFILE=$T/profile.json
-export OUTPOST_PROFILE
-echo '{"cpu_millicores": 4096000, "memory_mib": 16777216, "disk_gib": 1000000}' >"$OUTPOST_PROFILE"
+backup_profile
 "$OUTPOST" --state "$S" tenant add acme --host acme.example.com >/dev/null
 
 expect_exit 0 "backup with --pg" -- "$OUTPOST" --state "$S" backup --root "$R" --pg "$CONN" --pg-passfile "$T/passfile"

@@ -9,6 +9,7 @@
 # part with a command the backup never writes is refused before anything is
 # sent.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/backup-lib.sh"
 . "$top_srcdir/tests/redis-server.sh"
 skip_unless redis-server
 skip_unless redis-cli
@@ -50,13 +51,9 @@ state >"$T/before"
 admin ACL GETUSER t-acme >"$T/acl.before"
 
 R=$T/box
-mkdir -p "$R/var/lib/outpost"
-echo '{"format":1,"state":"complete","current":{"version":"1.2.0","manifest_sha256":"00"}}' \
-	>"$R/var/lib/outpost/install.json"
+backup_box "$R" 1.2.0
 S=$T/state.db
-OUTPOST_PROFILE=$T/profile.json
-export OUTPOST_PROFILE
-echo '{"cpu_millicores": 4096000, "memory_mib": 16777216, "disk_gib": 1000000}' >"$OUTPOST_PROFILE"
+backup_profile
 "$OUTPOST" --state "$S" tenant add acme --host acme.example.com >/dev/null
 
 expect_exit 0 "backup with --redis over loopback TCP" -- \

@@ -6,6 +6,7 @@
 # logged without stopping the supervisor. "backup-keep" is the retention
 # `outpost backup` uses without --keep (the timer's service runs it so).
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/backup-lib.sh"
 . "$top_srcdir/tests/supervise-lib.sh"
 skip_unless sqlite3
 
@@ -60,9 +61,7 @@ expect_exit 2 "and a backup-keep of 0" -- \
 
 # Retention from the file.
 R=$T/box
-mkdir -p "$R/var/lib/outpost"
-echo '{"format":1,"state":"complete","current":{"version":"1.2.0","manifest_sha256":"00"}}' \
-	>"$R/var/lib/outpost/install.json"
+backup_box "$R" 1.2.0
 echo '{"backup-nightly": "on", "backup-keep": 2}' >"$T/supervise.json"
 for i in 1 2 3; do
 	expect_exit 0 "backup $i without --keep" -- "$OUTPOST" --state "$T/s.db" backup --root "$R" --supervise-config "$T/supervise.json"

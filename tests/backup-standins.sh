@@ -8,6 +8,7 @@
 # reaches mc only in MC_HOST_outpost, never argv. What mc and kc.sh then do
 # with a real MinIO and Keycloak only a real cluster shows (README.md).
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/backup-lib.sh"
 # Copied and made executable: a source tree may not keep modes.
 SI=$T/standins
 mkdir "$SI"
@@ -30,9 +31,7 @@ cp -R "$MC_STORE" "$T/minio.before"
 cp -R "$KC_STORE" "$T/keycloak.before"
 
 R=$T/box
-mkdir -p "$R/var/lib/outpost"
-echo '{"format":1,"state":"complete","current":{"version":"1.2.0","manifest_sha256":"00"}}' \
-	>"$R/var/lib/outpost/install.json"
+backup_box "$R" 1.2.0
 S=$T/state.db
 pw='pa:ss@w/rd%x'
 (umask 077 && printf 'root\n%s\n' "$pw" >"$T/cred")

@@ -5,18 +5,16 @@
 # them back; a newer archive, a changed part, a foreign entry and a box with
 # nothing installed are refused with nothing changed; retention keeps N.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/backup-lib.sh"
 skip_unless sqlite3
 PY=${PYTHON3:-python3}
 
-OUTPOST_PROFILE=$T/profile.json
-export OUTPOST_PROFILE
-echo '{"cpu_millicores": 4096000, "memory_mib": 16777216, "disk_gib": 1000000}' >"$OUTPOST_PROFILE"
+backup_profile
 
 # box ROOT VERSION: an installed bundle's record, a datastore and a token.
 box() {
-	mkdir -p "$1/var/lib/outpost" "$1/var/lib/rancher/k3s/server/db"
-	printf '{"format":1,"state":"complete","current":{"version":"%s","manifest_sha256":"00"}}\n' "$2" \
-		>"$1/var/lib/outpost/install.json"
+	backup_box "$1" "$2"
+	mkdir -p "$1/var/lib/rancher/k3s/server/db"
 }
 
 R=$T/box1

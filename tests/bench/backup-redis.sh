@@ -12,6 +12,7 @@ keys=${BENCH_KEYS:-1000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/outpost-bench.XXXXXX")
 skip() { echo "skipped: $*"; exit 0; }
 . "$top_srcdir/tests/redis-server.sh"
+. "$top_srcdir/tests/backup-lib.sh"
 redis_server "$T/redis"
 trap 'redis_server_stop "$T/redis"; rm -rf "$T"' EXIT
 admin() { REDISCLI_AUTH=$redis_pw redis-cli -s "$T/redis/redis.sock" --no-auth-warning "$@"; }
@@ -27,9 +28,7 @@ while [ $i -lt "$n" ]; do
 done
 admin EVAL "$fill" 0 "cache:other:" $((n * keys)) >/dev/null
 
-mkdir -p "$T/root/var/lib/outpost"
-echo '{"format":1,"state":"complete","current":{"version":"1.0.0","manifest_sha256":"00"}}' \
-	>"$T/root/var/lib/outpost/install.json"
+backup_box "$T/root" 1.0.0
 S=$T/state.db
 timed() {
 	label=$1; shift

@@ -12,6 +12,7 @@ rows=${BENCH_ROWS:-10000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/outpost-bench.XXXXXX")
 skip() { echo "skipped: $*"; exit 0; }
 . "$top_srcdir/tests/pg-server.sh"
+. "$top_srcdir/tests/backup-lib.sh"
 pg_server "$T/pg"
 trap 'pg_server_stop "$T/pg"; rm -rf "$T"' EXIT
 
@@ -29,9 +30,7 @@ while [ $i -lt $n ]; do
 done
 size=$(psql -X -At -d "$PG_CONN" -c "SELECT sum(pg_database_size(datname)) FROM pg_database WHERE datname LIKE 't-bench%'")
 
-mkdir -p "$T/root/var/lib/outpost"
-echo '{"format":1,"state":"complete","current":{"version":"1.0.0","manifest_sha256":"00"}}' \
-	>"$T/root/var/lib/outpost/install.json"
+backup_box "$T/root" 1.0.0
 S=$T/state.db
 # timed LABEL command...: runs it (stdout to $T/stdout), prints its wall time.
 timed() {
