@@ -124,10 +124,9 @@ static int tls_for(struct pass *p, size_t i, bool dry, struct err *e)
 	} else if (!p->ca) {
 		return 0;
 	} else if ((s = pass_tls_find(p, t->name)) &&
-		   tls_reusable(p->ca, s->tls_cert, s->tls_key, t->host, time(NULL))) {
+		   tls_reusable(p->ca, s->tls_cert, s->tls_key, t->host, time(NULL), &pair->not_after)) {
 		pair->cert_pem = strdup(s->tls_cert);
 		pair->key_pem = strdup(s->tls_key);
-		pair->not_after = pair->cert_pem ? tls_not_after(pair->cert_pem) : 0;
 	} else {
 		return tls_issue(p->ca, t->host, time(NULL), pair, e);
 	}

@@ -174,7 +174,7 @@ out:
 }
 
 int tls_reusable(const struct tls_ca *ca, const char *cert_pem, const char *key_pem, const char *host,
-		 time_t now)
+		 time_t now, time_t *not_after)
 {
 	BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
 	X509 *leaf = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
@@ -184,6 +184,8 @@ int tls_reusable(const struct tls_ca *ca, const char *cert_pem, const char *key_
 		 !tls_needs_renewal(asn1_to_time(X509_get0_notBefore(leaf)),
 				    asn1_to_time(X509_get0_notAfter(leaf)), now);
 
+	if (ok)
+		*not_after = asn1_to_time(X509_get0_notAfter(leaf));
 	ERR_clear_error();
 	EVP_PKEY_free(key);
 	X509_free(leaf);

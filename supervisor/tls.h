@@ -67,9 +67,9 @@ int tls_issue(const struct tls_ca *ca, const char *host, time_t now, struct tls_
 /* 1 when cert_pem (leaf first) and key_pem are a pair this CA issued for
  * host and not yet due for renewal at now: the reconciler keeps it. 0 when
  * it must be issued again (another host, another CA, a foreign key, damaged
- * text, or two thirds of its life gone). */
+ * text, or two thirds of its life gone). With 1, *not_after is its end. */
 int tls_reusable(const struct tls_ca *ca, const char *cert_pem, const char *key_pem, const char *host,
-		 time_t now);
+		 time_t now, time_t *not_after);
 
 /* The CA directory next to a state file: <dir of state_path>/ca. */
 void tls_ca_dir_for_state(const char *state_path, char *buf, size_t len);

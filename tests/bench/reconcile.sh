@@ -27,7 +27,8 @@ timed() {
 }
 
 rec_tenants b "$N"
-objects=$((N * 14))
+# What a pass applies, counted from the dry run (15 objects a tenant now).
+objects=$("$OUTPOST" reconcile --dry-run | "${PYTHON3:-python3}" -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))')
 
 echo "reconcile benchmark: $N tenants, $objects objects, test API server on loopback"
 echo "1. from empty (one pass)"
