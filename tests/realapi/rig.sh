@@ -22,9 +22,10 @@ realapi_here=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/realapi
 
 realapi_log() { echo "realapi: $*" >&2; }
 
-# realapi_wait SECONDS WHAT -- command...: polls the command until it succeeds.
+# realapi_wait SECONDS WHAT -- command...: polls the command until it succeeds,
+# for SECONDS times $REALAPI_WAIT_SCALE (default 1; a VM without KVM is slow).
 realapi_wait() {
-	rw_deadline=$(( $(date +%s) + $1 )); rw_what=$2; shift 3
+	rw_deadline=$(( $(date +%s) + $1 * ${REALAPI_WAIT_SCALE:-1} )); rw_what=$2; shift 3
 	until "$@" >/dev/null 2>&1; do
 		if [ "$(date +%s)" -ge "$rw_deadline" ]; then
 			realapi_log "timed out waiting for $rw_what"
