@@ -39,6 +39,12 @@ if [ "${OUTPOST_ISO_REAL:-}" = 1 ]; then
 	. "$top_srcdir/tests/realapi/rig.sh"
 	realapi_available || skip "the real control plane: $realapi_missing"
 	expect_exit 0 "the real control plane's k3s stand-in" -- "$top_srcdir/iso/k3s-standin" --real "$REALAPI_BIN" "$T/k3s"
+	# The real platform charts (the fixture bundle's are ConfigMaps only,
+	# which the test API server's stand-in makes look ready, a real rig not).
+	mkdir -p "$T/fix"
+	cp "$FIX/images.txt" "$FIX/outpost.service" "$FIX/fixture-config.yaml" "$T/fix/"
+	ln -s "$top_srcdir/charts" "$T/fix/charts"
+	FIX=$T/fix
 	MEM=3072 W=3
 else
 	"$top_srcdir/iso/k3s-standin" "$T/k3s"
