@@ -32,6 +32,14 @@ make_bundle() {
 	for c in postgresql redis minio keycloak provision; do
 		helm package --version "$cv" "$FIX/charts/$c" -d "$in/charts" >/dev/null
 	done
+	# APP_CHARTS=1: the catalog's app charts too, as bundle/fetch packs them
+	# (a tenant's HelmChart names one; only a real helm needs the archive).
+	apps=
+	if [ "${APP_CHARTS:-}" = 1 ]; then
+		for a in "$top_srcdir"/charts/apps/*/; do
+			apps="$apps $(helm package "$a" -d "$in/charts" | sed -n 's|.*saved it to: .*/||p')"
+		done
+	fi
 	cp "$top_srcdir/charts/platform.json" "$top_srcdir/charts/capacity.json" "$in/"
 	{
 		printf '{ "bundle_version": "%s", "k3s_version": "v1.31.4+k3s1", "inputs": [\n' "$version"
@@ -39,6 +47,9 @@ make_bundle() {
 		printf '  { "source": "platform-images.tar", "path": "images/platform-images.tar", "role": "images", "sha256": "%s" },\n' "$(sha "$in/platform-images.tar")"
 		for c in postgresql redis minio keycloak provision; do
 			printf '  { "source": "charts/%s-%s.tgz", "path": "charts/%s-%s.tgz", "role": "chart", "sha256": "%s" },\n' "$c" "$cv" "$c" "$cv" "$(sha "$in/charts/$c-$cv.tgz")"
+		done
+		for a in $apps; do
+			printf '  { "source": "charts/%s", "path": "charts/%s", "role": "app-chart", "sha256": "%s" },\n' "$a" "$a" "$(sha "$in/charts/$a")"
 		done
 		printf '  { "source": "platform.json", "path": "data/platform.json", "role": "platform", "sha256": "%s" },\n' "$(sha "$in/platform.json")"
 		printf '  { "source": "capacity.json", "path": "data/capacity.json", "role": "capacity", "sha256": "%s" },\n' "$(sha "$in/capacity.json")"

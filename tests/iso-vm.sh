@@ -44,7 +44,7 @@ if [ "${OUTPOST_ISO_REAL:-}" = 1 ]; then
 	mkdir -p "$T/fix"
 	cp "$FIX/images.txt" "$FIX/outpost.service" "$FIX/fixture-config.yaml" "$T/fix/"
 	ln -s "$top_srcdir/charts" "$T/fix/charts"
-	FIX=$T/fix
+	FIX=$T/fix APP_CHARTS=1
 	MEM=3072 W=3
 else
 	"$top_srcdir/iso/k3s-standin" "$T/k3s"
