@@ -50,32 +50,6 @@ static int use_passfile(const struct backup_pg *pg, struct err *e)
 /* The role the pod's clients connect as over its socket: the image's. */
 #define POD_USER "postgres"
 
-/* argv for `k3s kubectl exec [-i] -n NS POD -- CMD...` into `out` (cap
- * entries); ns and pod hold the strings it points to. */
-static int pod_argv(const struct backup_pg *pg, bool with_stdin, char ns[64], char pod[254],
-		    char *const *cmd, char **out, size_t cap, struct err *e)
-{
-	size_t n = 0;
-
-	if (pod_split(pg->pod, ns, pod) < 0)
-		return err_set(e, EXIT_USAGE, "--pg-pod '%s': not NAMESPACE/POD", pg->pod);
-	out[n++] = (char *)pg->via.k3s;
-	out[n++] = "kubectl";
-	out[n++] = "--kubeconfig";
-	out[n++] = (char *)pg->via.kubeconfig;
-	out[n++] = "exec";
-	if (with_stdin)
-		out[n++] = "-i";
-	out[n++] = "-n";
-	out[n++] = ns;
-	out[n++] = pod;
-	out[n++] = "--";
-	for (; *cmd && n + 1 < cap; cmd++)
-		out[n++] = *cmd;
-	out[n] = NULL;
-	return 0;
-}
-
 int backup_pg_dump(const struct backup_pg *pg, const char *dst, struct err *e)
 {
 	char *const argv[] = { "pg_dumpall", "--clean", "--if-exists", "--no-password",
@@ -84,7 +58,7 @@ int backup_pg_dump(const struct backup_pg *pg, const char *dst, struct err *e)
 	char *exec[24], ns[64], pod[254];
 
 	if (!pg->conninfo)
-		return pod_argv(pg, false, ns, pod, in_pod, exec, 24, e) < 0 ? -1
+		return pod_exec_argv(&pg->via, pg->pod, false, in_pod, ns, pod, exec, 24, e) < 0 ? -1
 			: run_argv_io(exec, NULL, dst, e);
 	return use_passfile(pg, e) < 0 ? -1 : run_argv(argv, NULL, 0, NULL, e);
 }
@@ -189,7 +163,7 @@ int backup_pg_restore(const struct backup_pg *pg, const char *src, struct err *e
 	char *exec[24], ns[64], pod[254];
 	int rc;
 
-	if (!pg->conninfo && pod_argv(pg, true, ns, pod, in_pod, exec, 24, e) < 0)
+	if (!pg->conninfo && pod_exec_argv(&pg->via, pg->pod, true, in_pod, ns, pod, exec, 24, e) < 0)
 		return -1;
 	if (pg->conninfo && (use_passfile(pg, e) < 0 || run_argv(who, user, sizeof(user), NULL, e) < 0))
 		return -1;

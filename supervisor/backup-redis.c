@@ -26,6 +26,10 @@ struct tenants {
 
 int backup_redis_check(const struct backup_redis *rd, struct err *e)
 {
+	char ns[64], pod[254];
+
+	if (rd->pod && pod_split(rd->pod, ns, pod) < 0)
+		return err_set(e, EXIT_USAGE, "--redis-pod '%s': not NAMESPACE/POD", rd->pod);
 	return rd->passfile ? util_check_private_file("--redis-passfile", rd->passfile, e) : 0;
 }
 

@@ -22,7 +22,8 @@ struct backup_redis {
 	struct pod_access via;
 };
 
-/* 0 when the password file is a regular file only its owner can read. */
+/* 0 when the password file is a regular file only its owner can read, and a
+ * pod is named NAMESPACE/POD. */
 int backup_redis_check(const struct backup_redis *rd, struct err *e);
 
 int backup_redis_dump(const struct backup_redis *rd, const char *dst, struct err *e);

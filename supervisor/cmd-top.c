@@ -25,13 +25,12 @@ static int print_table(const struct usage_row *rows, size_t n)
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct usage_row *r = &rows[i];
-		int64_t mem_limit = r->plan ? r->plan->memory_limit_mib << 20 : 0;
-		int cp = usage_percent(r->cpu_m, r->plan ? r->plan->cpu_limit_m : 0);
-		int mp = usage_percent(r->memory_bytes, mem_limit);
 		char cpu[32], cpu_pc[16], mem[32], mem_pc[16], pods[24];
+		int cp, mp;
 
+		usage_shares(r, &cp, &mp);
 		snprintf(cpu, sizeof(cpu), "%lldm", (long long)r->cpu_m);
-		snprintf(mem, sizeof(mem), "%lld MiB", (long long)((r->memory_bytes + (1 << 20) - 1) >> 20));
+		snprintf(mem, sizeof(mem), "%lld MiB", (long long)usage_mib(r->memory_bytes));
 		snprintf(cpu_pc, sizeof(cpu_pc), cp < 0 ? "-" : "%d%%", cp);
 		snprintf(mem_pc, sizeof(mem_pc), mp < 0 ? "-" : "%d%%", mp);
 		snprintf(pods, sizeof(pods), "%zu", r->pods);

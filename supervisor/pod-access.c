@@ -38,6 +38,30 @@ int pod_split(const char *spec, char ns[64], char pod[254])
 	return 0;
 }
 
+int pod_exec_argv(const struct pod_access *a, const char *ns_pod, bool with_stdin, char *const *cmd,
+		  char ns[64], char pod[254], char **out, size_t cap, struct err *e)
+{
+	size_t n = 0;
+
+	if (pod_split(ns_pod, ns, pod) < 0)
+		return err_set(e, EXIT_USAGE, "'%s': not NAMESPACE/POD", ns_pod);
+	out[n++] = (char *)a->k3s;
+	out[n++] = "kubectl";
+	out[n++] = "--kubeconfig";
+	out[n++] = (char *)a->kubeconfig;
+	out[n++] = "exec";
+	if (with_stdin)
+		out[n++] = "-i";
+	out[n++] = "-n";
+	out[n++] = ns;
+	out[n++] = pod;
+	out[n++] = "--";
+	for (; *cmd && n + 1 < cap; cmd++)
+		out[n++] = *cmd;
+	out[n] = NULL;
+	return 0;
+}
+
 /* The port of kubectl's "Forwarding from 127.0.0.1:PORT -> REMOTE" line, or 0. */
 static int forwarded_port(const char *text)
 {

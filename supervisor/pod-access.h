@@ -6,6 +6,7 @@
 #ifndef OUTPOST_POD_ACCESS_H
 #define OUTPOST_POD_ACCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,6 +19,11 @@ struct pod_access {
 
 /* "NAMESPACE/POD" into its two parts; -1 when it is not that. */
 int pod_split(const char *spec, char ns[64], char pod[254]);
+
+/* argv for `kubectl exec [-i] -n NS POD -- CMD...` into out (cap entries);
+ * ns and pod hold strings it points to. -1 with e set for a bad ns_pod. */
+int pod_exec_argv(const struct pod_access *a, const char *ns_pod, bool with_stdin, char *const *cmd,
+		  char ns[64], char pod[254], char **out, size_t cap, struct err *e);
 
 struct pod_forward {
 	pid_t pid; /* the kubectl port-forward; 0 when none */

@@ -67,9 +67,7 @@ int usage_rows(const struct tenant_list *l, const struct plan *plans, size_t npl
 		return err_errno(e, ENOMEM, "usage");
 	for (i = 0; i < l->n; i++) {
 		rows[i].tenant = &l->v[i];
-		for (size_t p = 0; p < nplans; p++)
-			if (!strcmp(plans[p].name, l->v[i].plan))
-				rows[i].plan = &plans[p];
+		rows[i].plan = plan_find(plans, nplans, l->v[i].plan);
 	}
 	json_array_foreach(items, i, item) {
 		if (add_pod(l, rows, item, e) < 0) {
@@ -108,49 +106,53 @@ int usage_percent(int64_t used, int64_t of)
 	return p > INT_MAX ? INT_MAX : (int)p;
 }
 
-/* "768 MiB" from bytes, rounded up to a MiB. */
-static void mib(char *out, size_t size, int64_t bytes)
+void usage_shares(const struct usage_row *r, int *cpu_pct, int *mem_pct)
 {
-	snprintf(out, size, "%lld MiB", (long long)((bytes + (1 << 20) - 1) >> 20));
+	const struct plan *p = r->plan;
+
+	*cpu_pct = usage_percent(r->cpu_m, p ? p->cpu_limit_m : 0);
+	*mem_pct = usage_percent(r->memory_bytes, p ? p->memory_limit_mib << 20 : 0);
+}
+
+int64_t usage_mib(int64_t bytes)
+{
+	return (bytes + (1 << 20) - 1) >> 20;
 }
 
 void usage_describe(const struct usage_row *r, char *out, size_t size)
 {
-	char used[32];
+	long long used = (long long)usage_mib(r->memory_bytes);
+	int cpu, mem;
 
-	mib(used, sizeof(used), r->memory_bytes);
 	if (!r->plan) {
-		snprintf(out, size, "CPU %lldm, memory %s, %zu pod%s (plan %s unknown)",
+		snprintf(out, size, "CPU %lldm, memory %lld MiB, %zu pod%s (plan %s unknown)",
 			 (long long)r->cpu_m, used, r->pods, r->pods == 1 ? "" : "s", r->tenant->plan);
 		return;
 	}
-	snprintf(out, size, "CPU %lldm of %lldm (%d%%), memory %s of %lld MiB (%d%%), %zu pod%s",
-		 (long long)r->cpu_m, (long long)r->plan->cpu_limit_m,
-		 usage_percent(r->cpu_m, r->plan->cpu_limit_m), used,
-		 (long long)r->plan->memory_limit_mib,
-		 usage_percent(r->memory_bytes, r->plan->memory_limit_mib << 20), r->pods,
-		 r->pods == 1 ? "" : "s");
+	usage_shares(r, &cpu, &mem);
+	snprintf(out, size, "CPU %lldm of %lldm (%d%%), memory %lld MiB of %lld MiB (%d%%), %zu pod%s",
+		 (long long)r->cpu_m, (long long)r->plan->cpu_limit_m, cpu, used,
+		 (long long)r->plan->memory_limit_mib, mem, r->pods, r->pods == 1 ? "" : "s");
 }
 
 /* A percentage, or null when there is nothing to compare with. */
-static json_t *percent_json(int64_t used, int64_t of)
+static json_t *percent_json(int pct)
 {
-	int p = usage_percent(used, of);
-
-	return p < 0 ? json_null() : json_integer(p);
+	return pct < 0 ? json_null() : json_integer(pct);
 }
 
 json_t *usage_json(const struct usage_row *r)
 {
 	const struct plan *p = r->plan;
-	int64_t mem_limit = p ? p->memory_limit_mib << 20 : 0;
+	int cpu, mem;
 
+	usage_shares(r, &cpu, &mem);
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:I, s:o, s:o, s:I}", "name", r->tenant->name,
 			 "plan", r->tenant->plan, "cpu_millicores", (json_int_t)r->cpu_m,
 			 "cpu_limit_millicores", p ? json_integer(p->cpu_limit_m) : json_null(),
-			 "cpu_percent", percent_json(r->cpu_m, p ? p->cpu_limit_m : 0),
+			 "cpu_percent", percent_json(cpu),
 			 "memory_bytes", (json_int_t)r->memory_bytes,
-			 "memory_limit_bytes", p ? json_integer(mem_limit) : json_null(),
-			 "memory_percent", percent_json(r->memory_bytes, mem_limit),
+			 "memory_limit_bytes", p ? json_integer(p->memory_limit_mib << 20) : json_null(),
+			 "memory_percent", percent_json(mem),
 			 "pods", (json_int_t)r->pods);
 }

@@ -33,6 +33,13 @@ void usage_sort(struct usage_row *rows, size_t n);
 /* used as a whole percentage of `of` (rounded down); -1 when `of` is 0. */
 int usage_percent(int64_t used, int64_t of);
 
+/* The row's CPU and memory as percentages of its plan's limits; -1 each
+ * when the plan is unknown. */
+void usage_shares(const struct usage_row *r, int *cpu_pct, int *mem_pct);
+
+/* Bytes as whole MiB, rounded up (what the table and the sentence show). */
+int64_t usage_mib(int64_t bytes);
+
 /* "120m of 500m (24%), 80 MiB of 768 MiB (10%), 1 pod" for a person. */
 void usage_describe(const struct usage_row *r, char *out, size_t size);
 

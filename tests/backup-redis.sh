@@ -160,6 +160,7 @@ admin GET t:acme:greeting >"$T/v"
 expect_grep '^changed-again$' "$T/v" "the key is back as the pod runner saved it"
 expect_exit 1 "a pod that is not there fails" -- "$OUTPOST" --state "$S" backup --root "$R" --redis-pod outpost-platform/redis-9
 expect_fgrep "port-forward to outpost-platform/redis-9 port 6379 did not start" "$T/err" "naming the pod"
+expect_exit 2 "--redis-pod names NAMESPACE/POD" -- "$OUTPOST" --state "$S" backup --root "$R" --redis-pod redis-0
 expect_exit 2 "--redis-pod with --redis-passfile is refused" -- \
 	"$OUTPOST" --state "$S" backup --root "$R" --redis-pod outpost-platform/redis-0 --redis-passfile "$PF"
 finish
