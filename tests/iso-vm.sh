@@ -44,6 +44,7 @@ if [ "${OUTPOST_ISO_REAL:-}" = 1 ]; then
 	mkdir -p "$T/fix"
 	cp "$FIX/images.txt" "$FIX/outpost.service" "$FIX/fixture-config.yaml" "$T/fix/"
 	ln -s "$top_srcdir/charts" "$T/fix/charts"
+	# shellcheck disable=SC2034 # APP_CHARTS is read by make_bundle (tests/bundle-lib.sh)
 	FIX=$T/fix APP_CHARTS=1
 	MEM=3072 W=3
 else
