@@ -76,6 +76,11 @@ static bool is_provisioning_job(const struct diff_object *o)
 	return !strcmp(o->kind, "Job") && is_role(o, "data");
 }
 
+static bool is_app_chart(const struct diff_object *o)
+{
+	return !strcmp(o->kind, "HelmChart") && is_role(o, "app");
+}
+
 /* One diff_compute: its inputs, the indexes over them, and the result built. */
 struct builder {
 	struct diff_result *r;
@@ -377,6 +382,9 @@ static int plan_existing(struct builder *b, const struct diff_object *d, const s
 		report_failed(rep, "%s: %s", what, o->failure);
 	else if (is_provisioning_job(d) && o->job != DIFF_JOB_SUCCEEDED)
 		report_waiting(rep, "waiting for %s", what);
+	else if (is_app_chart(d) && o->job != DIFF_JOB_SUCCEEDED)
+		report_waiting(rep, "waiting for helm to install the app (Job %s/helm-install-%s %s)",
+			       o->ns, o->name, o->job == DIFF_JOB_NONE ? "not made yet" : "running");
 	return 0;
 }
 

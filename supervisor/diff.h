@@ -14,7 +14,9 @@
  *    for that, and the rest of the tenant goes ahead;
  *  - drift inside an object (`drifted`: a field the rendering sets changed in
  *    the cluster) is repaired by the same apply; it is no change of the
- *    tenant, so a Ready tenant stays Ready. Jobs are immutable: never. */
+ *    tenant, so a Ready tenant stays Ready. Jobs are immutable: never;
+ *  - a tenant is Ready once its app is installed: helm-controller's
+ *    helm-install Job of the tenant's HelmChart succeeded. */
 #ifndef OUTPOST_DIFF_H
 #define OUTPOST_DIFF_H
 
@@ -34,7 +36,8 @@ struct diff_object {
 	const char *role;      /* the outpost.dev/role label, or NULL */
 	bool managed;          /* app.kubernetes.io/managed-by=outpost */
 	bool terminating;      /* observed: deletionTimestamp set / namespace Terminating */
-	enum diff_job job;     /* observed Jobs: how far they got */
+	enum diff_job job;     /* observed Jobs, and a tenant's HelmChart (its
+	                        * helm-install Job): how far they got */
 	const char *failure;   /* observed: why it failed (Job, HelmChart), or NULL */
 	/* Observed: the hash matches but a field the rendering sets was changed
 	 * in the cluster (drift.h). The caller computes it on full passes only. */

@@ -24,6 +24,10 @@
 /* The field manager of every write (managedFields entries "outpost"). */
 #define KUBE_FIELD_MANAGER "outpost"
 
+/* The label helm-controller puts on the install Job of a HelmChart
+ * (helm-install-<name>): the chart's name. */
+#define KUBE_LABEL_HELM_CHART "helmcharts.helm.cattle.io/chart"
+
 /* One kind Outpost handles: where its objects live in the REST API. */
 struct kube_resource {
 	const char *kind;

@@ -72,6 +72,7 @@ void observed_clear(struct observed *o)
 	free(o->name);
 	free(o->tenant);
 	free(o->failure);
+	free(o->job_failure);
 	free(o->body);
 	free(o->rv);
 	for (int i = 0; i < RENDER_NSERVICES; i++) {
@@ -147,6 +148,16 @@ static void listed_tls(struct observed *listed, json_t *item)
 	listed->tls_key = b64_text(key);
 }
 
+/* How far a Job got, and why it failed (NULL unless it did). */
+static enum diff_job job_state(json_t *job, const char **failure)
+{
+	json_int_t succeeded = json_integer_value(json_object_get(json_object_get(job, "status"),
+								  "succeeded"));
+
+	*failure = succeeded > 0 ? NULL : failed_condition(job);
+	return succeeded > 0 ? DIFF_JOB_SUCCEEDED : *failure ? DIFF_JOB_FAILED : DIFF_JOB_RUNNING;
+}
+
 /* What only some kinds tell: how far a Job got, why a Job or HelmChart
  * failed, the passwords of a credentials Secret. */
 static void listed_state(struct observed *listed, json_t *item)
@@ -155,12 +166,7 @@ static void listed_state(struct observed *listed, json_t *item)
 	const char *failure = NULL;
 
 	if (!strcmp(d->kind, "Job")) {
-		json_int_t succeeded = json_integer_value(json_object_get(json_object_get(item, "status"),
-									  "succeeded"));
-		failure = failed_condition(item);
-		d->job = succeeded > 0 ? DIFF_JOB_SUCCEEDED : failure ? DIFF_JOB_FAILED : DIFF_JOB_RUNNING;
-		if (succeeded > 0)
-			failure = NULL;
+		d->job = job_state(item, &failure);
 	} else if (!strcmp(d->kind, "HelmChart")) {
 		failure = failed_condition(item);
 	} else if (!strcmp(d->kind, "Secret") && listed->tenant && d->managed) {
@@ -226,32 +232,138 @@ static int on_listed(json_t *item, void *ud)
 	return 0;
 }
 
-/* "managed-by=outpost", and on a targeted pass ",tenant in (a,b,...)". */
-static char *list_selector(const struct pass *p)
+static void tenant_name(const char *tenant, char *buf, size_t len)
 {
-	size_t len = 128;
-	char *selector, *at;
+	snprintf(buf, len, "%s", tenant);
+}
+
+/* `base` (a selector, or NULL), and on a targeted pass "`key` in (a,b,...)"
+ * of the targets' `value`s: "managed-by=outpost,tenant in (a,b)". */
+static char *list_selector(const struct pass *p, const char *base, const char *key,
+			   void (*value)(const char *tenant, char *buf, size_t len))
+{
+	size_t len = 128 + strlen(key);
+	char *selector, *at, v[128];
 
 	for (size_t i = 0; i < p->ntargets; i++)
-		len += strlen(p->targets[i]) + 1;
+		len += strlen(p->targets[i]) + sizeof(v);
 	if (!(selector = malloc(len)))
 		return NULL;
-	at = selector + sprintf(selector, "%s=%s", RENDER_LABEL_MANAGED_BY, RENDER_MANAGED_BY);
+	at = selector + sprintf(selector, "%s", base ? base : "");
 	if (p->targeted) {
-		at += sprintf(at, ",%s in (", RENDER_LABEL_TENANT);
-		for (size_t i = 0; i < p->ntargets; i++)
-			at += sprintf(at, "%s%s", i ? "," : "", p->targets[i]);
+		at += sprintf(at, "%s%s in (", base ? "," : "", key);
+		for (size_t i = 0; i < p->ntargets; i++) {
+			value(p->targets[i], v, sizeof(v));
+			at += sprintf(at, "%s%s", i ? "," : "", v);
+		}
 		strcpy(at, ")");
+	} else if (!base) {
+		strcpy(at, key); /* the label exists */
 	}
 	return selector;
 }
 
-int pass_observed_list(struct pass *p, struct err *e)
+/* The tenants' HelmCharts by namespace and name, while helm-controller's
+ * install Jobs are matched to them. */
+struct chart_index {
+	struct observed **v;
+	size_t n;
+};
+
+static int chart_cmp(const void *a, const void *b)
 {
-	char *selector = list_selector(p);
+	const struct observed *x = *(const struct observed *const *)a;
+	const struct observed *y = *(const struct observed *const *)b;
+	int c = strcmp(x->ns ? x->ns : "", y->ns ? y->ns : "");
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+static bool is_tenant_chart(const struct observed *o)
+{
+	return o->tenant && o->diff_obj.managed && !strcmp(o->diff_obj.kind, "HelmChart");
+}
+
+static int chart_job_set(struct observed *chart, enum diff_job job, const char *failure)
+{
+	free(chart->job_failure);
+	chart->job_failure = NULL;
+	if (failure && !(chart->job_failure = strdup(failure)))
+		return -1;
+	chart->diff_obj.job = job;
+	/* The HelmChart's own Failed condition says more: it comes first. */
+	chart->diff_obj.failure = chart->failure ? chart->failure : chart->job_failure;
+	return 0;
+}
+
+/* kube_list's callback for the install Jobs: helm-install-<chart>, in the
+ * HelmChart's namespace, labelled with its name (what helm-controller makes).
+ * NULL starts the list over. */
+static int on_install_job(json_t *item, void *ud)
+{
+	const struct chart_index *ix = ud;
+	json_t *md = json_object_get(item, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+	const char *chart = object_label(item, KUBE_LABEL_HELM_CHART);
+	struct observed probe, *pp = &probe, **hit;
+	const char *failure;
+	enum diff_job job;
+
+	if (!item) {
+		for (size_t i = 0; i < ix->n; i++)
+			if (chart_job_set(ix->v[i], DIFF_JOB_NONE, NULL) < 0)
+				return -1;
+		return 0;
+	}
+	if (!ns || !name || !chart || strncmp(name, "helm-install-", 13) || strcmp(name + 13, chart))
+		return 0;
+	probe = (struct observed){ .ns = (char *)ns, .name = (char *)chart };
+	hit = bsearch(&pp, ix->v, ix->n, sizeof(*ix->v), chart_cmp);
+	if (!hit)
+		return 0;
+	job = job_state(item, &failure);
+	return chart_job_set(*hit, job, failure);
+}
+
+/* How far the install of each tenant's app got: one more list, of the Jobs
+ * helm-controller runs, and none when no tenant has a HelmChart. */
+static int list_install_jobs(struct pass *p, struct err *e)
+{
+	struct chart_index ix = { malloc((p->nobserved + 1) * sizeof(*ix.v)), 0 };
+	/* A tenant's HelmChart is named as its namespace (render.c). */
+	char *selector = list_selector(p, NULL, KUBE_LABEL_HELM_CHART, render_namespace_name);
 	int rc = 0;
 
-	if (!selector)
+	if (!ix.v || !selector) {
+		rc = err_errno(e, ENOMEM, "reconcile");
+		goto out;
+	}
+	for (size_t i = 0; i < p->nobserved; i++)
+		if (is_tenant_chart(&p->observed[i]))
+			ix.v[ix.n++] = &p->observed[i];
+	if (!ix.n)
+		goto out;
+	qsort(ix.v, ix.n, sizeof(*ix.v), chart_cmp);
+	if (kube_list(p->kube, kube_resource_find("Job"), selector, p->cfg->list_limit, on_install_job,
+		      &ix, e) < 0)
+		rc = err_prefix(e, "reconcile: listing the apps' install Jobs");
+	else
+		pass_progress(p);
+out:
+	free(selector);
+	free(ix.v);
+	return rc;
+}
+
+int pass_observed_list(struct pass *p, struct err *e)
+{
+	char managed[64];
+	char *selector;
+	int rc = 0;
+
+	snprintf(managed, sizeof(managed), "%s=%s", RENDER_LABEL_MANAGED_BY, RENDER_MANAGED_BY);
+	if (!(selector = list_selector(p, managed, RENDER_LABEL_TENANT, tenant_name)))
 		return err_errno(e, ENOMEM, "reconcile");
 	for (size_t i = 0; i < kube_nresources && rc == 0; i++) {
 		p->listing = &kube_resources[i];
@@ -261,7 +373,7 @@ int pass_observed_list(struct pass *p, struct err *e)
 			pass_progress(p);
 	}
 	free(selector);
-	return rc;
+	return rc ? rc : list_install_jobs(p, e);
 }
 
 static int cred_cmp(const void *a, const void *b)

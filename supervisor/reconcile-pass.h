@@ -36,6 +36,8 @@
 struct observed {
 	struct diff_object diff_obj; /* what the diff sees: points into the strings below */
 	char *ns, *name, *tenant, *failure;
+	/* A tenant's HelmChart: why its helm-install Job failed, or NULL. */
+	char *job_failure;
 	char *passwords[RENDER_NSERVICES]; /* the credentials Secret's, when it is one */
 	char *tls_cert, *tls_key;          /* the TLS Secret's, when it is one */
 	/* Full passes: the owned object as listed (compact JSON, without status

@@ -59,6 +59,10 @@ struct tcase_def {
 	DOWN(RENDER_PG, "postgres", DIFF_JOB_SUCCEEDED), DOWN(RENDER_REDIS, "redis", DIFF_JOB_SUCCEEDED), \
 	DOWN(RENDER_MINIO, "minio", DIFF_JOB_SUCCEEDED)
 
+/* A tenant's app HelmChart in sync, and how far its helm-install Job got. */
+#define APP(t, s_, why_) { .kind = "HelmChart", .ns = "kube-system", .name = t, .tenant = t, \
+	.role = "app", .managed = true, .hash = "h3", .job = s_, .failure = why_ }
+
 #define OK4(t) JOB("outpost-platform", "t-" t "-postgresql-up", t, "data", DIFF_JOB_SUCCEEDED)
 
 static const struct tcase_def cases[] = {
@@ -80,6 +84,30 @@ static const struct tcase_def cases[] = {
 	  { O("Namespace", NULL, "t-a", "a", "namespace", "h1"), OK4("a") }, 2,
 	  { { 0 } }, 0,
 	  { DIFF_READY }, 1, NULL },
+	{ "the app's HelmChart in sync, its helm-install Job not made yet: Provisioning",
+	  { { "a", NULL } }, 1,
+	  { D("HelmChart", "kube-system", "a", "a", "app", "h3") }, 1,
+	  { O("HelmChart", "kube-system", "a", "a", "app", "h3") }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_PROVISIONING }, 1, "waiting for helm to install the app (Job kube-system/helm-install-a not made yet)" },
+	{ "the app's helm-install Job running: Provisioning",
+	  { { "a", NULL } }, 1,
+	  { D("HelmChart", "kube-system", "a", "a", "app", "h3") }, 1,
+	  { APP("a", DIFF_JOB_RUNNING, NULL) }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_PROVISIONING }, 1, "helm-install-a running" },
+	{ "the app's helm-install Job succeeded: Ready",
+	  { { "a", NULL } }, 1,
+	  { D("HelmChart", "kube-system", "a", "a", "app", "h3") }, 1,
+	  { APP("a", DIFF_JOB_SUCCEEDED, NULL) }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_READY }, 1, NULL },
+	{ "the app's helm-install Job failed: Failed, with its reason",
+	  { { "a", NULL } }, 1,
+	  { D("HelmChart", "kube-system", "a", "a", "app", "h3") }, 1,
+	  { APP("a", DIFF_JOB_FAILED, "BackoffLimitExceeded") }, 1,
+	  { { 0 } }, 0,
+	  { DIFF_FAILED }, 1, "HelmChart kube-system/a: BackoffLimitExceeded" },
 	{ "a Job still running keeps the tenant Provisioning",
 	  { { "a", NULL } }, 1,
 	  { JOB("outpost-platform", "t-a-postgresql-up", "a", "data", 0) }, 1,

@@ -50,8 +50,9 @@ rec_reset_counters
 rec_once
 expect_grep "writes=0 " "$T/pass.out" "no-op pass: the client sent no write"
 [ "$(rec_counter 'c["writes"]')" = 0 ] && ok "no-op pass: the server saw no write" || not_ok "no-op pass: the server saw no write"
-[ "$(rec_counter 'sum(c["list"].values())')" = 8 ] && ok "no-op pass: one list per kind (8)" \
-	|| not_ok "no-op pass: one list per kind ($(rec_counter 'c["list"]'))"
+# Jobs twice: Outpost's, and helm-controller's install Jobs of the apps.
+[ "$(rec_counter 'sum(c["list"].values())')" = 9 ] && ok "no-op pass: one list per kind, and the install Jobs (9)" \
+	|| not_ok "no-op pass: one list per kind, and the install Jobs ($(rec_counter 'c["list"]'))"
 [ "$(rec_counter 'sum(c["get"].values())')" = 0 ] && ok "no-op pass: no GET per object" || not_ok "no-op pass: no GET per object"
 expect_grep "status_writes=0 " "$T/pass.out" "no-op pass: nothing written to the state file"
 
@@ -70,9 +71,10 @@ expect_grep "targeted tenants=1 " "$T/pass.out" "targeted pass: only the changed
 # ownership first (supervisor/ownership.h): one patch, then the apply.
 [ "$(rec_counter 'c["writes"]')" = 6 ] && ok "plan change: 6 writes (quota, limits, HelmChart: move, apply)" \
 	|| not_ok "plan change: 6 writes ($(rec_counter 'c["patch"], c["apply"], c["create"]'))"
-[ "$(rec_counter 'sum(c["list"].values())')" = 8 ] && ok "targeted pass: one small list per kind" || not_ok "targeted pass: one small list per kind"
-rec_once --changed
-[ "$(rec_status beta)" = Ready ] && ok "the targeted passes bring beta back to Ready" || not_ok "beta Ready ($(rec_status beta))"
+[ "$(rec_counter 'sum(c["list"].values())')" = 9 ] && ok "targeted pass: one small list per kind, and the install Jobs" ||
+	not_ok "targeted pass: one small list per kind, and the install Jobs ($(rec_counter 'c["list"]'))"
+# Ready once helm-controller has run the app's install again.
+rec_until beta Ready --changed && ok "the targeted passes bring beta back to Ready" || not_ok "beta Ready ($(rec_status beta))"
 $K get resourcequota quota -n t-beta -o jsonpath='{.spec.hard.limits\.memory}' >"$T/q"
 expect_grep "1536Mi" "$T/q" "the new plan is in beta's quota"
 
@@ -179,6 +181,30 @@ comp_row keycloak Ready
 if rec_converge; then ok "once keycloak's row says Ready, zeta converges"; else not_ok "zeta converges"; fi
 [ "$(rec_status zeta)" = Ready ] && ok "zeta is Ready" || not_ok "zeta is $(rec_status zeta)"
 sqlite3 "$OUTPOST_STATE" "DELETE FROM component_status"
+
+# --- Ready waits for the app's install: helm-controller's helm-install Job
+if [ "$REC_SERVER" != real ]; then
+	rec_message() { sqlite3 "$OUTPOST_STATE" "SELECT message FROM tenant_status WHERE name = '$1'"; }
+	kubeapi_ctl controllers '{"jobs": true, "delay": 0.05}' >/dev/null
+	"$OUTPOST" tenant add omega --host omega.example.org >/dev/null
+	rec_converge 8 2>/dev/null || :
+	rec_until omega Provisioning && [ "$(rec_message omega)" = \
+		"waiting for helm to install the app (Job kube-system/helm-install-t-omega not made yet)" ] &&
+		ok "no install Job yet: Provisioning, and the message says so" ||
+		not_ok "no install Job: $(rec_status omega) '$(rec_message omega)'"
+	kubeapi_ctl controllers '{"jobs": true, "helm": true, "delay": 0.05, "fail_jobs": ["kube-system/t-omega"]}' >/dev/null
+	"$OUTPOST" tenant set omega --set theme.title=One >/dev/null
+	rec_until omega Failed && case $(rec_message omega) in
+		"HelmChart kube-system/t-omega: Job has reached the specified backoff limit") true ;;
+		*) false ;; esac && ok "a failed install Job: Failed, with the Job's reason" ||
+		not_ok "a failed install: $(rec_status omega) '$(rec_message omega)'"
+	kubeapi_ctl controllers '{"jobs": true, "helm": true, "delay": 0.05}' >/dev/null
+	"$OUTPOST" tenant set omega --set theme.title=Two >/dev/null
+	rec_until omega Ready && ok "the install run again and succeeded: Ready" ||
+		not_ok "after a good install: $(rec_status omega) '$(rec_message omega)'"
+	"$OUTPOST" tenant rm omega >/dev/null
+	rec_converge || not_ok "omega torn down"
+fi
 
 # --- usage and the dry run without a cluster
 expect_exit 2 "--once and --dry-run together are refused" -- "$OUTPOST" reconcile --once --dry-run

@@ -20,7 +20,7 @@ export FAKE_K3S_LOG FAKE_K3S_CONTROL FAKE_K3S_KUBEAPI
 # $T/api/kubeconfig) with its Job controller, on the reference box's profile.
 fake_k3s_serves_api() {
 	mkdir -p "$T/api"
-	printf 'api=%s\ncontrollers={"jobs": true, "delay": 0.1}\n' "$T/api" >"$FAKE_K3S_CONTROL"
+	printf 'api=%s\ncontrollers={"jobs": true, "helm": true, "delay": 0.1}\n' "$T/api" >"$FAKE_K3S_CONTROL"
 	echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
 	OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE
 }

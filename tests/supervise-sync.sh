@@ -13,7 +13,7 @@ skip_unless kubectl
 mkdir -p "$T/api"
 cat >"$FAKE_K3S_CONTROL" <<CTL
 api=$T/api
-controllers={"jobs": true, "delay": 0.1}
+controllers={"jobs": true, "helm": true, "delay": 0.1}
 CTL
 echo '{"cpu_millicores": 8000, "memory_mib": 16384, "disk_gib": 100}' >"$T/profile.json"
 OUTPOST_PROFILE=$T/profile.json; export OUTPOST_PROFILE

@@ -19,6 +19,9 @@ For every helm.cattle.io/v1 HelmChart:
     again;
   - on deletion runs `helm uninstall`, deletes the Job and drops the
     finalizer.
+With --jobs-only it runs no helm and adds no finalizer: it only makes and
+replaces the Jobs, as helm-controller does, for the reconciler's tests, whose
+tenants are Ready once their app's install Job succeeded.
 Polls the lists (a stand-in: a list every 500 ms is plenty at test sizes).
 Python 3 standard library only; the API calls go through node.py's client.
 """
@@ -51,6 +54,8 @@ class Controller:
         self.api, self.helm, self.kubeconfig = api, helm, kubeconfig
         self.static, self.work = static, work
         self.failed = {}  # uid -> hash that failed: not retried until it changes
+        if helm is None:  # --jobs-only
+            return
         # helm-controller's klipper-helm runs helm 3, which applies
         # client-side; helm 4 defaults to server-side apply, which 1.20
         # refuses for a Service port without `protocol`.
@@ -88,6 +93,8 @@ class Controller:
             raise RuntimeError(f"helm {args[0]}: {lines[-1]}")
 
     def install(self, hc, config):
+        if self.helm is None:
+            return
         spec = hc.get("spec", {})
         name = hc["metadata"]["name"]
         target = spec.get("targetNamespace") or hc["metadata"]["namespace"]
@@ -172,7 +179,7 @@ class Controller:
             self.remove(hc)
             return
         fins = md.get("finalizers") or []
-        if FINALIZER not in fins:
+        if FINALIZER not in fins and self.helm is not None:
             self.set_finalizers(hc, fins + [FINALIZER])
             return  # the next list sees the new resourceVersion
         config = configs.get((md["namespace"], md["name"]))
@@ -222,14 +229,21 @@ class Controller:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for opt in ("server", "ca", "cert", "key", "kubeconfig", "static", "work"):
+    for opt in ("server", "ca", "cert", "key"):
         p.add_argument("--" + opt, required=True)
+    for opt in ("kubeconfig", "static", "work"):
+        p.add_argument("--" + opt)
     p.add_argument("--helm", default="helm")
+    p.add_argument("--jobs-only", action="store_true",
+                   help="make and replace the install Jobs, run no helm")
     a = p.parse_args()
+    if not a.jobs_only and not (a.kubeconfig and a.static and a.work):
+        p.error("--kubeconfig, --static and --work are needed unless --jobs-only")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    os.makedirs(a.work, mode=0o700, exist_ok=True)
-    ctl = Controller(Api(a.server, a.ca, a.cert, a.key), a.helm, a.kubeconfig,
-                     a.static, a.work)
+    if a.work:
+        os.makedirs(a.work, mode=0o700, exist_ok=True)
+    ctl = Controller(Api(a.server, a.ca, a.cert, a.key),
+                     None if a.jobs_only else a.helm, a.kubeconfig, a.static, a.work)
     while True:
         ctl.step()
         time.sleep(0.5)

@@ -212,9 +212,18 @@ realapi_start() {
 	export REALAPI_DIR REALAPI_KUBECONFIG REALAPI_TESTCONFIG REALAPI_SERVER REALAPI_ADDRESS
 }
 
+# realapi_install_jobs: helm-controller's part the reconciler waits for, the
+# install Job of each HelmChart (tests/realapi/helm.py --jobs-only; the node
+# stand-in completes its pod). No helm runs: for rigs without the charts.
+realapi_install_jobs() {
+	realapi_spawn install-jobs "${PYTHON3:-python3}" "$realapi_here/helm.py" --jobs-only \
+		--server "$REALAPI_SERVER" --ca "$REALAPI_DIR/pki/ca.crt" \
+		--cert "$REALAPI_DIR/pki/node.crt" --key "$REALAPI_DIR/pki/node.key"
+}
+
 # realapi_stop_dir DIR: stops every component of the rig in DIR and frees its address.
 realapi_stop_dir() {
-	for c in node controller-manager apiserver etcd; do
+	for c in install-jobs node controller-manager apiserver etcd; do
 		[ -f "$1/$c.pid" ] || continue
 		p=$(cat "$1/$c.pid")
 		kill "$p" 2>/dev/null || :

@@ -29,6 +29,7 @@ rec_setup() {
 			echo "not ok - the real control plane starts"
 			exit 1
 		fi
+		realapi_install_jobs
 		# Outpost talks as k3s's admin (the kubeconfig k3s writes); the tests'
 		# kubectl as another user, so the audit log tells them apart.
 		KUBEAPI_KUBECONFIG=$REALAPI_KUBECONFIG
@@ -108,6 +109,25 @@ rec_converge() {
 	echo "# no convergence after $n passes:" >&2
 	sed 's/^/# /' "$T/pass.out" "$T/pass.err" >&2
 	return 1
+}
+
+# rec_until NAME PHASE [ARGS...]: passes (rec_once ARGS) until tenant NAME
+# is PHASE; false after 40 passes (on the real server, after 60 s).
+rec_until() {
+	ru_name=$1 ru_phase=$2
+	shift 2
+	n=0
+	deadline=$(( $(date +%s) + 60 ))
+	until [ "$(rec_status "$ru_name")" = "$ru_phase" ]; do
+		if [ "$REC_SERVER" = real ]; then
+			[ "$(date +%s)" -lt "$deadline" ] || return 1
+		else
+			[ $n -lt 40 ] || return 1
+		fi
+		rec_once "$@"
+		n=$((n + 1))
+		[ "$(rec_status "$ru_name")" = "$ru_phase" ] || sleep 0.2
+	done
 }
 
 # rec_owned FILE: "Kind namespace/name" of every object carrying both
