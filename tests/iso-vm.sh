@@ -5,7 +5,9 @@
 # the disk (without the ISO attached), check over the serial console that
 # first boot installed the bundle and runs the appliance, then boot again
 # and check that nothing changed. FIRMWARE=uefi (default, OVMF) or bios;
-# OUTPOST_ISO_REAL=1 puts the real control plane's stand-in in the bundle.
+# The bundle's k3s is the real control plane's stand-in (kube-apiserver and
+# kube-controller-manager of tests/realapi, needs its cached build);
+# OUTPOST_ISO_REAL=0 puts the test API server's stand-in there instead.
 # Minutes long: it runs when CI=true or OUTPOST_ISO_CHECK=1 (`make iso-check`).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/bundle-lib.sh"
@@ -31,11 +33,11 @@ expect_exit 0 "make deb" -- env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-mak
 DEB=$(tail -n 1 "$T/out")
 [ -r "$DEB" ] || { finish; exit 1; }
 make_keys "$T/keys"
-# OUTPOST_ISO_REAL=1: the bundle's "k3s" is the real control plane's
+# By default the bundle's "k3s" is the real control plane's
 # stand-in (tests/realapi: kube-apiserver and kube-controller-manager from
 # the cached build, etcd, the real helm), which needs more memory.
 MEM=2048 W=1
-if [ "${OUTPOST_ISO_REAL:-}" = 1 ]; then
+if [ "${OUTPOST_ISO_REAL:-1}" = 1 ]; then
 	. "$top_srcdir/tests/realapi/rig.sh"
 	realapi_available || skip "the real control plane: $realapi_missing"
 	expect_exit 0 "the real control plane's k3s stand-in" -- "$top_srcdir/iso/k3s-standin" --real "$REALAPI_BIN" "$T/k3s"
