@@ -176,7 +176,9 @@ static int status_write_expiring(struct pass *p, struct err *e)
 }
 
 /* The certificate each rendered tenant's host is served with, for the
- * metrics endpoint; written only when it changed. */
+ * metrics endpoint; written only when it changed. A tenant whose writes
+ * failed in this pass keeps its row: the cluster may still serve the old
+ * certificate. (Reports and p->tls are both in p->tenants' order.) */
 static int status_write_certificates(struct pass *p, struct err *e)
 {
 	for (size_t i = 0; p->tls && i < p->tenants.n; i++) {
@@ -184,7 +186,7 @@ static int status_write_certificates(struct pass *p, struct err *e)
 		struct tenant_certificate row = { .not_after = c->not_after };
 		int rc;
 
-		if (!c->cert_pem || c->not_after <= 0)
+		if (!c->cert_pem || c->not_after <= 0 || (i < p->diff.nreports && p->error[i]))
 			continue;
 		snprintf(row.name, sizeof(row.name), "%s", p->tenants.v[i].name);
 		snprintf(row.source, sizeof(row.source), "%s", c->from_operator ? "operator" : "ca");

@@ -94,6 +94,17 @@ expect_grep "Warning  *CertificateExpiring  *the operator's certificate for shop
 [ "$(sqlite3 "$OUTPOST_STATE" "select count(*) from events where reason = 'CertificateExpiring'")" = 1 ] &&
 	ok "once per certificate, not at every pass" || not_ok "$(sqlite3 "$OUTPOST_STATE" "select count(*) from events where reason = 'CertificateExpiring'") events"
 expect_exit 0 "shop's own again" -- "$OUTPOST" tls import --tenant shop --cert "$P/host-full.pem" --key "$P/host.key"
+# A pass whose write of shop's TLS Secret fails records nothing new for shop:
+# the cluster still serves the certificate of 10 days.
+kubeapi_ctl faults '{"rules": [{"verb": "apply", "kind": "Secret", "namespace": "t-shop", "name": "t-shop-tls", "code": 500, "times": 0}]}' >/dev/null
+rec_once --changed
+[ "$(rec_status shop)" = Failed ] && [ "$(certs | sed -n 's/.*shop|operator|\([0-9]*\) .*/\1/p')" = "$(enddate "$P/ten.pem")" ] &&
+	ok "a failed write keeps the recorded certificate (the one still served)" ||
+	not_ok "after a failed write: $(rec_status shop), recorded $(certs)"
+kubeapi_ctl faults '{}' >/dev/null
+rec_once --changed
+[ "$(certs | sed -n 's/.*shop|operator|\([0-9]*\) .*/\1/p')" = "$(enddate "$P/host.pem")" ] &&
+	ok "once written, the new certificate is recorded" || not_ok "after the write: recorded $(certs)"
 
 # Removal: shop falls back to the wildcard, then both to the appliance CA.
 expect_exit 0 "tls rm --tenant shop" -- "$OUTPOST" tls rm --tenant shop
