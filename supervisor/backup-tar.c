@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,27 @@
 #include <unistd.h>
 
 #define ENTRY_LIMIT ((la_int64_t)64 << 30)
+
+/* libarchive converts names between the locale's charset and the UTF-8 of
+ * pax headers; outpost runs in the C locale, where a non-ASCII name (an
+ * object key "é.txt") cannot be converted and the entry fails. The names
+ * are UTF-8 (S3 keys are), so libarchive runs in C.UTF-8, for this thread
+ * only; without that locale, in the process's. */
+static locale_t utf8_begin(locale_t *old)
+{
+	locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+
+	*old = loc ? uselocale(loc) : (locale_t)0;
+	return loc;
+}
+
+static void utf8_end(locale_t loc, locale_t old)
+{
+	if (loc) {
+		uselocale(old);
+		freelocale(loc);
+	}
+}
 
 static int add_file(struct archive *a, const char *path, const char *name, const struct stat *st,
 		    struct err *e)
@@ -87,7 +109,7 @@ static int add_tree(struct archive *a, const char *top, const char *rel, const c
 	return rc;
 }
 
-int backup_tar_pack(const char *dir, const char *const *only, const char *dst, struct err *e)
+static int pack(const char *dir, const char *const *only, const char *dst, struct err *e)
 {
 	struct archive *a = archive_write_new();
 	int rc;
@@ -182,14 +204,31 @@ out:
 	return rc;
 }
 
+int backup_tar_pack(const char *dir, const char *const *only, const char *dst, struct err *e)
+{
+	locale_t old, loc = utf8_begin(&old);
+	int rc = pack(dir, only, dst, e);
+
+	utf8_end(loc, old);
+	return rc;
+}
+
 int backup_tar_verify(const char *src, int (*name_ok)(const char *name), struct err *e)
 {
-	return each_entry(src, NULL, name_ok, e);
+	locale_t old, loc = utf8_begin(&old);
+	int rc = each_entry(src, NULL, name_ok, e);
+
+	utf8_end(loc, old);
+	return rc;
 }
 
 int backup_tar_unpack(const char *src, const char *dir, struct err *e)
 {
-	return each_entry(src, dir, NULL, e);
+	locale_t old, loc = utf8_begin(&old);
+	int rc = each_entry(src, dir, NULL, e);
+
+	utf8_end(loc, old);
+	return rc;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -1,6 +1,6 @@
 /* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE] | --pg-pod NS/POD]
- *                [--redis ADDR [--redis-passfile FILE] | --redis-pod NS/POD] [--minio URL --minio-credfile FILE]
- *                [--keycloak KCSH]
+ *                [--redis ADDR [--redis-passfile FILE] | --redis-pod NS/POD]
+ *                [--minio URL --minio-credfile FILE | --minio-pod NS/POD] [--keycloak KCSH]
  * outpost restore FILE [--root DIR] and the same service options */
 #include <getopt.h>
 #include <stdbool.h>
@@ -19,7 +19,8 @@ static const char backup_usage[] =
 	"                      [--pg CONNINFO [--pg-passfile FILE] | --pg-pod NAMESPACE/POD\n"
 	"                       [--kubeconfig PATH]]\n"
 	"                      [--redis ADDR [--redis-passfile FILE] | --redis-pod NAMESPACE/POD]\n"
-	"                      [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
+	"                      [--minio URL --minio-credfile FILE | --minio-pod NAMESPACE/POD]\n"
+	"                      [--keycloak KCSH]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
 	"<root>/" BACKUP_DIR "): a manifest with the bundle version and a SHA-256\n"
 	"per part, the tenants' state file and k3s's SQLite datastore (both through\n"
@@ -38,9 +39,13 @@ static const char backup_usage[] =
 	"(the platform's: outpost-platform/redis-0), the same through `k3s kubectl\n"
 	"port-forward` to the pod, the password read from its namespace's Secret\n"
 	"redis (kept in memory only).\n"
-	"With --minio, every tenant bucket (t-<tenant>) through `mc mirror`; the\n"
-	"root user and password are the two lines of the --minio-credfile FILE\n"
-	"(0600) and reach mc in MC_HOST_outpost, never argv.\n"
+	"With --minio (http(s)://HOST[:PORT]), every object of every tenant bucket\n"
+	"(t-<tenant>) through Outpost's own S3 client (requests signed with AWS\n"
+	"Signature V4; TLS verified); the root user and password are the two lines\n"
+	"of the --minio-credfile FILE (0600), never argv. With --minio-pod (the\n"
+	"platform's: outpost-platform/minio-0), the same through `k3s kubectl\n"
+	"port-forward` to the pod's port 9000, the credentials read from its\n"
+	"namespace's Secret minio (kept in memory only).\n"
 	"With --keycloak (the path of kc.sh), every realm through\n"
 	"`kc.sh export --users realm_file`.\n"
 	"Keeps the newest N archives in DIR (default: \"backup-keep\" in FILE, the\n"
@@ -52,7 +57,8 @@ static const char restore_usage[] =
 	"                            --pg-pod NAMESPACE/POD [--kubeconfig PATH]]\n"
 	"                            [--only files|services]\n"
 	"                            [--redis ADDR [--redis-passfile FILE] | --redis-pod NAMESPACE/POD]\n"
-	"                            [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
+	"                            [--minio URL --minio-credfile FILE | --minio-pod NAMESPACE/POD]\n"
+	"                            [--keycloak KCSH]\n\n"
 	"Puts back the state file, k3s's datastore and token, the appliance CA and\n"
 	"the operators' certificates (replacing the box's own) from a backup, with\n"
 	"outpost.service stopped. Every part is staged and checked first: an\n"
@@ -62,7 +68,9 @@ static const char restore_usage[] =
 	"there first (dropping and recreating its databases and roles); one holding\n"
 	"a Redis part needs --redis or --redis-pod: each tenant's user and the keys of its prefix\n"
 	"are replaced by the archive's (other tenants' are left alone); a MinIO\n"
-	"part needs --minio: each bucket is mirrored back with --overwrite --remove;\n"
+	"part needs --minio or --minio-pod: each bucket is made if missing, its\n"
+	"objects are written back and those the archive lacks deleted (other\n"
+	"buckets are left alone);\n"
 	"a Keycloak part needs --keycloak: `kc.sh import --override true`.\n"
 	"--only files puts back the files alone (outpost.service stopped); --only\n"
 	"services replays the dumps alone, with outpost.service running: the two\n"
@@ -98,6 +106,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "redis-passfile", required_argument, NULL, 'A' },
 		{ "minio", required_argument, NULL, 'M' },
 		{ "minio-credfile", required_argument, NULL, 'C' },
+		{ "minio-pod", required_argument, NULL, 'I' },
 		{ "keycloak", required_argument, NULL, 'K' },
 		{ "supervise-config", required_argument, NULL, 'S' },
 		{ "only", required_argument, NULL, 'O' },
@@ -134,6 +143,8 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			o->minio.url = optarg;
 		} else if (c == 'C') {
 			o->minio.credfile = optarg;
+		} else if (c == 'I') {
+			o->minio.pod = optarg;
 		} else if (c == 'K') {
 			o->keycloak.kcsh = optarg;
 		} else if (c == 'o' && !strcmp(what, "backup")) {
@@ -168,8 +179,12 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		return cli_usage(cli, what, "--redis and --redis-pod are two ways to one server: give one");
 	if (o->redis.pod && o->redis.passfile)
 		return cli_usage(cli, what, "--redis-pod reads the password from the pod's Secret: no --redis-passfile");
-	if (via.kubeconfig && !o->pg.pod && !o->redis.pod)
-		return cli_usage(cli, what, "--kubeconfig needs --pg-pod or --redis-pod");
+	if (o->minio.pod && o->minio.url)
+		return cli_usage(cli, what, "--minio and --minio-pod are two ways to one server: give one");
+	if (o->minio.pod && o->minio.credfile)
+		return cli_usage(cli, what, "--minio-pod reads the credentials from the pod's Secret: no --minio-credfile");
+	if (via.kubeconfig && !o->pg.pod && !o->redis.pod && !o->minio.pod)
+		return cli_usage(cli, what, "--kubeconfig needs --pg-pod, --redis-pod or --minio-pod");
 	/* k3s's binary and kubeconfig under the root the command works on. */
 	snprintf(paths->k3s, sizeof(paths->k3s), "%s%s" K3S_BIN, o->root, sep);
 	via.k3s = paths->k3s;
@@ -178,7 +193,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			 KUBECONFIG_DEFAULT + 1);
 		via.kubeconfig = paths->kubeconfig;
 	}
-	o->pg.via = o->redis.via = via;
+	o->pg.via = o->redis.via = o->minio.via = via;
 	if (o->redis.passfile && !o->redis.addr)
 		return cli_usage(cli, what, "--redis-passfile needs --redis");
 	if (o->minio.credfile && !o->minio.url)
