@@ -149,20 +149,42 @@ static int dump_object(struct s3 *s, const char *bucket, const char *key, char *
 	return rc;
 }
 
+/* One bucket being copied: the objects of each list page as it comes. */
+struct dump {
+	struct s3 *s;
+	const char *bucket;
+	char path[PATH_MAX]; /* the bucket's directory and '/', then a key */
+	size_t base;
+};
+
+static int dump_page(const struct s3_list *keys, void *ctx, struct err *e)
+{
+	struct dump *d = ctx;
+
+	for (size_t i = 0; i < keys->n; i++)
+		if (dump_object(d->s, d->bucket, keys->v[i], d->path, d->base, e) < 0)
+			return -1;
+	return 0;
+}
+
 static int dump_bucket(struct s3 *s, const char *bucket, const char *data, struct err *e)
 {
-	struct s3_list keys = { 0 };
-	char path[PATH_MAX];
-	int base = snprintf(path, sizeof(path), "%s/%s/", data, bucket), rc;
+	struct dump *d = malloc(sizeof(*d));
+	int base, rc;
 
-	if (base < 0 || (size_t)base >= sizeof(path))
-		return err_set(e, EXIT_RUNTIME, "%s: path too long", data);
-	if (mkdir(path, 0700) < 0)
-		return err_errno(e, errno, "%s", path);
-	rc = s3_list_objects(s, bucket, &keys, e);
-	for (size_t i = 0; !rc && i < keys.n; i++)
-		rc = dump_object(s, bucket, keys.v[i], path, (size_t)base, e);
-	s3_list_free(&keys);
+	if (!d)
+		return err_set(e, EXIT_RUNTIME, "out of memory");
+	d->s = s;
+	d->bucket = bucket;
+	base = snprintf(d->path, sizeof(d->path), "%s/%s/", data, bucket);
+	d->base = (size_t)base;
+	if (base < 0 || (size_t)base >= sizeof(d->path))
+		rc = err_set(e, EXIT_RUNTIME, "%s: path too long", data);
+	else if (mkdir(d->path, 0700) < 0)
+		rc = err_errno(e, errno, "%s", d->path);
+	else
+		rc = s3_each_page(s, bucket, dump_page, d, e);
+	free(d);
 	return rc;
 }
 
@@ -232,6 +254,24 @@ static int walk(const char *root, const char *rel, struct local *l, int depth, s
 	return rc;
 }
 
+/* The bucket's objects the archive does not hold, page by page. */
+struct prune {
+	struct s3 *s;
+	const char *bucket;
+	struct local *l;
+};
+
+static int prune_page(const struct s3_list *keys, void *ctx, struct err *e)
+{
+	struct prune *p = ctx;
+
+	for (size_t i = 0; i < keys->n; i++)
+		if (!s3_list_has(&p->l->put, keys->v[i]) && !s3_list_has(&p->l->dirs, keys->v[i]) &&
+		    s3_delete_object(p->s, p->bucket, keys->v[i], e) < 0)
+			return -1;
+	return 0;
+}
+
 static int put_one(struct s3 *s, const char *bucket, const char *root, const char *key, struct err *e)
 {
 	char path[PATH_MAX];
@@ -255,7 +295,7 @@ static int restore_bucket(struct s3 *s, const struct s3_list *existing, const ch
 			  struct err *e)
 {
 	struct local l = { { 0 }, { 0 } };
-	struct s3_list remote = { 0 };
+	struct prune p = { s, bucket, &l };
 	char root[PATH_MAX];
 	int rc = 0;
 
@@ -266,14 +306,10 @@ static int restore_bucket(struct s3 *s, const struct s3_list *existing, const ch
 		rc = s3_make_bucket(s, bucket, e);
 	for (size_t i = 0; !rc && i < l.put.n; i++)
 		rc = put_one(s, bucket, root, l.put.v[i], e);
-	if (!rc)
-		rc = s3_list_objects(s, bucket, &remote, e);
 	s3_list_sort(&l.put);
 	s3_list_sort(&l.dirs);
-	for (size_t i = 0; !rc && i < remote.n; i++)
-		if (!s3_list_has(&l.put, remote.v[i]) && !s3_list_has(&l.dirs, remote.v[i]))
-			rc = s3_delete_object(s, bucket, remote.v[i], e);
-	s3_list_free(&remote);
+	if (!rc)
+		rc = s3_each_page(s, bucket, prune_page, &p, e);
 	s3_list_free(&l.put);
 	s3_list_free(&l.dirs);
 	return rc;

@@ -457,15 +457,22 @@ static int list_page(struct s3 *s, const char *bucket, const char *token, struct
 	return rc;
 }
 
-int s3_list_objects(struct s3 *s, const char *bucket, struct s3_list *keys, struct err *e)
+int s3_each_page(struct s3 *s, const char *bucket,
+		 int (*fn)(const struct s3_list *keys, void *ctx, struct err *e), void *ctx, struct err *e)
 {
 	char *token = NULL, *next = NULL;
 	int rc;
 
 	do {
-		rc = list_page(s, bucket, token, keys, &next, e);
+		struct s3_list keys = { 0 };
+
+		rc = list_page(s, bucket, token, &keys, &next, e);
+		if (!rc)
+			rc = fn(&keys, ctx, e);
+		s3_list_free(&keys);
 		free(token);
 		token = next;
+		next = NULL;
 	} while (!rc && token);
 	free(token);
 	return rc;

@@ -54,8 +54,11 @@ int s3_open(const char *url, const char *user, const char *password, struct s3 *
 void s3_close(struct s3 *s);
 
 int s3_list_buckets(struct s3 *s, struct s3_list *names, struct err *e);
-/* Every key of the bucket, following continuation tokens. */
-int s3_list_objects(struct s3 *s, const char *bucket, struct s3_list *keys, struct err *e);
+/* Calls fn with the keys of each ListObjectsV2 page of the bucket in turn
+ * (following continuation tokens), so a large bucket is never held whole;
+ * fn may delete the keys it is given. A -1 from fn stops the listing. */
+int s3_each_page(struct s3 *s, const char *bucket,
+		 int (*fn)(const struct s3_list *keys, void *ctx, struct err *e), void *ctx, struct err *e);
 /* The object's body written to fd. */
 int s3_get_object(struct s3 *s, const char *bucket, const char *key, int fd, struct err *e);
 /* The object's body read from fd (a regular file, from its start), or an

@@ -21,7 +21,7 @@ pw='pa:ss@w/rd%x'
 (umask 077 && printf 'root\n%s\n' "$pw" >"$T/cred")
 # The server's own copy of the credentials (a test may change $T/cred).
 cp "$T/cred" "$T/server.cred"
-S3_MAX_KEYS=2 "$PYTHON3" "$top_srcdir/tests/s3-server.py" "$STORE" "$T/server.cred" "$T/s3.port" "$T/s3.log" \
+S3_MAX_KEYS=2 S3_EXTRA_KEYS=$T/extra-keys "$PYTHON3" "$top_srcdir/tests/s3-server.py" "$STORE" "$T/server.cred" "$T/s3.port" "$T/s3.log" \
 	2>"$T/s3.err" &
 s3_pid=$!
 on_exit "kill $s3_pid 2>/dev/null || true"
@@ -112,6 +112,17 @@ expect_true "with one line naming S3's error code" -- test \
 expect_true "and leaves no archive or work directory" -- test \
 	"$(find "$R/var/lib/outpost/backups" -name '*.tar.gz' | wc -l)" = "$n" -a \
 	-z "$(find "$R/var/lib/outpost/backups" -name '.outpost-*')"
+# Keys a bucket may hold that cannot be a file under its directory.
+for key in ../escape 'a/../../escape' /abs 'a//b' 'a/./b'; do
+	printf 't-acme\t%s\n' "$key" >"$T/extra-keys"
+	expect_exit 1 "a key '$key' fails the backup" -- "$OUTPOST" --state "$S" backup --root "$R" "$@"
+	expect_fgrep "MinIO: t-acme: object '$key' cannot be a file of the archive" "$T/err" "naming it"
+done
+rm "$T/extra-keys"
+expect_true "and leaves no archive, work directory or escaped file" -- test \
+	"$(find "$R/var/lib/outpost/backups" -name '*.tar.gz' | wc -l)" = "$n" -a \
+	-z "$(find "$R/var/lib/outpost/backups" -name '.outpost-*')" -a \
+	-z "$(find "$R" "$T" -name escape)"
 expect_exit 1 "a server that is not there fails the backup" -- "$OUTPOST" --state "$S" backup --root "$R" \
 	--minio "http://127.0.0.1:1" --minio-credfile "$T/cred"
 expect_fgrep "MinIO: GET /: " "$T/err" "naming the request"

@@ -18,7 +18,10 @@ the request's own x-amz-date, and the two signatures are compared. The
 x-amz-content-sha256 header must be the SHA-256 of the body received. Only
 what Outpost's client uses is implemented: ListBuckets, ListObjectsV2
 (max-keys, continuation tokens), GET/PUT/DELETE object, PUT bucket.
-S3_MAX_KEYS in the environment caps a list page (to exercise paging).
+S3_MAX_KEYS in the environment caps a list page (to exercise paging);
+S3_EXTRA_KEYS names a file whose lines "BUCKET<tab>KEY" add keys to that
+bucket's list that no file system could hold ("../x", "a//b"), read at each
+list: a client must refuse them.
 """
 import base64
 import hashlib
@@ -40,6 +43,7 @@ LOG = sys.argv[4] if len(sys.argv) > 4 else None
 with open(CREDFILE, encoding="utf-8") as f:
     USER, SECRET = f.read().split("\n")[:2]
 MAX_KEYS_CAP = int(os.environ.get("S3_MAX_KEYS", "1000"))
+EXTRA_KEYS = os.environ.get("S3_EXTRA_KEYS")
 LOCK = threading.Lock()
 
 
@@ -63,9 +67,17 @@ def object_path(bucket, key):
     return os.path.join(bucket_dir(bucket), key)
 
 
+def extra_keys(bucket):
+    if not EXTRA_KEYS or not os.path.exists(EXTRA_KEYS):
+        return []
+    with open(EXTRA_KEYS, encoding="utf-8") as f:
+        lines = [line.rstrip("\n").split("\t", 1) for line in f if "\t" in line]
+    return [k for b, k in lines if b == bucket]
+
+
 def all_keys(bdir):
     """Every key of a bucket directory, sorted as S3 sorts (UTF-8 bytes)."""
-    keys = []
+    keys = extra_keys(os.path.basename(bdir))
     for top, dirs, files in os.walk(bdir):
         rel = os.path.relpath(top, bdir)
         prefix = "" if rel == "." else rel + "/"
@@ -73,6 +85,10 @@ def all_keys(bdir):
             keys.append(prefix)
         keys.extend(prefix + f for f in files)
     return sorted(keys, key=lambda k: k.encode("utf-8", "surrogateescape"))
+
+
+def size(path):
+    return os.path.getsize(path) if os.path.isfile(path) else 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -174,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
             keys = [k for k in keys if k.encode("utf-8", "surrogateescape") > after.encode("utf-8", "surrogateescape")]
         limit = min(int(query.get("max-keys", "1000")), MAX_KEYS_CAP)
         page, truncated = keys[:limit], len(keys) > limit
-        items = "".join(f"<Contents><Key>{escape(k)}</Key><Size>{os.path.getsize(os.path.join(path, k))}"
+        items = "".join(f"<Contents><Key>{escape(k)}</Key><Size>{size(os.path.join(path, k))}"
                         "</Size><StorageClass>STANDARD</StorageClass></Contents>" for k in page)
         token = ""
         if truncated:
