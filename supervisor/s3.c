@@ -344,6 +344,8 @@ static void setup(struct s3 *s, struct call *c, const char *url, struct curl_sli
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* HTTP/1.1 even over TLS: the Host header libcurl signs is the one sent. */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	/* Keys are data: "a/./b" must not be collapsed into "a/b". */
 	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

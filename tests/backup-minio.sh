@@ -8,12 +8,14 @@
 # are never read or written. Restore writes the objects back, deletes those
 # added after the backup and makes a removed bucket. The root password
 # (holding ':@/%') stays out of argv, the output and the archive; a wrong one
-# fails with S3's error code and no archive. --minio-pod goes through a
+# fails with S3's error code and no archive, and so does an HTTPS server
+# whose certificate the system does not trust. --minio-pod goes through a
 # stand-in for k3s's kubectl port-forward and get secret. What a real MinIO
 # does with the same requests only a real cluster shows (README.md).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/backup-lib.sh"
 "$PYTHON3" -c 'import botocore' 2>/dev/null || skip "python3-botocore not installed"
+skip_unless openssl
 
 STORE=$T/minio
 mkdir -p "$STORE"
@@ -126,6 +128,22 @@ expect_true "and leaves no archive, work directory or escaped file" -- test \
 expect_exit 1 "a server that is not there fails the backup" -- "$OUTPOST" --state "$S" backup --root "$R" \
 	--minio "http://127.0.0.1:1" --minio-credfile "$T/cred"
 expect_fgrep "MinIO: GET /: " "$T/err" "naming the request"
+
+# TLS is verified: the same server over HTTPS with a certificate no CA of
+# the system signed is refused. (Not in $T/tls: a tls/ beside the state
+# file is the operators' certificates, which the backup carries.)
+mkdir "$T/https"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$T/https/key.pem" -out "$T/https/cert.pem" 2>/dev/null
+S3_TLS_CERT=$T/https/cert.pem S3_TLS_KEY=$T/https/key.pem "$PYTHON3" "$top_srcdir/tests/s3-server.py" "$STORE" \
+	"$T/server.cred" "$T/https/port" 2>"$T/https/err" &
+tls_pid=$!
+on_exit "kill $tls_pid 2>/dev/null || true"
+wait_for 30 "the HTTPS S3 server listens" -- test -s "$T/https/port"
+expect_exit 1 "an https server whose certificate is not trusted is refused" -- "$OUTPOST" --state "$S" backup \
+	--root "$R" --minio "https://127.0.0.1:$(cat "$T/https/port")" --minio-credfile "$T/cred"
+expect_grep "MinIO: GET /: .*certificate" "$T/err" "naming the certificate"
+kill "$tls_pid"
 
 # The pod runner: k3s's kubectl port-forward to the platform's pod, and the
 # root user and password from its namespace's Secret `minio`. A stand-in at

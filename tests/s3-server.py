@@ -21,12 +21,14 @@ what Outpost's client uses is implemented: ListBuckets, ListObjectsV2
 S3_MAX_KEYS in the environment caps a list page (to exercise paging);
 S3_EXTRA_KEYS names a file whose lines "BUCKET<tab>KEY" add keys to that
 bucket's list that no file system could hold ("../x", "a//b"), read at each
-list: a client must refuse them.
+list: a client must refuse them. With S3_TLS_CERT and S3_TLS_KEY (PEM
+files) it speaks HTTPS.
 """
 import base64
 import hashlib
 import hmac
 import os
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -254,6 +256,10 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if os.environ.get("S3_TLS_CERT"):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.environ["S3_TLS_CERT"], os.environ["S3_TLS_KEY"])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     tmp = PORTFILE + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(f"{server.server_address[1]}\n")
