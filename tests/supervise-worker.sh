@@ -31,9 +31,9 @@ case $(readlink "/proc/$OUTPOST_PID/exe") in
 */outpost-supervise) ok "outpost supervise became outpost-supervise, same pid" ;;
 *) not_ok "the supervising process runs $(readlink "/proc/$OUTPOST_PID/exe")" ;;
 esac
-heavy=$(grep -o -E '/[^ ]*(libcurl|libcrypto|libssl|libarchive|libyaml|libgnutls)[^ ]*' \
+heavy=$(grep -o -E '/[^ ]*(libcurl|libcrypto|libssl|libarchive|libyaml|libxml2|libgnutls)[^ ]*' \
 	"/proc/$OUTPOST_PID/maps" | sort -u | tr '\n' ' ')
-[ -z "$heavy" ] && ok "the supervising process maps no libcurl, OpenSSL, libarchive or libyaml" ||
+[ -z "$heavy" ] && ok "the supervising process maps no libcurl, OpenSSL, libarchive, libyaml or libxml2" ||
 	not_ok "the supervising process maps $heavy"
 wait_for 30 "the worker exits once idle" -- no_worker
 [ "$(pgrep -P "$OUTPOST_PID" | wc -l)" -eq 1 ] && ok "k3s is the only child" || not_ok "children: $(pgrep -P "$OUTPOST_PID" | tr '\n' ' ')"
