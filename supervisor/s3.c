@@ -335,15 +335,17 @@ static char *call_url(const struct s3 *s, const struct call *c)
 	return url;
 }
 
-static void setup(struct s3 *s, struct call *c, const char *url, struct curl_slist *headers)
+/* CURLE_OK, or what the options that keep the request safe (signed,
+ * http(s) only) answered: a libcurl without them must not send it. */
+static CURLcode setup(struct s3 *s, struct call *c, const char *url, struct curl_slist *headers)
 {
 	CURL *h = s->curl;
+	CURLcode rc;
 
 	/* Reset between requests (the connection is kept): no option of one
 	 * request leaks into the next. */
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* HTTP/1.1 even over TLS: the Host header libcurl signs is the one sent. */
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	/* Keys are data: "a/./b" must not be collapsed into "a/b". */
@@ -358,8 +360,6 @@ static void setup(struct s3 *s, struct call *c, const char *url, struct curl_sli
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, SIGV4);
-	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_AWS_SIGV4);
 	/* USERNAME and PASSWORD rather than USERPWD: the password may hold ':'. */
 	curl_easy_setopt(h, CURLOPT_USERNAME, s->user);
 	curl_easy_setopt(h, CURLOPT_PASSWORD, s->password);
@@ -374,6 +374,10 @@ static void setup(struct s3 *s, struct call *c, const char *url, struct curl_sli
 	} else if (!strcmp(c->method, "DELETE")) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
+	if ((rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_AWS_SIGV4, SIGV4)) != CURLE_OK)
+		return rc;
+	return curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_AWS_SIGV4);
 }
 
 /* Runs the call; -1 with "MinIO: METHOD bucket/key: ..." for a transport
@@ -396,7 +400,12 @@ static int perform(struct s3 *s, struct call *c, struct err *e)
 	}
 	c->curl = s->curl;
 	s->errbuf[0] = '\0';
-	setup(s, c, url, headers);
+	if ((rc = setup(s, c, url, headers)) != CURLE_OK) {
+		curl_slist_free_all(headers);
+		free(url);
+		return err_set(e, EXIT_RUNTIME, "MinIO: this libcurl cannot sign S3 requests: %s",
+			       curl_easy_strerror(rc));
+	}
 	rc = curl_easy_perform(s->curl);
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &c->status);
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL); /* freed below */
