@@ -1,6 +1,6 @@
 /* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE] | --pg-pod NS/POD]
  *                [--redis ADDR [--redis-passfile FILE] | --redis-pod NS/POD] [--minio URL --minio-credfile FILE]
- *                [--keycloak KCSH]
+ *                [--keycloak KCSH | --keycloak-deployment NS/NAME]
  * outpost restore FILE [--root DIR] and the same service options */
 #include <getopt.h>
 #include <stdbool.h>
@@ -19,7 +19,8 @@ static const char backup_usage[] =
 	"                      [--pg CONNINFO [--pg-passfile FILE] | --pg-pod NAMESPACE/POD\n"
 	"                       [--kubeconfig PATH]]\n"
 	"                      [--redis ADDR [--redis-passfile FILE] | --redis-pod NAMESPACE/POD]\n"
-	"                      [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
+	"                      [--minio URL --minio-credfile FILE]\n"
+	"                      [--keycloak KCSH | --keycloak-deployment NAMESPACE/NAME]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
 	"<root>/" BACKUP_DIR "): a manifest with the bundle version and a SHA-256\n"
 	"per part, the tenants' state file and k3s's SQLite datastore (both through\n"
@@ -42,7 +43,13 @@ static const char backup_usage[] =
 	"root user and password are the two lines of the --minio-credfile FILE\n"
 	"(0600) and reach mc in MC_HOST_outpost, never argv.\n"
 	"With --keycloak (the path of kc.sh), every realm through\n"
-	"`kc.sh export --users realm_file`.\n"
+	"`kc.sh export --users realm_file`. With --keycloak-deployment (the\n"
+	"platform's: outpost-platform/keycloak), the same export run by a Job\n"
+	"made from that Deployment's pod template (same image, database settings\n"
+	"and built distribution) through the API with --kubeconfig, beside the\n"
+	"server rather than in its container, into a directory of this host\n"
+	"mounted into the Job's pod; the Job is deleted afterwards, whether it\n"
+	"succeeded or not.\n"
 	"Keeps the newest N archives in DIR (default: \"backup-keep\" in FILE, the\n"
 	"--supervise-config, default " OUTPOST_SYSCONFDIR "/outpost/supervise.json; else 7).\n"
 	"Needs no object store.\n";
@@ -52,7 +59,8 @@ static const char restore_usage[] =
 	"                            --pg-pod NAMESPACE/POD [--kubeconfig PATH]]\n"
 	"                            [--only files|services]\n"
 	"                            [--redis ADDR [--redis-passfile FILE] | --redis-pod NAMESPACE/POD]\n"
-	"                            [--minio URL --minio-credfile FILE] [--keycloak KCSH]\n\n"
+	"                            [--minio URL --minio-credfile FILE]\n"
+	"                            [--keycloak KCSH | --keycloak-deployment NAMESPACE/NAME]\n\n"
 	"Puts back the state file, k3s's datastore and token, the appliance CA and\n"
 	"the operators' certificates (replacing the box's own) from a backup, with\n"
 	"outpost.service stopped. Every part is staged and checked first: an\n"
@@ -63,7 +71,12 @@ static const char restore_usage[] =
 	"a Redis part needs --redis or --redis-pod: each tenant's user and the keys of its prefix\n"
 	"are replaced by the archive's (other tenants' are left alone); a MinIO\n"
 	"part needs --minio: each bucket is mirrored back with --overwrite --remove;\n"
-	"a Keycloak part needs --keycloak: `kc.sh import --override true`.\n"
+	"a Keycloak part needs --keycloak or --keycloak-deployment: `kc.sh import\n"
+	"--override true` (replacing each realm of the archive), run on this host\n"
+	"or by a Job made from the Deployment; with --keycloak-deployment the\n"
+	"Deployment is then restarted (as `kubectl rollout restart`), since the\n"
+	"running server's cache still holds the old realms: logins are refused\n"
+	"until the new pod is ready.\n"
 	"--only files puts back the files alone (outpost.service stopped); --only\n"
 	"services replays the dumps alone, with outpost.service running: the two\n"
 	"steps of a box whose PostgreSQL runs in its own cluster (--pg-pod).\n";
@@ -99,6 +112,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "minio", required_argument, NULL, 'M' },
 		{ "minio-credfile", required_argument, NULL, 'C' },
 		{ "keycloak", required_argument, NULL, 'K' },
+		{ "keycloak-deployment", required_argument, NULL, 'Y' },
 		{ "supervise-config", required_argument, NULL, 'S' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
@@ -136,6 +150,8 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			o->minio.credfile = optarg;
 		} else if (c == 'K') {
 			o->keycloak.kcsh = optarg;
+		} else if (c == 'Y') {
+			o->keycloak.deployment = optarg;
 		} else if (c == 'o' && !strcmp(what, "backup")) {
 			out = optarg;
 		} else if (c == 'k' && !strcmp(what, "backup")) {
@@ -168,8 +184,8 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		return cli_usage(cli, what, "--redis and --redis-pod are two ways to one server: give one");
 	if (o->redis.pod && o->redis.passfile)
 		return cli_usage(cli, what, "--redis-pod reads the password from the pod's Secret: no --redis-passfile");
-	if (via.kubeconfig && !o->pg.pod && !o->redis.pod)
-		return cli_usage(cli, what, "--kubeconfig needs --pg-pod or --redis-pod");
+	if (via.kubeconfig && !o->pg.pod && !o->redis.pod && !o->keycloak.deployment)
+		return cli_usage(cli, what, "--kubeconfig needs --pg-pod, --redis-pod or --keycloak-deployment");
 	/* k3s's binary and kubeconfig under the root the command works on. */
 	snprintf(paths->k3s, sizeof(paths->k3s), "%s%s" K3S_BIN, o->root, sep);
 	via.k3s = paths->k3s;
@@ -179,6 +195,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		via.kubeconfig = paths->kubeconfig;
 	}
 	o->pg.via = o->redis.via = via;
+	o->keycloak.kubeconfig = via.kubeconfig;
 	if (o->redis.passfile && !o->redis.addr)
 		return cli_usage(cli, what, "--redis-passfile needs --redis");
 	if (o->minio.credfile && !o->minio.url)
