@@ -4,7 +4,10 @@
  * server) and its management port 9000, which every kc.sh command opens
  * (keycloak issues #29200, #29601). The Job is made from the Deployment's
  * own pod template, so it runs the same image with the same database
- * settings and the same built distribution. Pure: JSON in, JSON out. */
+ * settings and the same built distribution. Its hostPath volume needs a
+ * namespace whose Pod Security level is privileged (k3s's default; the
+ * platform's namespace sets none): baseline refuses hostPath. Pure: JSON
+ * in, JSON out. */
 #ifndef OUTPOST_BACKUP_KEYCLOAK_JOB_H
 #define OUTPOST_BACKUP_KEYCLOAK_JOB_H
 

@@ -46,8 +46,10 @@ fi
 # kc_finish CODE: the Job's container exits with CODE.
 kc_finish() {
 	if [ "$SERVER" = real ]; then
-		wait_for 60 "the Job's pod is made" -- sh -c "$K get pod -n $NS -l job-name=$JOB -o name | grep -q ."
-		$K annotate pod -n "$NS" -l "job-name=$JOB" "outpost.test/exit=$1" >/dev/null
+		# This Job's pod, not one of an earlier Job still going away.
+		pods="controller-uid=$($K get job -n "$NS" "$JOB" -o jsonpath='{.metadata.uid}')"
+		wait_for 60 "the Job's pod is made" -- sh -c "$K get pod -n $NS -l $pods -o name | grep -q ."
+		$K annotate pod -n "$NS" -l "$pods" "outpost.test/exit=$1" >/dev/null
 	elif [ "$1" = 0 ]; then
 		kubeapi_ctl controllers '{"jobs": true, "delay": 0}' >/dev/null
 	else
