@@ -81,6 +81,21 @@ bg_exit() {
 
 job_gone() { ! $K get job -n "$NS" "$JOB" >/dev/null 2>&1; }
 
+# await_job DESCRIPTION NAME: waits for the Job that the command of run_bg
+# NAME makes (not one left by an earlier run), its JSON in $T/job.json; if
+# none comes, shows the command's errors and stops.
+ours() {
+	$K get job -n "$NS" "$JOB" -o json >"$T/job.json" 2>/dev/null &&
+		jq -e ".metadata.labels[\"app.kubernetes.io/name\"] == \"$JOB\"" "$T/job.json" >/dev/null
+}
+await_job() {
+	wait_for 60 "$1" -- ours && return 0
+	sed "s/^/# $2: /" "$T/$2.err" >&2
+	kill "$bg_pid" 2>/dev/null || :
+	finish
+	exit 1
+}
+
 # The platform's Keycloak, as the chart renders it.
 $K create namespace "$NS" >/dev/null
 helm template keycloak "$top_srcdir/charts/keycloak" --namespace "$NS" \
@@ -112,11 +127,8 @@ echo "{\"apiVersion\": \"batch/v1\", \"kind\": \"Job\", \"metadata\": {\"name\":
  \"containers\": [{\"name\": \"c\", \"image\": \"leftover:1\"}]}}}}" | $K create -n "$NS" -f - >/dev/null
 
 run_bg backup "$OUTPOST" --state "$S" backup "$@"
-wait_for 60 "the backup makes its export Job" -- sh -c \
-	"$K get job -n $NS $JOB -o json | jq -e '.spec.template.spec.containers[0].image != \"leftover:1\"'"
-$K get job -n "$NS" "$JOB" -o json >"$T/job.json"
+await_job "the backup replaces the leftover Job with its export Job" backup
 jt() { jq -e "$1" "$T/job.json" >/dev/null; }
-expect_true "the leftover Job was replaced" -- jt '.metadata.labels["app.kubernetes.io/name"] == "outpost-backup-keycloak"'
 expect_true "the Job runs the Deployment's image" -- jt ".spec.template.spec.containers[0].image == \"$IMAGE\""
 expect_true "kc.sh export, optimized, into the work directory, users in the realm file" -- \
 	jt '.spec.template.spec.containers[0].command == ["/opt/keycloak/bin/kc.sh", "export", "--optimized", "--dir", "/outpost-work", "--users", "realm_file"] and (.spec.template.spec.containers[0] | has("args") | not)'
@@ -168,7 +180,7 @@ kc_settle
 archives() { find "$B" -maxdepth 1 -name 'outpost-backup-*.tar.gz' | wc -l; }
 before=$(archives)
 run_bg failed "$OUTPOST" --state "$S" backup "$@"
-wait_for 60 "the next backup makes its Job" -- $K get job -n "$NS" "$JOB"
+await_job "the next backup makes its Job" failed
 kc_finish 1
 bg_exit "the failed backup ends"
 expect_true "a failed Job fails the backup (exit 1)" -- test "$bg_rc" -eq 1
@@ -182,8 +194,7 @@ kc_settle
 # Restore: the files reach an import Job, then the Deployment restarts.
 $K get deployment -n "$NS" keycloak -o json >"$T/dep-before.json"
 run_bg restore "$OUTPOST" --state "$S" restore "$A" --only services "$@"
-wait_for 60 "the restore makes its import Job" -- $K get job -n "$NS" "$JOB"
-$K get job -n "$NS" "$JOB" -o json >"$T/job.json"
+await_job "the restore makes its import Job" restore
 expect_true "kc.sh import, optimized, overriding the realms" -- \
 	jt '.spec.template.spec.containers[0].command == ["/opt/keycloak/bin/kc.sh", "import", "--optimized", "--dir", "/outpost-work", "--override", "true"]'
 WORK=$(jq -r '.spec.template.spec.volumes[] | select(.name == "outpost-work") | .hostPath.path' "$T/job.json")
