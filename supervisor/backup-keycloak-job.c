@@ -104,9 +104,9 @@ json_t *kc_job_render(json_t *deployment, const struct kc_job *job, struct err *
 {
 	const char *ns = json_string_value(json_object_get(json_object_get(deployment, "metadata"),
 							   "namespace"));
-	json_t *pod;
+	json_t *pod = pod_template_spec(deployment);
 
-	if (!ns || !json_is_object(pod_template_spec(deployment)) || !main_container(pod_template_spec(deployment))) {
+	if (!ns || !json_is_object(pod) || !main_container(pod)) {
 		err_set(e, EXIT_RUNTIME, "the Keycloak Deployment has no pod template with a container");
 		return NULL;
 	}

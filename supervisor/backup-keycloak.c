@@ -42,7 +42,8 @@ int backup_keycloak_check(const struct backup_keycloak *k, struct err *e)
 	char ns[64], name[254];
 
 	if (k->kcsh && k->deployment)
-		return err_set(e, EXIT_USAGE, "--keycloak and --keycloak-deployment are two ways to one Keycloak: give one");
+		return err_set(e, EXIT_USAGE,
+			       "--keycloak and --keycloak-deployment are two ways to one Keycloak: give one");
 	if (k->kcsh && (k->kcsh[0] != '/' || access(k->kcsh, X_OK) < 0))
 		return err_set(e, EXIT_USAGE, "--keycloak '%s': the absolute path of an executable kc.sh", k->kcsh);
 	if (k->deployment && pod_split(k->deployment, ns, name) < 0)

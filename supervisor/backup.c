@@ -126,8 +126,8 @@ static const struct service {
 	[P_PG] = { "PostgreSQL", "--pg or --pg-pod", pg_on, pg_dump, pg_restore, NULL },
 	[P_REDIS] = { "Redis", "--redis or --redis-pod", redis_on, redis_dump, redis_restore, backup_redis_verify },
 	[P_MINIO] = { "MinIO", "--minio", minio_on, minio_dump, minio_restore, backup_minio_verify },
-	[P_KEYCLOAK] = { "Keycloak", "--keycloak or --keycloak-deployment", keycloak_on, keycloak_dump, keycloak_restore,
-			 backup_keycloak_verify },
+	[P_KEYCLOAK] = { "Keycloak", "--keycloak or --keycloak-deployment", keycloak_on, keycloak_dump,
+			 keycloak_restore, backup_keycloak_verify },
 	[P_CERTS] = { "the certificates", NULL, certs_on, certs_dump, certs_restore, backup_certs_verify },
 };
 
