@@ -82,7 +82,7 @@ static int minio_restore(const struct backup_opts *o, const char *src, struct er
 
 static int keycloak_on(const struct backup_opts *o)
 {
-	return o->keycloak.kcsh != NULL;
+	return o->keycloak.kcsh != NULL || o->keycloak.deployment != NULL;
 }
 
 static int keycloak_dump(const struct backup_opts *o, const char *dst, struct err *e)
@@ -126,8 +126,8 @@ static const struct service {
 	[P_PG] = { "PostgreSQL", "--pg or --pg-pod", pg_on, pg_dump, pg_restore, NULL },
 	[P_REDIS] = { "Redis", "--redis or --redis-pod", redis_on, redis_dump, redis_restore, backup_redis_verify },
 	[P_MINIO] = { "MinIO", "--minio or --minio-pod", minio_on, minio_dump, minio_restore, backup_minio_verify },
-	[P_KEYCLOAK] = { "Keycloak", "--keycloak", keycloak_on, keycloak_dump, keycloak_restore,
-			 backup_keycloak_verify },
+	[P_KEYCLOAK] = { "Keycloak", "--keycloak or --keycloak-deployment", keycloak_on, keycloak_dump,
+			 keycloak_restore, backup_keycloak_verify },
 	[P_CERTS] = { "the certificates", NULL, certs_on, certs_dump, certs_restore, backup_certs_verify },
 };
 

@@ -35,7 +35,7 @@ struct backup_opts {
 	struct backup_pg pg;    /* pg.conninfo NULL: no PostgreSQL part */
 	struct backup_redis redis; /* redis.addr NULL: no Redis part */
 	struct backup_minio minio; /* minio.url NULL: no MinIO part */
-	struct backup_keycloak keycloak; /* keycloak.kcsh NULL: no Keycloak part */
+	struct backup_keycloak keycloak; /* kcsh and deployment NULL: no Keycloak part */
 	enum backup_phase phase;       /* restore only */
 };
 

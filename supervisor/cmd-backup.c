@@ -1,6 +1,7 @@
 /* outpost backup [--out DIR] [--keep N] [--root DIR] [--pg CONNINFO [--pg-passfile FILE] | --pg-pod NS/POD]
  *                [--redis ADDR [--redis-passfile FILE] | --redis-pod NS/POD]
- *                [--minio URL --minio-credfile FILE | --minio-pod NS/POD] [--keycloak KCSH]
+ *                [--minio URL --minio-credfile FILE | --minio-pod NS/POD]
+ *                [--keycloak KCSH | --keycloak-deployment NS/NAME]
  * outpost restore FILE [--root DIR] and the same service options */
 #include <getopt.h>
 #include <stdbool.h>
@@ -20,7 +21,7 @@ static const char backup_usage[] =
 	"                       [--kubeconfig PATH]]\n"
 	"                      [--redis ADDR [--redis-passfile FILE] | --redis-pod NAMESPACE/POD]\n"
 	"                      [--minio URL --minio-credfile FILE | --minio-pod NAMESPACE/POD]\n"
-	"                      [--keycloak KCSH]\n\n"
+	"                      [--keycloak KCSH | --keycloak-deployment NAMESPACE/NAME]\n\n"
 	"Writes outpost-backup-<time>.tar.gz (0600) into DIR (default\n"
 	"<root>/" BACKUP_DIR "): a manifest with the bundle version and a SHA-256\n"
 	"per part, the tenants' state file and k3s's SQLite datastore (both through\n"
@@ -47,7 +48,13 @@ static const char backup_usage[] =
 	"port-forward` to the pod's port 9000, the credentials read from its\n"
 	"namespace's Secret minio (kept in memory only).\n"
 	"With --keycloak (the path of kc.sh), every realm through\n"
-	"`kc.sh export --users realm_file`.\n"
+	"`kc.sh export --users realm_file`. With --keycloak-deployment (the\n"
+	"platform's: outpost-platform/keycloak), the same export run by a Job\n"
+	"made from that Deployment's pod template (same image, database settings\n"
+	"and built distribution) through the API with --kubeconfig, beside the\n"
+	"server rather than in its container, into a directory of this host\n"
+	"mounted into the Job's pod; the Job is deleted afterwards, whether it\n"
+	"succeeded or not.\n"
 	"Keeps the newest N archives in DIR (default: \"backup-keep\" in FILE, the\n"
 	"--supervise-config, default " OUTPOST_SYSCONFDIR "/outpost/supervise.json; else 7).\n"
 	"Needs no object store.\n";
@@ -58,7 +65,7 @@ static const char restore_usage[] =
 	"                            [--only files|services]\n"
 	"                            [--redis ADDR [--redis-passfile FILE] | --redis-pod NAMESPACE/POD]\n"
 	"                            [--minio URL --minio-credfile FILE | --minio-pod NAMESPACE/POD]\n"
-	"                            [--keycloak KCSH]\n\n"
+	"                            [--keycloak KCSH | --keycloak-deployment NAMESPACE/NAME]\n\n"
 	"Puts back the state file, k3s's datastore and token, the appliance CA and\n"
 	"the operators' certificates (replacing the box's own) from a backup, with\n"
 	"outpost.service stopped. Every part is staged and checked first: an\n"
@@ -71,7 +78,12 @@ static const char restore_usage[] =
 	"part needs --minio or --minio-pod: each bucket is made if missing, its\n"
 	"objects are written back and those the archive lacks deleted (other\n"
 	"buckets are left alone);\n"
-	"a Keycloak part needs --keycloak: `kc.sh import --override true`.\n"
+	"a Keycloak part needs --keycloak or --keycloak-deployment: `kc.sh import\n"
+	"--override true` (replacing each realm of the archive), run on this host\n"
+	"or by a Job made from the Deployment; with --keycloak-deployment the\n"
+	"Deployment is then restarted (as `kubectl rollout restart`), since the\n"
+	"running server's cache still holds the old realms: logins are refused\n"
+	"until the new pod is ready.\n"
 	"--only files puts back the files alone (outpost.service stopped); --only\n"
 	"services replays the dumps alone, with outpost.service running: the two\n"
 	"steps of a box whose PostgreSQL runs in its own cluster (--pg-pod).\n";
@@ -108,6 +120,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		{ "minio-credfile", required_argument, NULL, 'C' },
 		{ "minio-pod", required_argument, NULL, 'I' },
 		{ "keycloak", required_argument, NULL, 'K' },
+		{ "keycloak-deployment", required_argument, NULL, 'Y' },
 		{ "supervise-config", required_argument, NULL, 'S' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
@@ -147,6 +160,8 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 			o->minio.pod = optarg;
 		} else if (c == 'K') {
 			o->keycloak.kcsh = optarg;
+		} else if (c == 'Y') {
+			o->keycloak.deployment = optarg;
 		} else if (c == 'o' && !strcmp(what, "backup")) {
 			out = optarg;
 		} else if (c == 'k' && !strcmp(what, "backup")) {
@@ -183,8 +198,9 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		return cli_usage(cli, what, "--minio and --minio-pod are two ways to one server: give one");
 	if (o->minio.pod && o->minio.credfile)
 		return cli_usage(cli, what, "--minio-pod reads the credentials from the pod's Secret: no --minio-credfile");
-	if (via.kubeconfig && !o->pg.pod && !o->redis.pod && !o->minio.pod)
-		return cli_usage(cli, what, "--kubeconfig needs --pg-pod, --redis-pod or --minio-pod");
+	if (via.kubeconfig && !o->pg.pod && !o->redis.pod && !o->minio.pod && !o->keycloak.deployment)
+		return cli_usage(cli, what,
+				 "--kubeconfig needs --pg-pod, --redis-pod, --minio-pod or --keycloak-deployment");
 	/* k3s's binary and kubeconfig under the root the command works on. */
 	snprintf(paths->k3s, sizeof(paths->k3s), "%s%s" K3S_BIN, o->root, sep);
 	via.k3s = paths->k3s;
@@ -194,6 +210,7 @@ static int parse(struct cli *cli, const char *what, const char *usage, int argc,
 		via.kubeconfig = paths->kubeconfig;
 	}
 	o->pg.via = o->redis.via = o->minio.via = via;
+	o->keycloak.kubeconfig = via.kubeconfig;
 	if (o->redis.passfile && !o->redis.addr)
 		return cli_usage(cli, what, "--redis-passfile needs --redis");
 	if (o->minio.credfile && !o->minio.url)

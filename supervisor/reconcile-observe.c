@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "drift.h"
+#include "job-state.h"
 #include "reconcile-pass.h"
 #include "util.h"
 
@@ -25,23 +26,6 @@ const char *object_role(json_t *obj)
 	for (size_t i = 0; role && i < ARRAY_SIZE(roles); i++)
 		if (!strcmp(role, roles[i]))
 			return roles[i];
-	return NULL;
-}
-
-/* A Failed condition's message (Job, HelmChart), or NULL. */
-static const char *failed_condition(json_t *obj)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i, c) {
-		const char *type = json_string_value(json_object_get(c, "type"));
-		const char *status = json_string_value(json_object_get(c, "status"));
-		if (type && status && !strcmp(type, "Failed") && !strcmp(status, "True")) {
-			const char *m = json_string_value(json_object_get(c, "message"));
-			return m && *m ? m : "failed";
-		}
-	}
 	return NULL;
 }
 
@@ -148,16 +132,6 @@ static void listed_tls(struct observed *listed, json_t *item)
 	listed->tls_key = b64_text(key);
 }
 
-/* How far a Job got, and why it failed (NULL unless it did). */
-static enum diff_job job_state(json_t *job, const char **failure)
-{
-	json_int_t succeeded = json_integer_value(json_object_get(json_object_get(job, "status"),
-								  "succeeded"));
-
-	*failure = succeeded > 0 ? NULL : failed_condition(job);
-	return succeeded > 0 ? DIFF_JOB_SUCCEEDED : *failure ? DIFF_JOB_FAILED : DIFF_JOB_RUNNING;
-}
-
 /* What only some kinds tell: how far a Job got, why a Job or HelmChart
  * failed, the passwords of a credentials Secret. */
 static void listed_state(struct observed *listed, json_t *item)
@@ -168,7 +142,7 @@ static void listed_state(struct observed *listed, json_t *item)
 	if (!strcmp(d->kind, "Job")) {
 		d->job = job_state(item, &failure);
 	} else if (!strcmp(d->kind, "HelmChart")) {
-		failure = failed_condition(item);
+		failure = job_failed_message(item);
 	} else if (!strcmp(d->kind, "Secret") && listed->tenant && d->managed) {
 		listed_passwords(listed, item);
 		listed_tls(listed, item);

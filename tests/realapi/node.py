@@ -10,7 +10,11 @@ whose images could never run here:
     the real job, replicaset, deployment, statefulset and namespace
     controllers do the rest;
   - deletes a pod that has a deletionTimestamp with grace 0, as a kubelet
-    does once the containers are gone, so namespaces can terminate.
+    does once the containers are gone, so namespaces can terminate;
+  - with --hold KEY=VALUE, keeps a Job's pod labelled so Running until the
+    test annotates it outpost.test/exit=CODE (the container's exit code:
+    Succeeded for 0, else Failed), so a test can play the container's part
+    first (tests/backup-keycloak.sh writes what kc.sh would).
 Polls the pod list (a stand-in, not a kubelet: a list every 200 ms is
 plenty at test sizes). Python 3 standard library only.
 """
@@ -25,6 +29,8 @@ import time
 import urllib.parse
 
 NODE = "outpost"
+EXIT_ANNOTATION = "outpost.test/exit"
+HOLD = None  # (label key, value) of the Job pods the test completes
 
 
 def now():
@@ -99,13 +105,28 @@ def owned_by_job(pod):
                for r in pod["metadata"].get("ownerReferences") or [])
 
 
-def pod_status(pod):
+def held(pod):
+    labels = pod["metadata"].get("labels") or {}
+    return HOLD is not None and owned_by_job(pod) and \
+        labels.get(HOLD[0]) == HOLD[1]
+
+
+def exit_code(pod):
+    """The exit code the test gave a held pod, or None."""
+    code = (pod["metadata"].get("annotations") or {}).get(EXIT_ANNOTATION)
+    return None if code is None else int(code)
+
+
+def pod_status(pod, running=False):
     t = now()
     names = [c["name"] for c in pod["spec"].get("containers", [])]
-    if owned_by_job(pod):
-        term = {"terminated": {"exitCode": 0, "reason": "Completed",
+    if owned_by_job(pod) and not running:
+        code = exit_code(pod) or 0
+        term = {"terminated": {"exitCode": code,
+                               "reason": "Completed" if code == 0 else "Error",
                                "startedAt": t, "finishedAt": t}}
-        return {"phase": "Succeeded", "startTime": t,
+        return {"phase": "Succeeded" if code == 0 else "Failed",
+                "startTime": t,
                 "conditions": [{"type": "Ready", "status": "False",
                                 "reason": "PodCompleted"}],
                 "containerStatuses": [
@@ -142,10 +163,14 @@ def tend(api, pod):
                              "name": NODE}})
         return
     phase = (pod.get("status") or {}).get("phase")
-    if phase not in (None, "Pending"):
+    running = held(pod) and exit_code(pod) is None
+    # A held pod goes Running, then finishes once it has its exit code.
+    done = ("Running", "Succeeded", "Failed") if running else \
+        ("Succeeded", "Failed") if held(pod) else None
+    if (phase in done) if done else phase not in (None, "Pending"):
         return
     body = dict(pod)
-    body["status"] = pod_status(pod)
+    body["status"] = pod_status(pod, running)
     code, out = api.call("PUT", base + "/status", body)
     if code not in (200, 404, 409):
         print(f"pod {ns}/{name} status: {code} {out.get('message')}",
@@ -158,7 +183,12 @@ def main():
     p.add_argument("--ca", required=True)
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
+    p.add_argument("--hold", metavar="KEY=VALUE",
+                   help="Job pods with this label wait for " + EXIT_ANNOTATION)
     a = p.parse_args()
+    global HOLD
+    if a.hold:
+        HOLD = tuple(a.hold.split("=", 1))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     api = Api(a.server, a.ca, a.cert, a.key)
     node, cap = node_object()

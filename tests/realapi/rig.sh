@@ -204,8 +204,10 @@ realapi_start() {
 	realapi_wait 60 "the controller-manager" -- $K_RIG get serviceaccount default -n default ||
 		realapi_fail "kube-controller-manager did not start its controllers" || return 1
 
+	# REALAPI_NODE_HOLD=KEY=VALUE: Job pods so labelled wait for the test (node.py --hold).
 	realapi_spawn node "${PYTHON3:-python3}" "$realapi_here/node.py" --server "$REALAPI_SERVER" \
-		--ca "$pki/ca.crt" --cert "$pki/node.crt" --key "$pki/node.key"
+		--ca "$pki/ca.crt" --cert "$pki/node.crt" --key "$pki/node.key" \
+		${REALAPI_NODE_HOLD:+--hold "$REALAPI_NODE_HOLD"}
 	realapi_wait 60 "the node stand-in" -- sh -c \
 		"$K_RIG get node outpost -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True" ||
 		realapi_fail "the node stand-in did not register" || return 1
