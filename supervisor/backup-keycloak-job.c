@@ -74,6 +74,29 @@ static int one_shot(json_t *c, enum kc_job_verb verb)
 		       : 0;
 }
 
+/* What the Job's containers ask the scheduler for. The server's own request
+ * (1280Mi) is already in the budget, and tenant admission may have handed
+ * out the rest of the node's allocatable requests, so a Job asking as much
+ * again could stay Pending until its deadline on a full box. An export or
+ * import of the realms needs far less; the limits stay the server's, which
+ * bound the JVM's heap (JAVA_OPTS_KC_HEAP is a share of the limit). */
+static int small_requests(json_t *containers)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(containers, i, c) {
+		json_t *res = json_object_get(c, "resources");
+
+		if (!json_is_object(res) && json_object_set_new(c, "resources", res = json_object()) < 0)
+			return -1;
+		if (json_object_set_new(res, "requests", json_pack("{s:s, s:s}", "cpu", KC_JOB_CPU_REQUEST,
+								   "memory", KC_JOB_MEMORY_REQUEST)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The template's pod with only the Keycloak container (its init containers,
  * volumes and security context kept), restarted never, and the work
  * directory mounted. The host directory must exist (type Directory): a
@@ -86,6 +109,8 @@ static json_t *job_pod(json_t *deployment, const struct kc_job *job)
 		goto fail;
 	c = json_incref(c);
 	if (json_object_set_new(pod, "containers", json_pack("[o]", c)) < 0 || one_shot(c, job->verb) < 0 ||
+	    small_requests(json_object_get(pod, "containers")) < 0 ||
+	    small_requests(json_object_get(pod, "initContainers")) < 0 ||
 	    json_object_set_new(pod, "restartPolicy", json_string("Never")) < 0)
 		goto fail;
 	if (!json_is_array(volumes = json_object_get(pod, "volumes")) &&

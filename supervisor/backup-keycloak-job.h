@@ -17,6 +17,9 @@
 
 /* Where the pod sees the work directory (a hostPath volume). */
 #define KC_JOB_WORKDIR "/outpost-work"
+/* What each of the Job's containers requests (backup-keycloak-job.c says why). */
+#define KC_JOB_CPU_REQUEST "100m"
+#define KC_JOB_MEMORY_REQUEST "512Mi"
 /* The Job's name, and the name label of its pod. */
 #define KC_JOB_NAME "outpost-backup-keycloak"
 

@@ -138,6 +138,8 @@ expect_true "with the database password from its Secret" -- \
 	jt '[.spec.template.spec.containers[0].env[] | select(.name == "KC_DB_PASSWORD") | .valueFrom.secretKeyRef.name] == ["postgresql"]'
 expect_true "no probes, no ports" -- \
 	jt '.spec.template.spec.containers[0] | (has("startupProbe") or has("readinessProbe") or has("livenessProbe") or has("ports")) | not'
+expect_true "it asks the scheduler for less than the server, its limits the server's" -- \
+	jt '[.spec.template.spec.initContainers[], .spec.template.spec.containers[] | .resources.requests == {"cpu": "100m", "memory": "512Mi"} and .resources.limits.memory == "1536Mi"] | all'
 expect_true "runs once: restartPolicy Never, backoffLimit 0, a deadline" -- \
 	jt '.spec.template.spec.restartPolicy == "Never" and .spec.backoffLimit == 0 and .spec.activeDeadlineSeconds > 0'
 expect_true "the keycloak Service does not select its pod" -- sh -c \

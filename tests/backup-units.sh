@@ -18,8 +18,8 @@ expect_grep "^OnCalendar=\*-\*-\* 02:30:00" "$T/outpost-backup.timer" "timer: ni
 expect_grep "^Persistent=true" "$T/outpost-backup.timer" "timer: catches up after downtime"
 expect_grep "^WantedBy=timers.target" "$T/outpost-backup.timer" "timer: systemctl enable hooks it to timers.target"
 expect_grep "^Type=oneshot" "$T/outpost-backup.service" "service: oneshot"
-expect_grep "^ExecStart=$OUTPOST backup --pg-pod outpost-platform/postgresql-0 --redis-pod outpost-platform/redis-0$" \
-	"$T/outpost-backup.service" "service: outpost backup with the platform's PostgreSQL and Redis pods (retention from supervise.json)"
+expect_grep "^ExecStart=$OUTPOST backup --pg-pod outpost-platform/postgresql-0 --redis-pod outpost-platform/redis-0 --minio-pod outpost-platform/minio-0 --keycloak-deployment outpost-platform/keycloak$" \
+	"$T/outpost-backup.service" "service: outpost backup with the platform's PostgreSQL, Redis and MinIO pods and Keycloak's Deployment (retention from supervise.json)"
 expect_true "the service has no [Install]: only the timer starts it" -- sh -c "! grep -q '^\\[Install\\]' '$T/outpost-backup.service'"
 calendar=$(systemd-analyze calendar '*-*-* 02:30:00' 2>&1 | grep -c 'Next elapse' || :)
 expect_true "systemd accepts the calendar expression" -- test "$calendar" -ge 1

@@ -27,7 +27,8 @@ static const char deployment_text[] =
 	"      {\"name\": \"KC_DB_PASSWORD\", \"valueFrom\": {\"secretKeyRef\": {\"name\": \"postgresql\","
 	"       \"key\": \"keycloak-password\"}}}],"
 	"     \"ports\": [{\"name\": \"http\", \"containerPort\": 8080}, {\"name\": \"management\", \"containerPort\": 9000}],"
-	"     \"resources\": {\"limits\": {\"memory\": \"1536Mi\"}},"
+	"     \"resources\": {\"requests\": {\"cpu\": \"1000m\", \"memory\": \"1280Mi\"},"
+	"      \"limits\": {\"memory\": \"1536Mi\"}},"
 	"     \"securityContext\": {\"readOnlyRootFilesystem\": true},"
 	"     \"startupProbe\": {\"httpGet\": {\"path\": \"/health/started\", \"port\": \"management\"}},"
 	"     \"readinessProbe\": {\"httpGet\": {\"path\": \"/health/ready\", \"port\": \"management\"}},"
@@ -98,6 +99,10 @@ START_TEST(export_job_keeps_the_pod_and_runs_kcsh)
 	/* The database settings, the build and the built distribution. */
 	ck_assert_str_eq(str(c, "env.1.valueFrom.secretKeyRef.key"), "keycloak-password");
 	ck_assert_str_eq(str(c, "resources.limits.memory"), "1536Mi");
+	/* Asking the scheduler for less than the server, the build included. */
+	ck_assert_str_eq(str(c, "resources.requests.memory"), KC_JOB_MEMORY_REQUEST);
+	ck_assert_str_eq(str(c, "resources.requests.cpu"), KC_JOB_CPU_REQUEST);
+	ck_assert_str_eq(str(pod, "initContainers.0.resources.requests.memory"), KC_JOB_MEMORY_REQUEST);
 	ck_assert(json_is_true(at(c, "securityContext.readOnlyRootFilesystem")));
 	ck_assert_str_eq(str(pod, "initContainers.0.name"), "build");
 	ck_assert_int_eq(json_integer_value(at(pod, "securityContext.runAsUser")), 1000);
