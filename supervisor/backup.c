@@ -316,17 +316,30 @@ static int prune(const char *dir, unsigned keep, struct err *e)
 	return rc;
 }
 
-int backup_write(const struct backup_opts *o, char *path, size_t cap, char *missing, size_t mcap,
+/* Appends "NAME (why)" to r->failed and records the part in the
+ * manifest's "failed" list; the staged file, whole or not, goes. */
+static void dump_failed(const struct service *svc, enum part_id p, const char *staged, json_t *failed,
+			struct backup_report *r, struct err *e)
+{
+	size_t l = strlen(r->failed);
+
+	snprintf(r->failed + l, sizeof(r->failed) - l, "%s%s (%s)", l ? "; " : "", svc->name, e->msg);
+	json_array_append_new(failed, json_pack("{s:s, s:s}", "name", part_names[p], "error", e->msg));
+	unlink(staged);
+	*e = (struct err){ 0 };
+}
+
+int backup_write(const struct backup_opts *o, char *path, size_t cap, struct backup_report *r,
 		 struct err *e)
 {
 	char stage[4096], tmp[4096], src[4096], dst[4200], version[128], stamp[48];
-	json_t *man = NULL, *parts = json_array();
+	json_t *man = NULL, *parts = json_array(), *failed = json_array();
 	struct archive *a = NULL;
 	struct timespec ts;
 	struct tm tm;
 	int fd = -1, rc = -1, have[NPARTS] = { 0 };
 
-	missing[0] = '\0';
+	r->absent[0] = r->failed[0] = '\0';
 	clock_gettime(CLOCK_REALTIME, &ts);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", gmtime_r(&ts.tv_sec, &tm));
 	if ((size_t)snprintf(path, cap, "%s/outpost-backup-%s.%09ldZ.tar.gz", o->out_dir, stamp,
@@ -346,15 +359,24 @@ int backup_write(const struct backup_opts *o, char *path, size_t cap, char *miss
 			goto fail_long;
 		stage_path(stage, (enum part_id)p, dst, sizeof(dst));
 		if (svc ? !svc->on(o) : access(src, F_OK) < 0) {
-			size_t l = strlen(missing);
+			size_t l = strlen(r->absent);
 
-			snprintf(missing + l, mcap - l, "%s%s", l ? ", " : "", part_names[p]);
+			snprintf(r->absent + l, sizeof(r->absent) - l, "%s%s", l ? ", " : "", part_names[p]);
 			continue;
 		}
-		if ((svc ? svc->dump(o, dst, e)
-		     : p == P_K3S_TOKEN ? copy_file(src, dst, 0600, e)
-		     : sqlite_copy(src, dst, e)) < 0 ||
-		    sha256_file(dst, hex, &size, e) < 0)
+		/* A running service's dump may fail on its own (a pod down, a Job
+		 * not scheduled); this box's own files may not. */
+		if (svc && svc->flag) {
+			if (svc->dump(o, dst, e) < 0) {
+				dump_failed(svc, (enum part_id)p, dst, failed, r, e);
+				continue;
+			}
+		} else if ((svc ? svc->dump(o, dst, e)
+			    : p == P_K3S_TOKEN ? copy_file(src, dst, 0600, e)
+			    : sqlite_copy(src, dst, e)) < 0) {
+			goto out;
+		}
+		if (sha256_file(dst, hex, &size, e) < 0)
 			goto out;
 		have[p] = 1;
 		json_array_append_new(parts, json_pack("{s:s, s:s, s:I}", "name", part_names[p], "sha256",
@@ -362,6 +384,10 @@ int backup_write(const struct backup_opts *o, char *path, size_t cap, char *miss
 	}
 	man = json_pack("{s:i, s:s, s:s, s:O}", "format", 1, "bundle_version", version, "created", stamp,
 			"parts", parts);
+	if (man && json_array_size(failed) && json_object_set(man, "failed", failed) < 0) {
+		json_decref(man);
+		man = NULL;
+	}
 	snprintf(dst, sizeof(dst), "%s/manifest.json", stage);
 	if (!man || json_dump_file(man, dst, JSON_INDENT(2)) < 0) {
 		err_set(e, EXIT_RUNTIME, "%s: cannot write the manifest", dst);
@@ -383,7 +409,7 @@ int backup_write(const struct backup_opts *o, char *path, size_t cap, char *miss
 	}
 	if (archive_write_close(a) != ARCHIVE_OK || fsync(fd) < 0 || rename(tmp, path) < 0)
 		goto fail_archive;
-	rc = util_fsync_parent(path, e) < 0 ? -1 : prune(o->out_dir, o->keep, e);
+	rc = util_fsync_parent(path, e) < 0 ? -1 : r->failed[0] ? 0 : prune(o->out_dir, o->keep, e);
 	goto out;
 fail_long:
 	err_set(e, EXIT_USAGE, "a path is too long");
@@ -399,6 +425,7 @@ out:
 		close(fd);
 	json_decref(man);
 	json_decref(parts);
+	json_decref(failed);
 	remove_stage(stage);
 	return rc;
 }
@@ -458,10 +485,23 @@ out:
 	return rc;
 }
 
+/* A service part the archive's backup could not dump, named as the backup
+ * named it, into r->failed. */
+static void failed_at_backup(const char *part, const char *why, struct backup_report *r)
+{
+	size_t l = strlen(r->failed);
+	const char *name = part ? part : "?";
+
+	for (int p = 0; part && p < NPARTS; p++)
+		if (!strcmp(part, part_names[p]))
+			name = services[p].name ? services[p].name : part;
+	snprintf(r->failed + l, sizeof(r->failed) - l, "%s%s (%s)", l ? "; " : "", name, why ? why : "?");
+}
+
 /* Every listed part is there with its hash, every part there is listed,
  * and the archive is not from a newer bundle than the installed one. */
 static int verify(const struct backup_opts *o, const char *archive, const char *stage,
-		  const int seen[NPARTS], struct err *e)
+		  const int seen[NPARTS], struct backup_report *r, struct err *e)
 {
 	char path[4200], installed[128], hex[65];
 	json_error_t jerr;
@@ -492,6 +532,9 @@ static int verify(const struct backup_opts *o, const char *archive, const char *
 			     archive, version, installed);
 		goto out;
 	}
+	json_array_foreach(json_object_get(man, "failed"), i, it)
+		failed_at_backup(json_string_value(json_object_get(it, "name")),
+				 json_string_value(json_object_get(it, "error")), r);
 	json_array_foreach(parts, i, it) {
 		const char *name = json_string_value(json_object_get(it, "name"));
 		const char *want = json_string_value(json_object_get(it, "sha256"));
@@ -559,13 +602,13 @@ static int place(const char *staged, const char *target, int sqlite, struct err 
 	return util_fsync_parent(target, e);
 }
 
-int backup_restore(const struct backup_opts *o, const char *archive, char *left, size_t lcap,
+int backup_restore(const struct backup_opts *o, const char *archive, struct backup_report *r,
 		   struct err *e)
 {
 	char stage[4096], staged[4200], target[4096], done[512] = "";
 	int seen[NPARTS] = { 0 }, rc;
 
-	left[0] = '\0';
+	r->absent[0] = r->failed[0] = '\0';
 	if (!strcmp(o->root, "/") && o->phase != BACKUP_PHASE_SERVICES) {
 		char *const argv[] = { "systemctl", "is-active", "--quiet", "outpost.service", NULL };
 		struct err ignore = { 0 };
@@ -579,7 +622,7 @@ int backup_restore(const struct backup_opts *o, const char *archive, char *left,
 	snprintf(stage, sizeof(stage), "%s/.outpost-restore.XXXXXX", o->out_dir);
 	if (!mkdtemp(stage))
 		return err_errno(e, errno, "%s", o->out_dir);
-	if ((rc = extract(archive, stage, seen, e)) < 0 || (rc = verify(o, archive, stage, seen, e)) < 0)
+	if ((rc = extract(archive, stage, seen, e)) < 0 || (rc = verify(o, archive, stage, seen, r, e)) < 0)
 		goto out;
 	/* The dumps first (services come after the files in part order): they
 	 * are the parts most likely to fail half-way (a statement the server
@@ -591,9 +634,9 @@ int backup_restore(const struct backup_opts *o, const char *archive, char *left,
 		if (!seen[p])
 			continue;
 		if (!in_phase(o, p)) {
-			size_t l = strlen(left);
+			size_t l = strlen(r->absent);
 
-			snprintf(left + l, lcap - l, "%s%s", l ? ", " : "", part_names[p]);
+			snprintf(r->absent + l, sizeof(r->absent) - l, "%s%s", l ? ", " : "", part_names[p]);
 			continue;
 		}
 		stage_path(stage, (enum part_id)p, staged, sizeof(staged));

@@ -39,20 +39,34 @@ struct backup_opts {
 	enum backup_phase phase;       /* restore only */
 };
 
-/* Writes outpost-backup-<time>.tar.gz (0600, whole or absent) and removes
- * the oldest beyond o->keep. `path` gets the archive's path. A part that is
- * not there (no k3s datastore yet) is left out and named in `missing`. */
-int backup_write(const struct backup_opts *o, char *path, size_t cap, char *missing,
-		 size_t mcap, struct err *e);
+/* What a backup or restore says besides its result. */
+struct backup_report {
+	/* backup: the parts that are not there (no k3s datastore yet), left
+	 * out; restore: the archive's parts of the other phase, not put back */
+	char absent[256];
+	/* backup: the services whose dump failed, "NAME (why)" joined by "; ";
+	 * restore: those the archive's backup recorded as failed */
+	char failed[2048];
+};
+
+/* Writes outpost-backup-<time>.tar.gz (0600, whole or absent). A service
+ * whose dump fails does not cost the others: the archive is written
+ * without its part, the manifest lists it under "failed", r->failed names
+ * it, and the older archives are all kept (a run of failures never prunes
+ * the last whole backup). Otherwise the oldest beyond o->keep are removed.
+ * `path` gets the archive's path. Returns 0 when an archive was written
+ * (r->failed may still be set), -1 with e set when none was. */
+int backup_write(const struct backup_opts *o, char *path, size_t cap, struct backup_report *r,
+		 struct err *e);
 
 /* Restores `archive`: every part is extracted to a staging directory and
  * checked against the manifest, and the archive's bundle version against
  * the installed one, before anything is replaced (exit 3 for a newer
  * version, a hash mismatch, an unknown or missing part). Then each part is
  * renamed into place. Only the parts of o->phase are checked for a runner
- * and put back; `left` names the archive's other parts. Returns 0, or -1
- * with e set. */
-int backup_restore(const struct backup_opts *o, const char *archive, char *left, size_t lcap,
+ * and put back; r->absent names the archive's other parts and r->failed the
+ * services its backup failed to dump. Returns 0, or -1 with e set. */
+int backup_restore(const struct backup_opts *o, const char *archive, struct backup_report *r,
 		   struct err *e);
 
 #endif

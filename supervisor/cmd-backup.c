@@ -57,7 +57,10 @@ static const char backup_usage[] =
 	"succeeded or not.\n"
 	"Keeps the newest N archives in DIR (default: \"backup-keep\" in FILE, the\n"
 	"--supervise-config, default " OUTPOST_SYSCONFDIR "/outpost/supervise.json; else 7).\n"
-	"Needs no object store.\n";
+	"A service whose dump fails (a pod down, a Job not scheduled) does not\n"
+	"cost the others: the archive is written without its part, the manifest\n"
+	"lists it under \"failed\" with the reason, the exit status is 1, and no\n"
+	"older archive is removed. Needs no object store.\n";
 
 static const char restore_usage[] =
 	"Usage: outpost restore FILE [--root DIR] [--pg CONNINFO [--pg-passfile FILE] |\n"
@@ -232,18 +235,22 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 {
 	struct backup_opts o = { .root = "/", .keep = BACKUP_KEEP_DEFAULT };
 	struct backup_paths paths;
-	char path[4200], missing[256];
+	struct backup_report r;
+	char path[4200];
 	int rc = parse(cli, "backup", backup_usage, argc, argv, &o, &paths);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (optind < argc)
 		return cli_usage(cli, "backup", "unexpected argument '%s'", argv[optind]);
-	if (backup_write(&o, path, sizeof(path), missing, sizeof(missing), &cli->err) < 0)
+	if (backup_write(&o, path, sizeof(path), &r, &cli->err) < 0)
 		return fail(cli, "backup");
-	if (missing[0])
-		fprintf(stderr, "outpost: backup: not there, left out: %s\n", missing);
+	if (r.absent[0])
+		fprintf(stderr, "outpost: backup: not there, left out: %s\n", r.absent);
 	printf("%s\n", path);
+	if (r.failed[0])
+		return err_set(&cli->err, EXIT_RUNTIME, "backup: written without %s; older backups all kept",
+			       r.failed);
 	return 0;
 }
 
@@ -251,22 +258,25 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 {
 	struct backup_opts o = { .root = "/" };
 	struct backup_paths paths;
-	char left[256];
+	struct backup_report r;
 	int rc = parse(cli, "restore", restore_usage, argc, argv, &o, &paths);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (optind != argc - 1)
 		return cli_usage(cli, "restore", "takes one backup FILE");
-	if (backup_restore(&o, argv[optind], left, sizeof(left), &cli->err) < 0)
+	if (backup_restore(&o, argv[optind], &r, &cli->err) < 0)
 		return fail(cli, "restore");
+	if (r.failed[0])
+		fprintf(stderr, "outpost: restore: %s has no part for what its backup could not dump: %s\n",
+			argv[optind], r.failed);
 	if (o.phase == BACKUP_PHASE_SERVICES) {
 		printf("replayed the dumps of %s\n", argv[optind]);
 		return 0;
 	}
 	printf("restored %s; start outpost.service to bring the cluster and tenants back\n", argv[optind]);
-	if (left[0])
+	if (r.absent[0])
 		printf("then, with the platform up: outpost restore %s --only services "
-		       "(with --pg-pod or --pg ...) for %s\n", argv[optind], left);
+		       "(with --pg-pod or --pg ...) for %s\n", argv[optind], r.absent);
 	return 0;
 }

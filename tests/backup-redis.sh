@@ -96,13 +96,18 @@ expect_grep '^changed$' "$T/v" "and nothing was sent"
 
 echo wrong >"$T/wrongpw" && chmod 600 "$T/wrongpw"
 expect_exit 1 "a wrong admin password fails" -- "$OUTPOST" --state "$S" backup --root "$R" --redis "$SOCK" --redis-passfile "$T/wrongpw"
+expect_fgrep "written without Redis (" "$T/err" "naming the part left out"
 expect_fgrep "WRONGPASS" "$T/err" "with the server's reason"
+if tar tzf "$(cat "$T/out")" | grep -q redis; then not_ok "the archive of the other parts has no Redis part"
+else ok "the archive of the other parts has no Redis part"; fi
+rm "$(cat "$T/out")"
 chmod 644 "$T/wrongpw"
 expect_exit 2 "a passfile others can read is refused" -- "$OUTPOST" --state "$S" backup --root "$R" --redis "$SOCK" --redis-passfile "$T/wrongpw"
 expect_exit 2 "--redis-passfile without --redis is refused" -- "$OUTPOST" --state "$S" backup --root "$R" --redis-passfile "$PF"
 expect_exit 1 "a server that is not there fails" -- "$OUTPOST" --state "$S" backup --root "$R" --redis "$T/nothing.sock"
 expect_fgrep "nothing.sock" "$T/err" "naming the address"
-expect_true "and leaves no archive behind" -- test "$(find "$R/var/lib/outpost/backups" -name '*.tar.gz' | wc -l)" = 1
+rm "$(cat "$T/out")"
+expect_true "and leaves no other archive behind" -- test "$(find "$R/var/lib/outpost/backups" -name '*.tar.gz' | wc -l)" = 1
 
 expect_exit 0 "restore with --redis over the socket" -- \
 	"$OUTPOST" --state "$S" restore "$A" --root "$R" --redis "$SOCK" --redis-passfile "$PF"
