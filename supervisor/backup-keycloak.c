@@ -237,44 +237,27 @@ static int restart(struct cluster *c, struct err *e)
 	return rc < 0 ? err_prefix(e, "realms imported; restart Keycloak by hand") : 0;
 }
 
-static int cluster_dump(const struct backup_keycloak *k, const char *dst, struct err *e)
+/* One Job run on the part's work directory: an export packs what the Job
+ * wrote there; an import first unpacks the part for the Job to read. */
+static int cluster_run(const struct backup_keycloak *k, const char *part, enum kc_job_verb verb, struct err *e)
 {
 	struct cluster c = { 0 };
 	char work[4200];
 	long uid, gid;
 	int rc = -1;
 
-	if (cluster_open(k, &c, e) < 0 || backup_tar_workdir(dst, work, sizeof(work), e) < 0)
+	if (cluster_open(k, &c, e) < 0 || backup_tar_workdir(part, work, sizeof(work), e) < 0)
 		goto out;
 	kc_job_ids(c.deployment, &uid, &gid);
-	rc = own(work, uid, gid, e) < 0 || job_run(&c, KC_JOB_EXPORT, work, e) < 0 ||
-		     backup_tar_pack(work, NULL, dst, e) < 0
-		     ? -1
-		     : 0;
-	rc = backup_tar_workdone(work, rc, e);
-out:
-	cluster_close(&c);
-	return rc;
-}
-
-static int cluster_restore(const struct backup_keycloak *k, const char *src, struct err *e)
-{
-	struct cluster c = { 0 };
-	char work[4200];
-	long uid, gid;
-	int rc = -1;
-
-	if (cluster_open(k, &c, e) < 0 || backup_tar_workdir(src, work, sizeof(work), e) < 0)
-		goto out;
-	kc_job_ids(c.deployment, &uid, &gid);
-	rc = backup_tar_unpack(src, work, e) < 0 || own(work, uid, gid, e) < 0 ||
-		     job_run(&c, KC_JOB_IMPORT, work, e) < 0
+	rc = (verb == KC_JOB_IMPORT && backup_tar_unpack(part, work, e) < 0) || own(work, uid, gid, e) < 0 ||
+		     job_run(&c, verb, work, e) < 0 ||
+		     (verb == KC_JOB_EXPORT && backup_tar_pack(work, NULL, part, e) < 0)
 		     ? -1
 		     : 0;
 	rc = backup_tar_workdone(work, rc, e);
 	/* Keycloak keeps realms in its local cache: until it restarts it
 	 * serves the ones it had. */
-	if (!rc)
+	if (!rc && verb == KC_JOB_IMPORT)
 		rc = restart(&c, e);
 out:
 	cluster_close(&c);
@@ -287,7 +270,7 @@ int backup_keycloak_dump(const struct backup_keycloak *k, const char *dst, struc
 	char *const argv[] = { (char *)k->kcsh, "export", "--dir", work, "--users", "realm_file", NULL };
 
 	if (k->deployment)
-		return cluster_dump(k, dst, e);
+		return cluster_run(k, dst, KC_JOB_EXPORT, e);
 	if (backup_tar_workdir(dst, work, sizeof(work), e) < 0)
 		return -1;
 	return backup_tar_workdone(work, run_argv(argv, NULL, 0, NULL, e) < 0 || backup_tar_pack(work, NULL, dst, e) < 0 ? -1 : 0, e);
@@ -311,7 +294,7 @@ int backup_keycloak_restore(const struct backup_keycloak *k, const char *src, st
 	char *const argv[] = { (char *)k->kcsh, "import", "--dir", work, "--override", "true", NULL };
 
 	if (k->deployment)
-		return cluster_restore(k, src, e);
+		return cluster_run(k, src, KC_JOB_IMPORT, e);
 	if (backup_tar_workdir(src, work, sizeof(work), e) < 0)
 		return -1;
 	return backup_tar_workdone(work, backup_tar_unpack(src, work, e) < 0 || run_argv(argv, NULL, 0, NULL, e) < 0 ? -1 : 0, e);
