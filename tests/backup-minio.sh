@@ -121,7 +121,7 @@ for key in ../escape 'a/../../escape' /abs 'a//b' 'a/./b'; do
 	printf 't-acme\t%s\n' "$key" >"$T/extra-keys"
 	expect_exit 1 "a key '$key' fails the backup" -- "$OUTPOST" --state "$S" backup --root "$R" "$@"
 	expect_fgrep "MinIO: t-acme: object '$key' cannot be a file of the archive" "$T/err" "naming it"
-	if [ -n "$(tar tzf "$(cat "$T/out")" | grep minio)" ]; then not_ok "and the archive has no MinIO part"
+	if tar tzf "$(cat "$T/out")" | grep -q minio; then not_ok "and the archive has no MinIO part"
 	else ok "and the archive has no MinIO part"; fi
 	rm "$(cat "$T/out")"
 done
@@ -154,26 +154,7 @@ kill "$tls_pid"
 # root user and password from its namespace's Secret `minio`. A stand-in at
 # the installed k3s's path plays both (the forward reports the test
 # server's port, as kubectl reports the local end of its tunnel).
-mkdir -p "$R/usr/local/bin"
-cat >"$R/usr/local/bin/k3s" <<STANDIN
-#!/bin/sh
-echo "\$*" >>"$T/kubectl.log"
-[ "\$1 \$2" = "kubectl --kubeconfig" ] || exit 64
-shift 3
-case "\$*" in
-"port-forward -n outpost-platform minio-0 :9000")
-	echo "Forwarding from 127.0.0.1:$PORT -> 9000"
-	echo "Forwarding from [::1]:$PORT -> 9000"
-	echo \$\$ >"$T/forward.pid"
-	exec sleep 600 ;;
-"get secret -n outpost-platform minio -o jsonpath={.data.root-user}")
-	printf '%s' "$(printf root | base64 -w0)" ;;
-"get secret -n outpost-platform minio -o jsonpath={.data.root-password}")
-	printf '%s' "$(printf '%s' "$pw" | base64 -w0)" ;;
-*) echo "error: not found: \$*" >&2; exit 1 ;;
-esac
-STANDIN
-chmod +x "$R/usr/local/bin/k3s"
+backup_forward_standin "$R" outpost-platform/minio-0 9000 "$PORT" minio root-user=root root-password="$pw"
 echo pod >"$STORE/t-acme/a.txt"
 expect_exit 0 "backup with --minio-pod" -- "$OUTPOST" --state "$S" backup --root "$R" \
 	--minio-pod outpost-platform/minio-0

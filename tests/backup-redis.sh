@@ -135,24 +135,7 @@ expect_true "and gives the same keys" -- cmp -s "$T/before" "$T/again"
 # admin password from its namespace's Secret. A stand-in at the installed
 # k3s's path plays both (the forward reports the test server's port, as
 # kubectl reports the local end of its tunnel, and stays up until stopped).
-mkdir -p "$R/usr/local/bin"
-cat >"$R/usr/local/bin/k3s" <<STANDIN
-#!/bin/sh
-echo "\$*" >>"$T/kubectl.log"
-[ "\$1 \$2" = "kubectl --kubeconfig" ] || exit 64
-shift 3
-case "\$*" in
-"port-forward -n outpost-platform redis-0 :6379")
-	echo "Forwarding from 127.0.0.1:$REDIS_PORT -> 6379"
-	echo "Forwarding from [::1]:$REDIS_PORT -> 6379"
-	echo \$\$ >"$T/forward.pid"
-	exec sleep 600 ;;
-"get secret -n outpost-platform redis -o jsonpath={.data.default-password}")
-	printf '%s' "$(printf '%s' "$redis_pw" | base64 -w0)" ;;
-*) echo "error: not found: \$*" >&2; exit 1 ;;
-esac
-STANDIN
-chmod +x "$R/usr/local/bin/k3s"
+backup_forward_standin "$R" outpost-platform/redis-0 6379 "$REDIS_PORT" redis default-password="$redis_pw"
 admin SET t:acme:greeting changed-again >/dev/null
 expect_exit 0 "backup with --redis-pod" -- "$OUTPOST" --state "$S" backup --root "$R" --redis-pod outpost-platform/redis-0
 RP=$(cat "$T/out")
