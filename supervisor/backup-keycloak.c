@@ -98,7 +98,7 @@ static void pause_ms(unsigned ms)
 
 static uint64_t deadline_after(long seconds)
 {
-	return clock_mono_us() + (uint64_t)seconds * 1000000u;
+	return clock_mono_us() + (uint64_t)seconds * USEC_PER_SEC;
 }
 
 /* The Job's status is polled (the client has no watch), at growing
@@ -132,13 +132,12 @@ static int job_clear(struct cluster *c, struct err *e)
 }
 
 /* One line, whatever the condition's message holds. */
-static int job_failed(struct cluster *c, json_t *job, struct err *e)
+static int job_failed(struct cluster *c, json_t *job, const char *message, struct err *e)
 {
-	json_t *cond = job_failed_condition(job);
-	const char *reason = json_string_value(json_object_get(cond, "reason"));
+	const char *reason = json_string_value(json_object_get(job_failed_condition(job), "reason"));
 
 	err_set(e, EXIT_RUNTIME, "Job %s/%s failed: %s: %s", c->ns, KC_JOB_NAME, reason ? reason : "Failed",
-		job_failed_message(job));
+		message);
 	for (char *p = e->msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
@@ -153,14 +152,14 @@ static int job_wait(struct cluster *c, struct err *e)
 
 	for (;;) {
 		json_t *job = NULL;
-		const char *failure;
+		const char *failure = NULL;
 		int rc = job_call(c, KUBE_GET, NULL, &job, e);
 		enum diff_job state = rc < 0 ? DIFF_JOB_NONE : job_state(job, &failure);
 
 		if (rc == -ENOENT)
 			err_set(e, EXIT_RUNTIME, "Job %s/%s was deleted before it finished", c->ns, KC_JOB_NAME);
 		else if (state == DIFF_JOB_FAILED)
-			job_failed(c, job, e);
+			job_failed(c, job, failure, e);
 		json_decref(job);
 		if (rc < 0 || state == DIFF_JOB_FAILED)
 			return -1;
@@ -187,10 +186,11 @@ static int job_run(struct cluster *c, enum kc_job_verb verb, const char *work, s
 	json_decref(job);
 	if (!body)
 		return job ? err_set(e, EXIT_RUNTIME, "out of memory") : -1;
-	rc = job_clear(c, e) < 0 || job_call(c, KUBE_CREATE, body, NULL, e) < 0 ? -2 : job_wait(c, e);
+	rc = job_clear(c, e) < 0 || job_call(c, KUBE_CREATE, body, NULL, e) < 0 ? -1 : 0;
 	free(body);
-	if (rc == -2)
-		return -1;
+	if (rc < 0)
+		return -1; /* no Job of this run to delete */
+	rc = job_wait(c, e);
 	if (job_call(c, KUBE_DELETE, NULL, NULL, &later) < 0 && !rc) {
 		*e = later;
 		return -1;

@@ -107,19 +107,16 @@ int backup_minio_key_ok(const char *key)
 	return 1;
 }
 
-/* Makes the directories on the way to path's last '/', from path + base. */
-static int make_parents(char *path, size_t base, struct err *e)
+/* Makes the directories on the way to path's last '/'. */
+static int make_parents(char *path, struct err *e)
 {
-	for (char *p = path + base; (p = strchr(p, '/')); p++) {
-		int rc;
+	char *slash = strrchr(path, '/');
+	int rc;
 
-		*p = '\0';
-		rc = mkdir(path, 0700) < 0 && errno != EEXIST ? err_errno(e, errno, "%s", path) : 0;
-		*p = '/';
-		if (rc)
-			return rc;
-	}
-	return 0;
+	*slash = '\0';
+	rc = util_mkdir_p(path, 0700, e);
+	*slash = '/';
+	return rc;
 }
 
 /* One object into path (which holds the bucket's directory and a '/' up
@@ -137,7 +134,7 @@ static int dump_object(struct s3 *s, const char *bucket, const char *key, char *
 	if (base + len >= PATH_MAX)
 		return err_set(e, EXIT_RUNTIME, "MinIO: %s/%s: key too long", bucket, key);
 	memcpy(path + base, key, len + 1);
-	if (make_parents(path, base, e) < 0)
+	if (make_parents(path, e) < 0)
 		return -1;
 	if (key[len - 1] == '/')
 		return 0;

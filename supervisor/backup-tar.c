@@ -145,7 +145,7 @@ static int safe_name(const char *name)
 }
 
 /* One pass over the tar: check only (dir NULL), or write into dir. */
-static int each_entry(const char *src, const char *dir, int (*name_ok)(const char *), struct err *e)
+static int read_entries(const char *src, const char *dir, int (*name_ok)(const char *), struct err *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
@@ -213,22 +213,24 @@ int backup_tar_pack(const char *dir, const char *const *only, const char *dst, s
 	return rc;
 }
 
-int backup_tar_verify(const char *src, int (*name_ok)(const char *name), struct err *e)
+/* read_entries in the UTF-8 locale. */
+static int each_entry(const char *src, const char *dir, int (*name_ok)(const char *), struct err *e)
 {
 	locale_t old, loc = utf8_begin(&old);
-	int rc = each_entry(src, NULL, name_ok, e);
+	int rc = read_entries(src, dir, name_ok, e);
 
 	utf8_end(loc, old);
 	return rc;
 }
 
+int backup_tar_verify(const char *src, int (*name_ok)(const char *name), struct err *e)
+{
+	return each_entry(src, NULL, name_ok, e);
+}
+
 int backup_tar_unpack(const char *src, const char *dir, struct err *e)
 {
-	locale_t old, loc = utf8_begin(&old);
-	int rc = each_entry(src, dir, NULL, e);
-
-	utf8_end(loc, old);
-	return rc;
+	return each_entry(src, dir, NULL, e);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

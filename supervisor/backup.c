@@ -11,7 +11,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdbool.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,31 +213,13 @@ static int copy_file(const char *src, const char *dst, mode_t mode, struct err *
 
 static int sha256_file(const char *path, char hex[65], long long *size, struct err *e)
 {
-	unsigned char md[32], buf[65536];
-	unsigned int mdlen;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
-	*size = 0;
-	if (fd < 0 || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
-		if (fd >= 0)
-			close(fd);
-		return err_errno(e, errno ? errno : ENOMEM, "%s", path);
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		*size += n;
-	}
-	close(fd);
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	if (n < 0)
+	if (fd < 0)
 		return err_errno(e, errno, "%s", path);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return 0;
+	rc = util_sha256_fd(fd, hex, size, e);
+	close(fd);
+	return rc < 0 ? err_prefix(e, "%s", path) : 0;
 }
 
 static void stage_path(const char *stage, enum part_id p, char *buf, size_t cap)

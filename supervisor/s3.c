@@ -7,12 +7,12 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "util.h"
 
 /* MinIO takes any region unless one is configured; us-east-1 is its default. */
 #define SIGV4 "aws:amz:us-east-1:s3"
@@ -498,46 +498,15 @@ int s3_get_object(struct s3 *s, const char *bucket, const char *key, int fd, str
 	return rc;
 }
 
-/* The SHA-256 of the whole file, hex, read with pread (the offset stays). */
-static int file_sha256(int fd, char hex[65], curl_off_t *size, struct err *e)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char buf[65536], sum[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	off_t off = 0;
-	ssize_t r;
-
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(md);
-		return err_set(e, EXIT_RUNTIME, "SHA-256: cannot start");
-	}
-	while ((r = pread(fd, buf, sizeof(buf), off)) > 0 || (r < 0 && errno == EINTR)) {
-		if (r > 0 && !EVP_DigestUpdate(md, buf, (size_t)r))
-			break;
-		off += r > 0 ? r : 0;
-	}
-	if (r != 0 || !EVP_DigestFinal_ex(md, sum, &n) || n != 32) {
-		int errnum = r < 0 ? errno : 0;
-
-		EVP_MD_CTX_free(md);
-		return errnum ? err_errno(e, errnum, "read") : err_set(e, EXIT_RUNTIME, "SHA-256 failed");
-	}
-	EVP_MD_CTX_free(md);
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-	*size = (curl_off_t)off;
-	return 0;
-}
-
 int s3_put_object(struct s3 *s, const char *bucket, const char *key, int fd, struct err *e)
 {
 	struct call c = { .method = "PUT", .bucket = bucket, .key = key, .in_fd = fd, .out_fd = -1 };
+	long long size = 0;
 	int rc;
 
-	if (fd >= 0 && file_sha256(fd, c.sha, &c.in_size, e) < 0)
+	if (fd >= 0 && util_sha256_fd(fd, c.sha, &size, e) < 0)
 		return err_prefix(e, "MinIO: PUT %s/%s", bucket, key);
-	if (fd >= 0 && lseek(fd, 0, SEEK_SET) < 0)
-		return err_errno(e, errno, "MinIO: PUT %s/%s", bucket, key);
+	c.in_size = (curl_off_t)size;
 	rc = perform(s, &c, e);
 	free(c.body);
 	return rc;

@@ -34,6 +34,10 @@ int util_random_bytes(void *buf, size_t len, struct err *e);
 /* Lower-case hex of `len` bytes into `out`, which holds 2*len+1 bytes. */
 void util_hex(const unsigned char *in, size_t len, char *out);
 
+/* The SHA-256 (lower-case hex) and size of the whole file `fd` refers to,
+ * read with pread from its start: the file offset is left where it was. */
+int util_sha256_fd(int fd, char hex[65], long long *size, struct err *e);
+
 /* Joins a directory and a relative path into a new string (caller frees); NULL on OOM. */
 char *util_path_join(const char *dir, const char *rel);
 
